@@ -1,0 +1,148 @@
+"""Settings classes, read from the environment.
+
+`create_app()` picks one by `LEGALAID_ENV` (production unless told otherwise); tests pass their own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("LEGALAID_INSTANCE_PATH", BASE_DIR / "instance"))
+
+# Never accepted in production; `Config.check()` refuses to start with it.
+DEFAULT_SECRET_KEY = "change-me"
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    """Read a yes/no environment variable."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    """Read an integer environment variable."""
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    """Settings shared by every environment; the production values are the safe ones."""
+
+    ENV_NAME = "production"
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///legalaid.db")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    # Sessions: a signed cookie that only names a server-side session row (see auth.services).
+    SESSION_COOKIE_NAME = "legalaid_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=_int("SESSION_IDLE_MINUTES", 30))
+    SESSION_MAX_AGE = timedelta(hours=12)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = True
+
+    # Login throttling (soft lock): this many failures per account or per address in the window.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+    PASSWORD_MIN_LENGTH = 10
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = 3600 * 12
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "legalaid" / "translations")
+    LANGUAGES = ("zh_Hans_CN", "zh_Hant_TW", "en")
+
+    # How many reverse proxies (nginx …) stand in front and set X-Forwarded-For.
+    PROXY_COUNT = _int("PROXY_COUNT", 0)
+
+    # Outgoing messages (used by the reminders feature).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "legalaid@localhost")
+    SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+    SMS_GATEWAY_KEY = os.environ.get("SMS_GATEWAY_KEY", "")
+    SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
+
+    # The scheduler process holds a lease in the database; a second process idles until it lapses.
+    SCHEDULER_LEASE_SECONDS = _int("SCHEDULER_LEASE_SECONDS", 60)
+
+    TEMPLATES_AUTO_RELOAD = False
+
+    @classmethod
+    def check(cls, app_config: dict) -> None:
+        """Refuse to start with settings that are unsafe for this environment."""
+        key = app_config.get("SECRET_KEY") or ""
+        if key == DEFAULT_SECRET_KEY or len(key) < 32:
+            raise RuntimeError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in production "
+                "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+
+
+class DevelopmentConfig(Config):
+    """Local use with `make run`: plain HTTP on 127.0.0.1, a secret kept under instance/."""
+
+    ENV_NAME = "development"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_SECURE = False
+
+    @classmethod
+    def check(cls, app_config: dict) -> None:
+        """Give the development site a stable secret shared by every worker process."""
+        if app_config.get("SECRET_KEY") in (None, "", DEFAULT_SECRET_KEY):
+            app_config["SECRET_KEY"] = _instance_secret()
+
+
+class TestConfig(Config):
+    """Settings for the test suite; the database URL is given by the fixture."""
+
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+
+    @classmethod
+    def check(cls, app_config: dict) -> None:
+        """Tests run with their own fixed key."""
+
+
+def _instance_secret() -> str:
+    """Read (or create once) a random secret under the instance folder."""
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+CONFIGS = {
+    "production": Config,
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """Choose the settings class named by LEGALAID_ENV (production by default)."""
+    name = os.environ.get("LEGALAID_ENV", "production")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"LEGALAID_ENV must be one of {sorted(CONFIGS)}, not {name!r}") from None

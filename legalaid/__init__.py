@@ -1,0 +1,94 @@
+"""legalaid: the system that runs a veterans' legal-aid station."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from config import BASE_DIR, INSTANCE_DIR, Config, config_from_env
+from legalaid.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config: type[Config] | None = None, **overrides: object) -> Flask:
+    """Build the web application from a settings class (and optional overrides)."""
+    config = config or config_from_env()
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    app.config.from_object(config)
+    app.config.update(overrides)
+    config.check(app.config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+    from legalaid.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the database, migrations, sign-in, CSRF and translations to the app."""
+    from legalaid import models  # noqa: F401  (every model must be known to the metadata)
+    from legalaid.i18n import register_i18n
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "warning"
+    csrf.init_app(app)
+    register_i18n(app)
+    with app.app_context():
+        _tune_sqlite(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every feature's pages."""
+    from legalaid.audit.routes import bp as audit_bp
+    from legalaid.auth.routes import bp as auth_bp
+    from legalaid.core.routes import bp as core_bp
+    from legalaid.stations.routes import bp as stations_bp
+
+    from legalaid.auth.forms import role_label
+    from legalaid.stations.forms import weekday_names
+
+    for blueprint in (core_bp, auth_bp, stations_bp, audit_bp):
+        app.register_blueprint(blueprint)
+    app.jinja_env.globals["role_label"] = role_label
+    app.jinja_env.globals["weekday_names"] = weekday_names
+
+
+def register_hooks(app: Flask) -> None:
+    """Deny by default, security headers, error pages, logging."""
+    from legalaid.access import register_access
+    from legalaid.core.routes import register_error_pages
+    from legalaid.security import register_security
+
+    register_access(app)
+    register_security(app)
+    register_error_pages(app)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+
+
+def _tune_sqlite(engine: sa.Engine) -> None:
+    """SQLite: enforce foreign keys, wait for locks instead of failing, and allow readers during writes."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()

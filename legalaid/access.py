@@ -1,0 +1,73 @@
+"""Deny-by-default access.
+
+Every endpoint must say who may use it: `@public` (the short list a visitor may reach without
+signing in) or `@roles(...)`. An endpoint that says nothing is refused to everybody, so a view that
+forgets its decorator fails closed and the url_map walk in the tests points at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Flask, abort, current_app, request
+from flask_login import current_user
+
+from legalaid.extensions import login_manager
+
+F = TypeVar("F", bound=Callable)
+
+PUBLIC = "public"
+ADMIN = "admin"
+STAFF = "staff"
+LAWYER = "lawyer"
+ALL_ROLES = frozenset({ADMIN, STAFF, LAWYER})
+
+# Endpoints added by Flask itself that must stay reachable.
+BUILTIN_PUBLIC_ENDPOINTS = frozenset({"static"})
+
+
+def public(view: F) -> F:
+    """Let anybody, signed in or not, reach this view."""
+    view._access = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def roles(*names: str) -> Callable[[F], F]:
+    """Let only signed-in users with one of these roles reach this view."""
+    unknown = set(names) - ALL_ROLES
+    if unknown or not names:
+        raise ValueError(f"unknown roles: {unknown or names}")
+
+    def decorate(view: F) -> F:
+        view._access = frozenset(names)  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def access_of(app: Flask, endpoint: str) -> str | frozenset[str] | None:
+    """What an endpoint declared: PUBLIC, a set of roles, or None (nobody)."""
+    if endpoint in BUILTIN_PUBLIC_ENDPOINTS:
+        return PUBLIC
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "_access", None)
+
+
+def enforce_access():
+    """Refuse the request unless the endpoint allows this visitor (before every request)."""
+    if request.endpoint is None:  # no such URL: let the 404 page answer
+        return None
+    allowed = access_of(current_app, request.endpoint)
+    if allowed == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if allowed is None or current_user.role not in allowed:
+        abort(403)
+    return None
+
+
+def register_access(app: Flask) -> None:
+    """Install the deny-by-default check in front of every view."""
+    app.before_request(enforce_access)

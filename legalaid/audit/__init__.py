@@ -1,0 +1,5 @@
+"""The audit log feature."""
+
+from legalaid.audit.services import record
+
+__all__ = ["record"]

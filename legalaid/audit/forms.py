@@ -1,0 +1,23 @@
+"""The audit log's filter form (GET, so no CSRF token)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField
+from wtforms.validators import Length, NumberRange, Optional
+
+
+class AuditFilterForm(FlaskForm):
+    """Who, what, which record, which days."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField(_l("User"), validators=[Optional(), Length(max=64)])
+    action = SelectField(_l("Action"), validators=[Optional()])
+    target_type = SelectField(_l("Record type"), validators=[Optional()])
+    target_id = IntegerField(_l("Record id"), validators=[Optional(), NumberRange(min=1)])
+    start_on = DateField(_l("From"), validators=[Optional()])
+    end_on = DateField(_l("To"), validators=[Optional()])
+    submit = SubmitField(_l("Filter"))

@@ -1,0 +1,33 @@
+"""The audit log: who did what to which record, when and from where."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from legalaid.dates import now_utc
+from legalaid.extensions import db
+
+
+class AuditEntry(db.Model):
+    """One recorded action. Details never hold full mobile or ID numbers (see audit.services)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        sa.Index("ix_audit_entries_target", "target_type", "target_id"),
+        sa.Index("ix_audit_entries_actor_at", "actor_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
+    # Kept as plain values (no foreign key): the log outlives the records it talks about.
+    actor_id: Mapped[int | None]
+    actor_name: Mapped[str] = mapped_column(sa.String(100))
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    target_type: Mapped[str | None] = mapped_column(sa.String(40))
+    target_id: Mapped[int | None]
+    station_id: Mapped[int | None] = mapped_column(index=True)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)

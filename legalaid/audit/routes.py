@@ -1,0 +1,36 @@
+"""The administrator's view of the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from legalaid.access import ADMIN, roles
+from legalaid.audit import services
+from legalaid.audit.forms import AuditFilterForm
+
+bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+
+
+@bp.get("/")
+@roles(ADMIN)
+def index() -> str:
+    """Browse and filter the audit log, newest first."""
+    form = AuditFilterForm(request.args)
+    form.action.choices = [("", "—")] + [(a, services.describe_action(a)) for a in services.known_actions()]
+    form.target_type.choices = [("", "—")] + [(t, t) for t in services.known_target_types()]
+    criteria = services.AuditFilter()
+    if request.args and form.validate():
+        criteria = services.AuditFilter(
+            actor=(form.actor.data or "").strip().lower() or None,
+            action=form.action.data or None,
+            target_type=form.target_type.data or None,
+            target_id=form.target_id.data,
+            start_on=form.start_on.data,
+            end_on=form.end_on.data,
+        )
+    page = request.args.get("page", 1, type=int)
+    entries = services.search(criteria, page=max(page, 1))
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "audit/index.html", form=form, entries=entries, args=args, describe=services.describe_action
+    )

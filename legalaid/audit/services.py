@@ -1,0 +1,136 @@
+"""Recording and reading the audit log. Every feature records its changes through `record()`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_sqlalchemy.pagination import Pagination
+
+from legalaid.audit.models import AuditEntry
+from legalaid.dates import local_day_bounds
+from legalaid.extensions import db
+from legalaid.privacy import mask_text
+
+SYSTEM_ACTOR = "system"
+
+
+def _scrub(value: Any) -> Any:
+    """Mask phone and ID numbers anywhere in the details, however deeply nested."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {str(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_scrub(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return mask_text(str(value))
+
+
+def record(
+    action: str,
+    target: Any = None,
+    *,
+    details: dict[str, Any] | None = None,
+    station_id: int | None = None,
+    actor: Any = None,
+) -> AuditEntry:
+    """Add one entry: the signed-in user (or `actor`) did `action` to `target`; flushes only."""
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user
+    target_type = target_id = None
+    if hasattr(target, "_get_current_object"):  # current_user and other proxies
+        target = target._get_current_object()
+    if target is not None:
+        if getattr(target, "id", None) is None:
+            db.session.flush()
+        target_type = type(target).__tablename__
+        target_id = target.id
+        if station_id is None:
+            station_id = getattr(target, "station_id", None)
+            if station_id is None and target_type == "stations":
+                station_id = target.id
+    entry = AuditEntry(
+        actor_id=getattr(actor, "id", None),
+        actor_name=getattr(actor, "username", None) or SYSTEM_ACTOR,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        station_id=station_id,
+        ip=request.remote_addr if has_request_context() else None,
+        details=_scrub(details or {}),
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the administrator filters the log by; every field is optional."""
+
+    actor: str | None = None
+    action: str | None = None
+    target_type: str | None = None
+    target_id: int | None = None
+    station_id: int | None = None
+    start_on: date | None = None
+    end_on: date | None = None
+
+
+def search(criteria: AuditFilter, page: int = 1, per_page: int = 50, tz_name: str | None = None) -> Pagination:
+    """Entries matching the filter, newest first, one page at a time."""
+    query = sa.select(AuditEntry)
+    if criteria.actor:
+        query = query.where(AuditEntry.actor_name == criteria.actor)
+    if criteria.action:
+        query = query.where(AuditEntry.action == criteria.action)
+    if criteria.target_type:
+        query = query.where(AuditEntry.target_type == criteria.target_type)
+    if criteria.target_id is not None:
+        query = query.where(AuditEntry.target_id == criteria.target_id)
+    if criteria.station_id is not None:
+        query = query.where(AuditEntry.station_id == criteria.station_id)
+    if criteria.start_on:
+        query = query.where(AuditEntry.at >= local_day_bounds(criteria.start_on, tz_name)[0])
+    if criteria.end_on:
+        query = query.where(AuditEntry.at < local_day_bounds(criteria.end_on, tz_name)[1])
+    query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def known_actions() -> list[str]:
+    """The distinct actions in the log, for the filter's drop-down."""
+    return list(db.session.scalars(sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+
+
+def known_target_types() -> list[str]:
+    """The distinct record types in the log, for the filter's drop-down."""
+    query = sa.select(AuditEntry.target_type).where(AuditEntry.target_type.is_not(None)).distinct()
+    return list(db.session.scalars(query.order_by(AuditEntry.target_type)))
+
+
+# Readable names of the actions; features add theirs next to the code that records them.
+ACTION_LABELS: dict[str, object] = {
+    "auth.login": _l("Signed in"),
+    "auth.logout": _l("Signed out"),
+    "user.create": _l("Account created"),
+    "user.activate": _l("Account reactivated"),
+    "user.deactivate": _l("Account deactivated"),
+    "user.role": _l("Role changed"),
+    "user.password": _l("Password set"),
+    "station.create": _l("Station added"),
+    "station.update": _l("Station settings changed"),
+}
+
+
+def describe_action(action: str) -> str:
+    """The translated name of an action, or the action code itself."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action

@@ -1,0 +1,116 @@
+"""Command-line tools: `flask --app wsgi users|stations|demo|jobs|scheduler …`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from legalaid import demo, scheduler
+from legalaid.auth import services as accounts
+from legalaid.auth.models import ROLES
+from legalaid.errors import DomainError
+from legalaid.extensions import db
+from legalaid.stations import services as stations
+
+users_cli = AppGroup("users", help="Manage accounts.")
+stations_cli = AppGroup("stations", help="Manage stations.")
+demo_cli = AppGroup("demo", help="Demo data.")
+jobs_cli = AppGroup("jobs", help="Run a scheduled job once, by hand.")
+scheduler_cli = AppGroup("scheduler", help="The scheduler process.")
+
+
+def _fail(error: DomainError) -> None:
+    db.session.rollback()
+    raise click.ClickException(error.message)
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", "display_name", default="", help="Full name shown in the pages.")
+@click.option("--station", "station_id", type=int, default=None, help="Station id for staff and lawyers.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(username: str, role: str, display_name: str, station_id: int | None, password_stdin: bool) -> None:
+    """Create an account; the password is read from standard input or asked for."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(username, display_name or username, role, password, station_id=station_id)
+    except DomainError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(user.id)
+
+
+@stations_cli.command("create")
+@click.argument("name")
+@click.option("--address", default="", help="Street address of the service hall.")
+def stations_create(name: str, address: str) -> None:
+    """Add a station with the default settings and print its id."""
+    try:
+        station = stations.create_station(stations.StationSettings(name=name, address=address))
+    except DomainError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(station.id)
+
+
+@stations_cli.command("list")
+def stations_list() -> None:
+    """Print every station as `id<TAB>name`."""
+    for station in stations.list_stations():
+        click.echo(f"{station.id}\t{station.name}")
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Only load into a database with no stations or accounts.")
+def demo_load(if_empty: bool) -> None:
+    """Load the demo station and accounts (running it again adds nothing twice)."""
+    if if_empty and demo.has_data():
+        click.echo("Database already has data; demo data not loaded.")
+        return
+    added = demo.load()
+    db.session.commit()
+    click.echo("Demo data loaded: " + ", ".join(added) if added else "Demo data already present.")
+
+
+@demo_cli.command("accounts")
+def demo_accounts() -> None:
+    """Print the demo accounts that exist in this database."""
+    for username, name, role, password in demo.DEMO_ACCOUNTS:
+        if accounts.find_by_username(username) is not None:
+            click.echo(f"  {role:<7} {username:<8} password: {password}   ({name})")
+
+
+@jobs_cli.command("list")
+def jobs_list() -> None:
+    """Print the scheduled jobs."""
+    for job in scheduler.JOBS.values():
+        click.echo(f"{job.name}\tevery {job.every_seconds}s")
+
+
+@jobs_cli.command("run")
+@click.argument("name", type=click.Choice(sorted(scheduler.JOBS)))
+def jobs_run(name: str) -> None:
+    """Run one job now (safe even while the scheduler runs it too)."""
+    result = scheduler.run_job(current_app._get_current_object(), name)
+    click.echo(f"{name}: {result}")
+
+
+@scheduler_cli.command("run")
+def scheduler_run() -> None:
+    """Run the scheduler process (only one holds the lease; others wait as standby)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
+    scheduler.serve_until_signalled(current_app._get_current_object())
+
+
+def register_cli(app: Flask) -> None:
+    """Add the command groups to `flask`."""
+    for group in (users_cli, stations_cli, demo_cli, jobs_cli, scheduler_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,87 @@
+"""The home page, the health check and the error pages."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, jsonify, render_template
+from flask_login import current_user
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers.response import Response
+
+from legalaid.access import ALL_ROLES, public, roles
+from legalaid.extensions import db
+
+bp = Blueprint("core", __name__)
+log = logging.getLogger(__name__)
+
+# What each error page says, in plain words; never a traceback.
+ERROR_TEXT = {
+    400: (_l("The request could not be understood"), _l("Please go back, reload the page and try again.")),
+    403: (_l("No access"), _l("Your account may not open this page.")),
+    404: (_l("Page not found"), _l("The page does not exist or has moved.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    429: (_l("Too many tries"), _l("Please wait a few minutes and try again.")),
+    500: (_l("Something went wrong"), _l("The error has been logged. Please try again later.")),
+}
+
+
+@bp.get("/")
+@roles(*ALL_ROLES)
+def home() -> str:
+    """The signed-in user's start page."""
+    from legalaid.dates import local_today
+
+    station = current_user.station
+    return render_template(
+        "core/home.html",
+        today=local_today(station.timezone if station else None),
+    )
+
+
+@bp.get("/healthz")
+@public
+def healthz() -> tuple[Response, int]:
+    """200 when the database answers, 503 when it does not (for load balancers and monitors)."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except Exception:  # any failure to reach the database means "not healthy"
+        log.exception("health check: database unreachable")
+        db.session.rollback()
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok"), 200
+
+
+def _error_page(code: int, detail: str | None = None) -> tuple[str, int]:
+    title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+    return render_template("core/error.html", code=code, title=title, text=detail or text), code
+
+
+def handle_http_error(error: HTTPException) -> tuple[str, int]:
+    """Show an HTTP error in the site's look."""
+    return _error_page(error.code or 500)
+
+
+def handle_csrf_error(error: CSRFError) -> tuple[str, int]:
+    """A form without a valid token: most often a page left open too long."""
+    return _error_page(400, str(_l("The form has expired or was not sent from this site. Reload the page and try again.")))
+
+
+def handle_server_error(error: Exception) -> tuple[str, int]:
+    """Log the failure and show a plain page, never a traceback."""
+    original = getattr(error, "original_exception", error)
+    if not isinstance(original, HTTPException):
+        log.error("unhandled error", exc_info=original)
+    db.session.rollback()
+    return _error_page(500)
+
+
+def register_error_pages(app: Flask) -> None:
+    """Answer every error with a page in the site's look."""
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(InternalServerError, handle_server_error)
+    app.register_error_handler(Exception, handle_server_error)

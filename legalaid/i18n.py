@@ -1,0 +1,100 @@
+"""Languages: Simplified Chinese by default, Traditional Chinese and English on request.
+
+The visitor's choice is kept in a cookie, so it also works at the kiosk without an account.
+Dates are written the Chinese way (2026年3月3日 星期二) through Babel.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+from babel.dates import format_date, format_datetime
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, request
+from flask_babel import get_locale
+from werkzeug.wrappers.response import Response
+
+from legalaid.access import public
+from legalaid.dates import to_local
+from legalaid.extensions import babel
+
+LANG_COOKIE = "lang"
+# Each language is named in its own script, as a language menu should.
+LANGUAGE_NAMES = {
+    "zh_Hans_CN": "简体中文",
+    "zh_Hant_TW": "繁體中文",
+    "en": "English",
+}
+_DAY_PATTERNS = {"zh": "y年M月d日 EEEE", "en": "EEEE d MMMM y"}
+_DATETIME_PATTERNS = {"zh": "y年M月d日 HH:mm", "en": "d MMM y HH:mm"}
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    """The language for this request: the cookie's choice, else Simplified Chinese."""
+    if not has_request_context():  # CLI and jobs speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LANGUAGE_NAMES:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _pattern(patterns: dict[str, str]) -> tuple[str, str]:
+    locale = get_locale()
+    language = locale.language if locale else "zh"
+    return patterns.get(language, patterns["en"]), str(locale or "zh_Hans_CN")
+
+
+def format_day(day: date | None) -> str:
+    """A local date in the reader's language: 2026年3月3日 星期二 / Tuesday 3 March 2026."""
+    if day is None:
+        return ""
+    pattern, locale = _pattern(_DAY_PATTERNS)
+    return format_date(day, pattern, locale=locale)
+
+
+def format_instant(instant: datetime | None, tz_name: str | None = None) -> str:
+    """An aware instant as wall-clock time in the station's zone: 2026年3月3日 09:30."""
+    if instant is None:
+        return ""
+    pattern, locale = _pattern(_DATETIME_PATTERNS)
+    return format_datetime(to_local(instant, tz_name), pattern, locale=locale)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow redirects to a path on this site."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@bp.get("/language/<code>")
+@public
+def set_language(code: str) -> Response:
+    """Remember the visitor's language in a cookie and go back where they were."""
+    response = redirect(_safe_next(request.args.get("next")))
+    if code in LANGUAGE_NAMES:
+        response.set_cookie(
+            LANG_COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+def register_i18n(app: Flask) -> None:
+    """Bind Babel, the language route and the date filters."""
+    babel.init_app(app, locale_selector=select_locale)
+    app.register_blueprint(bp)
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["instant"] = format_instant
+    app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

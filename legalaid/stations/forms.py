@@ -1,0 +1,107 @@
+"""The station settings form."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Form, FormField, IntegerField, SelectMultipleField, StringField, SubmitField
+from wtforms.fields import FieldList, TimeField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from legalaid.dates import DEFAULT_TIMEZONE
+from legalaid.stations.models import Station
+from legalaid.stations.services import StationSettings
+
+MAX_SESSIONS = 3
+WEEKDAYS = [
+    (1, _l("Monday")),
+    (2, _l("Tuesday")),
+    (3, _l("Wednesday")),
+    (4, _l("Thursday")),
+    (5, _l("Friday")),
+    (6, _l("Saturday")),
+    (7, _l("Sunday")),
+]
+
+
+def weekday_names(days: list[int]) -> str:
+    """Translated weekday names joined for display: 星期二、星期四."""
+    names = dict(WEEKDAYS)
+    return ", ".join(str(names[d]) for d in days if d in names)
+
+
+class SessionForm(Form):
+    """One session: start and end (local wall-clock time); both empty means unused."""
+
+    start = TimeField(_l("From"), validators=[Optional()], format="%H:%M")
+    end = TimeField(_l("To"), validators=[Optional()], format="%H:%M")
+
+    def validate_end(self, field: TimeField) -> None:
+        """A session needs both ends."""
+        if (self.start.data is None) != (field.data is None):
+            raise ValidationError(_l("Enter both the start and the end, or neither."))
+
+
+def _whole(low: int, high: int) -> list:
+    message = _l("Enter a whole number from %(min)d to %(max)d.")
+    return [InputRequired(message=_l("Enter a number.")), NumberRange(min=low, max=high, message=message)]
+
+
+class StationForm(FlaskForm):
+    """Name, place, duty days, sessions, capacity and booking rules of a station."""
+
+    name = StringField(_l("Station name"), validators=[DataRequired(), Length(max=100)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
+    timezone = StringField(_l("Time zone"), default=DEFAULT_TIMEZONE, validators=[DataRequired(), Length(max=64)])
+    duty_weekdays = SelectMultipleField(
+        _l("Duty days"),
+        choices=WEEKDAYS,
+        coerce=int,
+        default=[2],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[DataRequired(message=_l("Choose at least one duty weekday."))],
+    )
+    sessions = FieldList(FormField(SessionForm), min_entries=MAX_SESSIONS, max_entries=MAX_SESSIONS)
+    slot_minutes = IntegerField(_l("Slot length (minutes)"), default=30, validators=_whole(5, 240))
+    places_per_slot = IntegerField(_l("Places per slot"), default=1, validators=_whole(1, 50))
+    walkin_reserve = IntegerField(_l("Places kept for walk-ins per shift"), default=2, validators=_whole(0, 500))
+    booking_window_days = IntegerField(_l("Booking opens (days ahead)"), default=28, validators=_whole(1, 366))
+    booking_cutoff_hours = IntegerField(_l("Booking closes (hours before)"), default=2, validators=_whole(0, 168))
+    retention_years = IntegerField(_l("Keep personal data (years)"), default=3, validators=_whole(1, 30))
+    submit = SubmitField(_l("Save"))
+
+    def fill_from(self, station: Station) -> None:
+        """Show a station's current settings."""
+        settings = StationSettings.of(station)
+        for name in ("name", "address", "timezone", "duty_weekdays", "slot_minutes", "places_per_slot",
+                     "walkin_reserve", "booking_window_days", "booking_cutoff_hours", "retention_years"):
+            getattr(self, name).data = getattr(settings, name)
+        self.fill_sessions(settings.sessions)
+
+    def fill_sessions(self, sessions: list) -> None:
+        """Put sessions into the fixed number of rows."""
+        for entry, (start, end) in zip(self.sessions.entries, sessions, strict=False):
+            entry.form.start.data = start
+            entry.form.end.data = end
+
+    def to_settings(self) -> StationSettings:
+        """The values typed, as plain settings for the service."""
+        return StationSettings(
+            name=self.name.data or "",
+            address=self.address.data or "",
+            timezone=(self.timezone.data or "").strip(),
+            duty_weekdays=list(self.duty_weekdays.data or []),
+            sessions=[
+                (entry.form.start.data, entry.form.end.data)
+                for entry in self.sessions.entries
+                if entry.form.start.data is not None and entry.form.end.data is not None
+            ],
+            slot_minutes=self.slot_minutes.data,
+            places_per_slot=self.places_per_slot.data,
+            walkin_reserve=self.walkin_reserve.data,
+            booking_window_days=self.booking_window_days.data,
+            booking_cutoff_hours=self.booking_cutoff_hours.data,
+            retention_years=self.retention_years.data,
+        )

@@ -1,0 +1,190 @@
+"""Creating stations and changing their settings, with the rules that keep the settings sane."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from legalaid import audit
+from legalaid.dates import DEFAULT_TIMEZONE, is_valid_timezone
+from legalaid.errors import InvalidInput
+from legalaid.extensions import db
+from legalaid.stations.models import Station, StationSession, mask_to_weekdays, weekdays_to_mask
+
+DEFAULT_SESSIONS = ((time(9, 0), time(12, 0)), (time(14, 30), time(17, 30)))
+
+
+@dataclass
+class StationSettings:
+    """Everything an administrator can set on a station, as plain values."""
+
+    name: str
+    address: str = ""
+    timezone: str = DEFAULT_TIMEZONE
+    duty_weekdays: list[int] = field(default_factory=lambda: [2])
+    sessions: list[tuple[time, time]] = field(default_factory=lambda: list(DEFAULT_SESSIONS))
+    slot_minutes: int = 30
+    places_per_slot: int = 1
+    walkin_reserve: int = 2
+    booking_window_days: int = 28
+    booking_cutoff_hours: int = 2
+    retention_years: int = 3
+
+    @classmethod
+    def of(cls, station: Station) -> StationSettings:
+        """The current settings of a station."""
+        return cls(
+            name=station.name,
+            address=station.address,
+            timezone=station.timezone,
+            duty_weekdays=mask_to_weekdays(station.duty_weekdays),
+            sessions=[(s.start_time, s.end_time) for s in station.sessions],
+            slot_minutes=station.slot_minutes,
+            places_per_slot=station.places_per_slot,
+            walkin_reserve=station.walkin_reserve,
+            booking_window_days=station.booking_window_days,
+            booking_cutoff_hours=station.booking_cutoff_hours,
+            retention_years=station.retention_years,
+        )
+
+
+def _minutes(at: time) -> int:
+    return at.hour * 60 + at.minute
+
+
+def check_sessions(sessions: list[tuple[time, time]], slot_minutes: int) -> None:
+    """Sessions must exist, end after they start, not overlap, and hold at least one slot."""
+    if not sessions:
+        raise InvalidInput(_("Enter at least one session (for example 09:00–12:00)."), field="sessions")
+    if slot_minutes is None or slot_minutes <= 0:
+        raise InvalidInput(_("The slot length must be more than zero minutes."), field="slot_minutes")
+    ordered = sorted(sessions)
+    for start, end in ordered:
+        if end <= start:
+            raise InvalidInput(
+                _("A session must end after it starts (%(start)s–%(end)s).", start=f"{start:%H:%M}", end=f"{end:%H:%M}"),
+                field="sessions",
+            )
+        if _minutes(end) - _minutes(start) < slot_minutes:
+            raise InvalidInput(
+                _(
+                    "The session %(start)s–%(end)s is shorter than one slot of %(n)d minutes.",
+                    start=f"{start:%H:%M}",
+                    end=f"{end:%H:%M}",
+                    n=slot_minutes,
+                ),
+                field="slot_minutes",
+            )
+    for (start_a, end_a), (start_b, end_b) in zip(ordered, ordered[1:], strict=False):
+        if start_b < end_a:
+            raise InvalidInput(
+                _(
+                    "The sessions %(a)s and %(b)s overlap.",
+                    a=f"{start_a:%H:%M}–{end_a:%H:%M}",
+                    b=f"{start_b:%H:%M}–{end_b:%H:%M}",
+                ),
+                field="sessions",
+            )
+
+
+def check_settings(settings: StationSettings, station: Station | None = None) -> None:
+    """Check every rule of a station's settings; raises InvalidInput naming the field."""
+    name = settings.name.strip()
+    if not name:
+        raise InvalidInput(_("Enter the station's name."), field="name")
+    clash = sa.select(Station.id).where(Station.name == name)
+    if station is not None:
+        clash = clash.where(Station.id != station.id)
+    if db.session.scalar(clash) is not None:
+        raise InvalidInput(_("A station named %(name)s already exists.", name=name), field="name")
+    if not is_valid_timezone(settings.timezone):
+        raise InvalidInput(_("Unknown time zone: %(tz)s.", tz=settings.timezone), field="timezone")
+    if not settings.duty_weekdays or not set(settings.duty_weekdays) <= set(range(1, 8)):
+        raise InvalidInput(_("Choose at least one duty weekday."), field="duty_weekdays")
+    check_sessions(settings.sessions, settings.slot_minutes)
+    ranges = (
+        ("places_per_slot", settings.places_per_slot, 1, 50),
+        ("walkin_reserve", settings.walkin_reserve, 0, 500),
+        ("booking_window_days", settings.booking_window_days, 1, 366),
+        ("booking_cutoff_hours", settings.booking_cutoff_hours, 0, 168),
+        ("retention_years", settings.retention_years, 1, 30),
+        ("slot_minutes", settings.slot_minutes, 5, 240),
+    )
+    for field_name, value, low, high in ranges:
+        if value is None or not low <= value <= high:
+            raise InvalidInput(
+                _("Enter a whole number from %(low)d to %(high)d.", low=low, high=high), field=field_name
+            )
+
+
+def _apply(station: Station, settings: StationSettings) -> None:
+    station.name = settings.name.strip()
+    station.address = settings.address.strip()
+    station.timezone = settings.timezone
+    station.duty_weekdays = weekdays_to_mask(settings.duty_weekdays)
+    station.slot_minutes = settings.slot_minutes
+    station.places_per_slot = settings.places_per_slot
+    station.walkin_reserve = settings.walkin_reserve
+    station.booking_window_days = settings.booking_window_days
+    station.booking_cutoff_hours = settings.booking_cutoff_hours
+    station.retention_years = settings.retention_years
+    wanted = sorted(settings.sessions)
+    if [(s.start_time, s.end_time) for s in station.sessions] != wanted:
+        station.sessions.clear()
+        db.session.flush()  # remove the old rows before inserting, or the unique key clashes
+        station.sessions.extend(StationSession(start_time=a, end_time=b) for a, b in wanted)
+
+
+def create_station(settings: StationSettings) -> Station:
+    """Add a station with these settings (the defaults are Tuesdays, 09:00–12:00 and 14:30–17:30)."""
+    check_settings(settings)
+    station = Station()
+    _apply(station, settings)
+    db.session.add(station)
+    db.session.flush()
+    audit.record("station.create", station, details={"name": station.name})
+    return station
+
+
+def update_station(station: Station, settings: StationSettings) -> dict[str, list]:
+    """Change a station's settings; returns what changed as {field: [old, new]}."""
+    check_settings(settings, station)
+    before = StationSettings.of(station)
+    _apply(station, settings)
+    db.session.flush()
+    after = StationSettings.of(station)
+    changes = {
+        name: [_plain(getattr(before, name)), _plain(getattr(after, name))]
+        for name in before.__dataclass_fields__
+        if getattr(before, name) != getattr(after, name)
+    }
+    if changes:
+        audit.record("station.update", station, details=changes)
+    return changes
+
+
+def _plain(value: object) -> object:
+    """Make a settings value JSON-friendly for the audit log."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return "–".join(f"{t:%H:%M}" for t in value)
+    if isinstance(value, time | datetime):
+        return value.isoformat()
+    return value
+
+
+def list_stations(include_inactive: bool = True) -> list[Station]:
+    """All stations by name."""
+    query = sa.select(Station).order_by(Station.name)
+    if not include_inactive:
+        query = query.where(Station.active)
+    return list(db.session.scalars(query))
+
+
+def get_station(station_id: int) -> Station | None:
+    """The station with this id, if any."""
+    return db.session.get(Station, station_id)
