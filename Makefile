@@ -31,7 +31,7 @@ $(VENV)/.dev-installed: pyproject.toml $(VENV)/bin/python
 
 # Compiled catalogs (.mo) are build output; the .po files are the source.
 translations: $(VENV)/.run-installed
-	@$(BIN)/pybabel compile -q -d $(TRANSLATIONS)
+	@$(BIN)/pybabel compile -d $(TRANSLATIONS) 2>&1 | grep -v "^compiling catalog" || true
 
 # For developers: refresh messages.pot and merge new strings into every catalog.
 extract-messages: $(VENV)/.run-installed

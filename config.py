@@ -14,7 +14,7 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("LEGALAID_INSTANCE_PATH", BASE_DIR / "instance"))
 
 # Never accepted in production; `Config.check()` refuses to start with it.
-DEFAULT_SECRET_KEY = "change-me"
+DEFAULT_SECRET_KEY = "change-me"  # noqa: S105  (the value refused in production)
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -112,7 +112,7 @@ class TestConfig(Config):
 
     ENV_NAME = "test"
     TESTING = True
-    SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+    SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"  # noqa: S105
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
 

@@ -53,12 +53,11 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount every feature's pages."""
     from legalaid.audit.routes import bp as audit_bp
+    from legalaid.auth.forms import role_label
     from legalaid.auth.routes import bp as auth_bp
     from legalaid.core.routes import bp as core_bp
-    from legalaid.stations.routes import bp as stations_bp
-
-    from legalaid.auth.forms import role_label
     from legalaid.stations.forms import weekday_names
+    from legalaid.stations.routes import bp as stations_bp
 
     for blueprint in (core_bp, auth_bp, stations_bp, audit_bp):
         app.register_blueprint(blueprint)

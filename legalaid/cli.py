@@ -34,7 +34,9 @@ def _fail(error: DomainError) -> None:
 @click.option("--name", "display_name", default="", help="Full name shown in the pages.")
 @click.option("--station", "station_id", type=int, default=None, help="Station id for staff and lawyers.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def users_create(username: str, role: str, display_name: str, station_id: int | None, password_stdin: bool) -> None:
+def users_create(
+    username: str, role: str, display_name: str, station_id: int | None, password_stdin: bool
+) -> None:
     """Create an account; the password is read from standard input or asked for."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

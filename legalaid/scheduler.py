@@ -136,8 +136,14 @@ def serve(app: Flask, stop: threading.Event | None = None) -> None:
                 scheduler = BackgroundScheduler(timezone="UTC")
                 for job in JOBS.values():
                     scheduler.add_job(
-                        run_job, "interval", args=(app, job.name), seconds=job.every_seconds,
-                        id=job.name, next_run_time=now_utc(), max_instances=1, coalesce=True,
+                        run_job,
+                        "interval",
+                        args=(app, job.name),
+                        seconds=job.every_seconds,
+                        id=job.name,
+                        next_run_time=now_utc(),
+                        max_instances=1,
+                        coalesce=True,
                     )
                 scheduler.start()
             elif not holding and scheduler is not None:

@@ -84,7 +84,9 @@ class AuditFilter:
     end_on: date | None = None
 
 
-def search(criteria: AuditFilter, page: int = 1, per_page: int = 50, tz_name: str | None = None) -> Pagination:
+def search(
+    criteria: AuditFilter, page: int = 1, per_page: int = 50, tz_name: str | None = None
+) -> Pagination:
     """Entries matching the filter, newest first, one page at a time."""
     query = sa.select(AuditEntry)
     if criteria.actor:

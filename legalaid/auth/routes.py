@@ -179,7 +179,11 @@ def user_role(user_id: int) -> Response | str:
             flash(_("The role has been changed."), "success")
         return redirect(url_for("auth.user_edit", user_id=user.id))
     return render_template(
-        "auth/user_edit.html", user=user, role_form=form, password_form=PasswordResetForm(), confirm=ConfirmForm()
+        "auth/user_edit.html",
+        user=user,
+        role_form=form,
+        password_form=PasswordResetForm(),
+        confirm=ConfirmForm(),
     )
 
 
@@ -197,10 +201,17 @@ def user_password(user_id: int) -> Response | str:
             show_error(form, error)
         else:
             db.session.commit()
-            flash(_("The new password is set. Tell it to %(name)s in person.", name=user.display_name), "success")
+            flash(
+                _("The new password is set. Tell it to %(name)s in person.", name=user.display_name),
+                "success",
+            )
             return redirect(url_for("auth.user_edit", user_id=user.id))
     return render_template(
-        "auth/user_edit.html", user=user, role_form=RoleForm(role=user.role), password_form=form, confirm=ConfirmForm()
+        "auth/user_edit.html",
+        user=user,
+        role_form=RoleForm(role=user.role),
+        password_form=form,
+        confirm=ConfirmForm(),
     )
 
 
@@ -218,6 +229,8 @@ def user_active(user_id: int) -> Response:
             flash(error.message, "danger")
         else:
             db.session.commit()
-            message = _("Account reactivated.") if make_active else _("Account deactivated; it is signed out.")
+            message = (
+                _("Account reactivated.") if make_active else _("Account deactivated; it is signed out.")
+            )
             flash(message, "success")
     return redirect(url_for("auth.user_edit", user_id=user.id))

@@ -192,7 +192,9 @@ def start_session(user: User, ip: str | None) -> str:
     """Open a server-side session for the user and return the token to put in the cookie."""
     token = secrets.token_urlsafe(32)
     now = now_utc()
-    db.session.add(UserSession(token_hash=_hash_token(token), user=user, ip=ip, created_at=now, last_seen_at=now))
+    db.session.add(
+        UserSession(token_hash=_hash_token(token), user=user, ip=ip, created_at=now, last_seen_at=now)
+    )
     user.last_login_at = now
     audit.record("auth.login", user, actor=user)
     db.session.flush()

@@ -6,8 +6,8 @@ import logging
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, jsonify, render_template
-from flask_login import current_user
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers.response import Response
@@ -67,7 +67,9 @@ def handle_http_error(error: HTTPException) -> tuple[str, int]:
 
 def handle_csrf_error(error: CSRFError) -> tuple[str, int]:
     """A form without a valid token: most often a page left open too long."""
-    return _error_page(400, str(_l("The form has expired or was not sent from this site. Reload the page and try again.")))
+    return _error_page(
+        400, str(_l("The form has expired or was not sent from this site. Reload the page and try again."))
+    )
 
 
 def handle_server_error(error: Exception) -> tuple[str, int]:

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form, FormField, IntegerField, SelectMultipleField, StringField, SubmitField
 from wtforms.fields import FieldList, TimeField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from legalaid.dates import DEFAULT_TIMEZONE
@@ -37,10 +37,14 @@ class SessionForm(Form):
     start = TimeField(_l("From"), validators=[Optional()], format="%H:%M")
     end = TimeField(_l("To"), validators=[Optional()], format="%H:%M")
 
-    def validate_end(self, field: TimeField) -> None:
-        """A session needs both ends."""
-        if (self.start.data is None) != (field.data is None):
-            raise ValidationError(_l("Enter both the start and the end, or neither."))
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        """A session needs both ends (checked here: Optional() stops the per-field chain)."""
+        valid = super().validate(extra_validators)
+        if (self.start.data is None) != (self.end.data is None):
+            empty = self.end if self.end.data is None else self.start
+            empty.errors = [*empty.errors, _l("Enter both the start and the end, or neither.")]
+            return False
+        return valid
 
 
 def _whole(low: int, high: int) -> list:
@@ -53,7 +57,9 @@ class StationForm(FlaskForm):
 
     name = StringField(_l("Station name"), validators=[DataRequired(), Length(max=100)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
-    timezone = StringField(_l("Time zone"), default=DEFAULT_TIMEZONE, validators=[DataRequired(), Length(max=64)])
+    timezone = StringField(
+        _l("Time zone"), default=DEFAULT_TIMEZONE, validators=[DataRequired(), Length(max=64)]
+    )
     duty_weekdays = SelectMultipleField(
         _l("Duty days"),
         choices=WEEKDAYS,
@@ -66,17 +72,33 @@ class StationForm(FlaskForm):
     sessions = FieldList(FormField(SessionForm), min_entries=MAX_SESSIONS, max_entries=MAX_SESSIONS)
     slot_minutes = IntegerField(_l("Slot length (minutes)"), default=30, validators=_whole(5, 240))
     places_per_slot = IntegerField(_l("Places per slot"), default=1, validators=_whole(1, 50))
-    walkin_reserve = IntegerField(_l("Places kept for walk-ins per shift"), default=2, validators=_whole(0, 500))
-    booking_window_days = IntegerField(_l("Booking opens (days ahead)"), default=28, validators=_whole(1, 366))
-    booking_cutoff_hours = IntegerField(_l("Booking closes (hours before)"), default=2, validators=_whole(0, 168))
+    walkin_reserve = IntegerField(
+        _l("Places kept for walk-ins per shift"), default=2, validators=_whole(0, 500)
+    )
+    booking_window_days = IntegerField(
+        _l("Booking opens (days ahead)"), default=28, validators=_whole(1, 366)
+    )
+    booking_cutoff_hours = IntegerField(
+        _l("Booking closes (hours before)"), default=2, validators=_whole(0, 168)
+    )
     retention_years = IntegerField(_l("Keep personal data (years)"), default=3, validators=_whole(1, 30))
     submit = SubmitField(_l("Save"))
 
     def fill_from(self, station: Station) -> None:
         """Show a station's current settings."""
         settings = StationSettings.of(station)
-        for name in ("name", "address", "timezone", "duty_weekdays", "slot_minutes", "places_per_slot",
-                     "walkin_reserve", "booking_window_days", "booking_cutoff_hours", "retention_years"):
+        for name in (
+            "name",
+            "address",
+            "timezone",
+            "duty_weekdays",
+            "slot_minutes",
+            "places_per_slot",
+            "walkin_reserve",
+            "booking_window_days",
+            "booking_cutoff_hours",
+            "retention_years",
+        ):
             getattr(self, name).data = getattr(settings, name)
         self.fill_sessions(settings.sessions)
 

@@ -65,7 +65,11 @@ def check_sessions(sessions: list[tuple[time, time]], slot_minutes: int) -> None
     for start, end in ordered:
         if end <= start:
             raise InvalidInput(
-                _("A session must end after it starts (%(start)s–%(end)s).", start=f"{start:%H:%M}", end=f"{end:%H:%M}"),
+                _(
+                    "A session must end after it starts (%(start)s–%(end)s).",
+                    start=f"{start:%H:%M}",
+                    end=f"{end:%H:%M}",
+                ),
                 field="sessions",
             )
         if _minutes(end) - _minutes(start) < slot_minutes:

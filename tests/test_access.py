@@ -1,0 +1,137 @@
+"""Deny by default: only the public list answers a visitor; every role reaches only its pages;
+CSRF on every form; security headers on every response."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+
+from legalaid.access import ADMIN, ALL_ROLES, LAWYER, PUBLIC, STAFF, access_of
+
+# The whole public list. A new public endpoint must be added here on purpose.
+PUBLIC_ENDPOINTS = {"auth.login", "core.healthz", "i18n.set_language", "static"}
+# Who may use each signed-in endpoint.
+EXPECTED = {
+    "core.home": ALL_ROLES,
+    "auth.logout": ALL_ROLES,
+    "auth.own_password": ALL_ROLES,
+    "auth.users": {ADMIN},
+    "auth.user_new": {ADMIN},
+    "auth.user_edit": {ADMIN},
+    "auth.user_role": {ADMIN},
+    "auth.user_password": {ADMIN},
+    "auth.user_active": {ADMIN},
+    "stations.index": {ADMIN},
+    "stations.new": {ADMIN},
+    "stations.edit": {ADMIN},
+    "audit.index": {ADMIN},
+}
+SAMPLE_VALUES = {"integer": "1", "unicode": "x", "path": "x/y"}
+
+
+def _urls(app: Flask):
+    """Every rule of the url_map, with sample arguments, and each of its methods."""
+    for rule in app.url_map.iter_rules():
+        values = {}
+        for name in rule.arguments:
+            converter = type(rule._converters[name]).__name__.replace("Converter", "").lower()
+            values[name] = SAMPLE_VALUES.get(converter, "x")
+        if rule.endpoint == "static":
+            values["filename"] = "css/app.css"
+        if rule.endpoint == "i18n.set_language":
+            values["code"] = "en"
+        path = rule.build(values, append_unknown=False)[1]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, path
+
+
+def test_every_endpoint_declares_its_access(app):
+    declared = {}
+    for rule in app.url_map.iter_rules():
+        declared[rule.endpoint] = access_of(app, rule.endpoint)
+    assert {e for e, a in declared.items() if a == PUBLIC} == PUBLIC_ENDPOINTS
+    private = {e: set(a) for e, a in declared.items() if a != PUBLIC}
+    assert private == {e: set(r) for e, r in EXPECTED.items()}, "an endpoint's access differs from the table"
+
+
+def test_anonymous_visitor_reaches_only_the_public_list(app, client):
+    reached = set()
+    for endpoint, method, path in _urls(app):
+        response = client.open(path, method=method)
+        if endpoint in PUBLIC_ENDPOINTS:
+            reached.add(endpoint)
+            assert response.status_code in (200, 302, 400), (endpoint, response.status_code)
+        else:
+            # POSTs without a CSRF token are refused before anything else; everything else
+            # sends the visitor to the sign-in page.
+            if method == "POST":
+                assert response.status_code in (400, 302), (endpoint, method, response.status_code)
+            else:
+                assert response.status_code == 302, (endpoint, response.status_code)
+                assert response.headers["Location"].startswith("/login")
+    assert reached == PUBLIC_ENDPOINTS
+
+
+@pytest.mark.parametrize("role", [ADMIN, STAFF, LAWYER])
+def test_each_role_reaches_exactly_its_pages(app, signed_in, role):
+    client = signed_in(role)
+    home = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', home).group(1)
+    for endpoint, method, path in _urls(app):
+        if endpoint in PUBLIC_ENDPOINTS or endpoint == "auth.logout":
+            continue
+        data = {"csrf_token": token} if method == "POST" else None
+        response = client.open(path, method=method, data=data)
+        if role in EXPECTED[endpoint]:
+            assert response.status_code != 403, (role, endpoint, method)
+        else:
+            assert response.status_code == 403, (role, endpoint, method, response.status_code)
+            assert "无权访问" in response.get_data(as_text=True)
+
+
+def test_post_without_csrf_token_is_refused(app, signed_in):
+    client = signed_in(ADMIN)
+    response = client.post("/admin/stations/new", data={"name": "无令牌站"})
+    assert response.status_code == 400
+    assert "表单已过期" in response.get_data(as_text=True)
+    from legalaid.stations.services import list_stations
+
+    assert [s.name for s in list_stations()] == []
+
+
+def test_login_form_needs_csrf_too(client):
+    response = client.post("/login", data={"username": "a", "password": "b"})
+    assert response.status_code == 400
+
+
+def _check_headers(response, path):
+    headers = response.headers
+    csp = headers.get("Content-Security-Policy", "")
+    assert "frame-ancestors 'none'" in csp, path
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp, path
+    assert headers.get("X-Content-Type-Options") == "nosniff", path
+    assert headers.get("Referrer-Policy"), path
+    if response.mimetype == "text/html":
+        assert headers.get("Cache-Control") == "no-store", path
+
+
+def test_security_headers_on_every_route(app, client, signed_in):
+    for _endpoint, method, path in _urls(app):
+        _check_headers(client.open(path, method=method), path)  # anonymous: redirects, 400s, pages
+    admin = signed_in(ADMIN)
+    for _endpoint, method, path in _urls(app):
+        if method == "GET":
+            _check_headers(admin.get(path), path)
+    _check_headers(admin.get("/no-such-page"), "404")
+
+
+def test_pages_have_no_inline_script(app, signed_in):
+    admin = signed_in(ADMIN)
+    for endpoint, method, path in _urls(app):
+        if method != "GET" or endpoint == "static":
+            continue
+        html = admin.get(path).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), endpoint
+        assert " style=" not in html, endpoint

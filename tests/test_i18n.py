@@ -1,0 +1,92 @@
+"""Languages: Simplified Chinese by default and complete; Traditional Chinese and English on request."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from flask_babel import refresh
+
+from legalaid.i18n import format_day
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGS = ROOT / "legalaid" / "translations"
+
+
+def test_simplified_chinese_is_the_default(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert '<html lang="zh-Hans-CN">' in html
+    assert "登录" in html
+
+
+@pytest.mark.parametrize(
+    ("code", "words"), [("zh_Hant_TW", "登錄"), ("en", "Sign in"), ("zh_Hans_CN", "登录")]
+)
+def test_the_visitor_chooses_a_language_and_it_is_remembered(client, code, words):
+    response = client.get(f"/language/{code}?next=/login")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert words in client.get("/login").get_data(as_text=True)
+    assert words in client.get("/login").get_data(as_text=True)  # the cookie keeps it
+
+
+def test_language_switch_never_redirects_off_site(client):
+    for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+        response = client.get("/language/en", query_string={"next": target})
+        assert response.headers["Location"] == "/"
+
+
+def test_unknown_language_is_ignored(client):
+    client.get("/language/xx")
+    assert "登录" in client.get("/login").get_data(as_text=True)
+
+
+def test_dates_are_written_the_chinese_way(app):
+    with app.test_request_context("/"):
+        assert format_day(date(2026, 3, 3)) == "2026年3月3日 星期二"
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        refresh()  # the test's app context outlives one request; a real request starts afresh
+        assert format_day(date(2026, 3, 3)) == "Tuesday 3 March 2026"
+    with app.test_request_context("/", headers={"Cookie": "lang=zh_Hant_TW"}):
+        refresh()
+        assert format_day(date(2026, 3, 3)) == "2026年3月3日 星期二"
+
+
+def _messages(path: Path) -> dict[str, str]:
+    with path.open("rb") as fh:
+        catalog = read_po(fh)
+    return {m.id: m.string for m in catalog if m.id and not m.fuzzy}
+
+
+def test_catalogs_are_complete_and_up_to_date(tmp_path):
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            "--no-location",
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    wanted = set(_messages(pot))
+    assert wanted, "no messages were extracted"
+    for language in ("zh_Hans_CN", "zh_Hant_TW"):
+        translated = _messages(CATALOGS / language / "LC_MESSAGES" / "messages.po")
+        missing = sorted(m for m in wanted if not translated.get(m))
+        assert not missing, f"{language} lacks translations (run `make extract-messages`): {missing[:10]}"
