@@ -36,7 +36,7 @@ translations: $(VENV)/.run-installed
 # For developers: refresh messages.pot and merge new strings into every catalog.
 extract-messages: $(VENV)/.run-installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(TRANSLATIONS)/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-location --omit-header --ignore-obsolete
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --ignore-obsolete --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -17,7 +17,9 @@ def index() -> str:
     """Browse and filter the audit log, newest first."""
     form = AuditFilterForm(request.args)
     form.action.choices = [("", "—")] + [(a, services.describe_action(a)) for a in services.known_actions()]
-    form.target_type.choices = [("", "—")] + [(t, t) for t in services.known_target_types()]
+    form.target_type.choices = [("", "—")] + [
+        (t, services.describe_target(t)) for t in services.known_target_types()
+    ]
     criteria = services.AuditFilter()
     if request.args and form.validate():
         criteria = services.AuditFilter(
@@ -32,5 +34,11 @@ def index() -> str:
     entries = services.search(criteria, page=max(page, 1))
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
-        "audit/index.html", form=form, entries=entries, args=args, describe=services.describe_action
+        "audit/index.html",
+        form=form,
+        entries=entries,
+        args=args,
+        describe=services.describe_action,
+        describe_target=services.describe_target,
+        target_url=services.target_url,
     )

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import has_request_context, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
@@ -130,6 +130,29 @@ ACTION_LABELS: dict[str, object] = {
     "station.create": _l("Station added"),
     "station.update": _l("Station settings changed"),
 }
+
+
+# Record types (table names) the log refers to: readable name, and the page that shows one.
+TARGETS: dict[str, tuple[object, str, str]] = {
+    "users": (_l("Account"), "auth.user_edit", "user_id"),
+    "stations": (_l("Station"), "stations.edit", "station_id"),
+}
+
+
+def describe_target(target_type: str | None) -> str:
+    """The translated name of a record type, or the type itself."""
+    if not target_type:
+        return ""
+    known = TARGETS.get(target_type)
+    return str(known[0]) if known else target_type
+
+
+def target_url(target_type: str | None, target_id: int | None) -> str | None:
+    """The page of the record an entry is about, when there is one."""
+    known = TARGETS.get(target_type or "")
+    if not known or target_id is None:
+        return None
+    return url_for(known[1], **{known[2]: target_id})
 
 
 def describe_action(action: str) -> str:

@@ -33,8 +33,10 @@ SESSION_KEY = "sid"
 def load_user(user_id: str) -> User | None:
     """Find the signed-in user through the server-side session named in the cookie."""
     user = services.user_for_session(session.get(SESSION_KEY))
-    # The session row may have been touched or ended just now; that write is the auth layer's own.
-    db.session.commit()
+    # The session row may have been touched or ended just now; that write is the auth layer's own,
+    # made before the view runs (at most once a minute per session).
+    if db.session.dirty:
+        db.session.commit()
     if user is None or str(user.id) != user_id:
         return None
     return user
