@@ -51,18 +51,31 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount every feature's pages."""
+    """Mount every feature's pages, and the labels their templates share."""
     from legalaid.audit.routes import bp as audit_bp
     from legalaid.auth.forms import role_label
     from legalaid.auth.routes import bp as auth_bp
+    from legalaid.categories import category_label
     from legalaid.core.routes import bp as core_bp
+    from legalaid.lawyers.routes import bp as lawyers_bp
+    from legalaid.privacy import mask_mobile
+    from legalaid.roster.forms import change_label
+    from legalaid.roster.routes import bp as roster_bp
     from legalaid.stations.forms import weekday_names
     from legalaid.stations.routes import bp as stations_bp
+    from legalaid.swaps.forms import swap_state
+    from legalaid.swaps.routes import bp as swaps_bp
 
-    for blueprint in (core_bp, auth_bp, stations_bp, audit_bp):
+    for blueprint in (core_bp, auth_bp, stations_bp, audit_bp, lawyers_bp, roster_bp, swaps_bp):
         app.register_blueprint(blueprint)
-    app.jinja_env.globals["role_label"] = role_label
-    app.jinja_env.globals["weekday_names"] = weekday_names
+    app.jinja_env.globals.update(
+        role_label=role_label,
+        weekday_names=weekday_names,
+        category_label=category_label,
+        change_label=change_label,
+        swap_state=swap_state,
+    )
+    app.jinja_env.filters["masked"] = mask_mobile
 
 
 def register_hooks(app: Flask) -> None:

@@ -21,6 +21,116 @@ stations_cli = AppGroup("stations", help="Manage stations.")
 demo_cli = AppGroup("demo", help="Demo data.")
 jobs_cli = AppGroup("jobs", help="Run a scheduled job once, by hand.")
 scheduler_cli = AppGroup("scheduler", help="The scheduler process.")
+roster_cli = AppGroup("roster", help="The duty roster.")
+lawyers_cli = AppGroup("lawyers", help="Lawyers.")
+
+
+def _station_or_fail(station_id: int):
+    station = stations.get_station(station_id)
+    if station is None:
+        raise click.ClickException(f"No station with id {station_id}.")
+    return station
+
+
+@roster_cli.command("generate")
+@click.option("--station", "station_id", type=int, required=True)
+@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--weeks", type=click.IntRange(1, 104), required=True)
+@click.option("--dry-run", is_flag=True, help="Show what would change without saving.")
+def roster_generate(station_id: int, start, weeks: int, dry_run: bool) -> None:
+    """Generate the rotation for some weeks (past and hand-set shifts are kept)."""
+    from datetime import timedelta
+
+    from legalaid.roster import services as roster
+
+    station = _station_or_fail(station_id)
+    first = start.date()
+    last = first + timedelta(weeks=weeks) - timedelta(days=1)
+    try:
+        preview = (roster.preview_rotation if dry_run else roster.apply_rotation)(station, first, last)
+    except DomainError as error:
+        _fail(error)
+    for change in preview.changes:
+        old = change.old_lawyer.name if change.old_lawyer else "-"
+        new = change.new_lawyer.name if change.new_lawyer else "-"
+        click.echo(f"{change.day.isoformat()}  {change.kind:<8} {old} -> {new}")
+    counts = ", ".join(f"{preview.lawyers[i].name} {n}" for i, n in sorted(preview.counts.items()))
+    click.echo(f"shifts per lawyer {first}..{last}: {counts}")
+    if dry_run:
+        click.echo("dry run: nothing saved")
+    else:
+        db.session.commit()
+        click.echo(f"saved: {sum(c.kind in ('add', 'change', 'remove') for c in preview.changes)} days added or changed")
+
+
+@roster_cli.command("show")
+@click.option("--station", "station_id", type=int, required=True)
+@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv")
+def roster_show(station_id: int, start, end, fmt: str) -> None:
+    """Print the shifts of a date range as CSV: date,lawyer_id,lawyer_name,source."""
+    import csv
+
+    from legalaid.roster import services as roster
+
+    station = _station_or_fail(station_id)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["date", "lawyer_id", "lawyer_name", "source"])
+    writer.writerows(roster.roster_rows(station, start.date(), end.date()))
+
+
+@roster_cli.command("close")
+@click.option("--station", "station_id", type=int, required=True)
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--reason", default="")
+@click.option("--open", "reopen", is_flag=True, help="Re-open a statutory holiday instead.")
+def roster_close(station_id: int, day, reason: str, reopen: bool) -> None:
+    """Close a date for a station (or re-open a holiday)."""
+    from legalaid.roster import services as roster
+
+    roster.set_closure(_station_or_fail(station_id), day.date(), not reopen, reason)
+    db.session.commit()
+    click.echo(f"{day.date().isoformat()}: {'open' if reopen else 'closed'}")
+
+
+@roster_cli.command("confirm-year")
+@click.option("--station", "station_id", type=int, required=True)
+@click.option("--year", type=int, required=True)
+def roster_confirm_year(station_id: int, year: int) -> None:
+    """Confirm a year the holiday data lacks, after entering its closures."""
+    from legalaid.roster import services as roster
+
+    try:
+        roster.confirm_year(_station_or_fail(station_id), year)
+    except DomainError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"{year} confirmed")
+
+
+@lawyers_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--station", "station_id", type=int, required=True)
+def lawyers_import(file: str, station_id: int) -> None:
+    """Import lawyers from a CSV or XLSX file; nothing is imported unless every row is valid."""
+    from pathlib import Path
+
+    from legalaid.lawyers import services as lawyers
+
+    station = _station_or_fail(station_id)
+    path = Path(file)
+    try:
+        count, problems = lawyers.import_lawyers(station, lawyers.read_rows(path.name, path.read_bytes()))
+    except DomainError as error:
+        _fail(error)
+    if problems:
+        db.session.rollback()
+        for problem in problems:
+            click.echo(f"line {problem.line}: {problem.message}", err=True)
+        raise click.ClickException("nothing imported")
+    db.session.commit()
+    click.echo(f"{count} lawyers imported")
 
 
 def _fail(error: DomainError) -> None:
@@ -114,5 +224,5 @@ def scheduler_run() -> None:
 
 def register_cli(app: Flask) -> None:
     """Add the command groups to `flask`."""
-    for group in (users_cli, stations_cli, demo_cli, jobs_cli, scheduler_cli):
+    for group in (users_cli, stations_cli, demo_cli, jobs_cli, scheduler_cli, roster_cli, lawyers_cli):
         app.cli.add_command(group)

@@ -1,23 +1,51 @@
-"""Demo data for `make run`: a station and one account per role. Loading twice changes nothing."""
+"""Demo data for `make run`: a station, one account per role, a law firm with six lawyers, closures,
+a roster from eight weeks ago to twelve weeks ahead, and a swap waiting for an answer.
+
+Loading twice changes nothing. The demo does not confirm years the holiday data lacks (2027 today):
+the administrator meets that message when generating further ahead, as in real use.
+"""
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from legalaid.access import ADMIN, LAWYER, STAFF
 from legalaid.auth import services as accounts
 from legalaid.auth.models import User
+from legalaid.dates import local_today
 from legalaid.extensions import db
+from legalaid.lawyers import services as lawyers
+from legalaid.lawyers.models import Lawyer
+from legalaid.roster import services as roster
+from legalaid.roster.models import DutyShift
 from legalaid.stations import services as stations
 from legalaid.stations.models import Station
+from legalaid.swaps import services as swaps
 
 DEMO_STATION = "解放区退役军人法律服务站"
 DEMO_ADDRESS = "焦作市解放区退役军人服务中心服务大厅"
+DEMO_FIRM = ("河南怀川律师事务所", "李主任", "0391-3920000")
+LAWYER_PASSWORD = "lawyer-demo-2026"
 # (username, full name, role, password): printed by `make run`, so never use these for real.
 DEMO_ACCOUNTS = (
     ("admin", "局管理员", ADMIN, "admin-demo-2026"),
     ("staff", "大厅工作人员", STAFF, "staff-demo-2026"),
-    ("lawyer", "值班律师", LAWYER, "lawyer-demo-2026"),
+    ("lawyer", "张明", LAWYER, LAWYER_PASSWORD),
+    ("lawyer2", "王芳", LAWYER, LAWYER_PASSWORD),
+    ("lawyer3", "李强", LAWYER, LAWYER_PASSWORD),
+    ("lawyer4", "赵静", LAWYER, LAWYER_PASSWORD),
+    ("lawyer5", "刘洋", LAWYER, LAWYER_PASSWORD),
+    ("lawyer6", "陈磊", LAWYER, LAWYER_PASSWORD),
+)
+SPECIALTIES = (
+    ["labour", "employment"],
+    ["family", "housing"],
+    ["pensions", "resettlement"],
+    ["social_insurance", "disability"],
+    ["contracts", "injury"],
+    ["petitions", "other"],
 )
 
 
@@ -29,16 +57,75 @@ def has_data() -> bool:
     )
 
 
-def load() -> list[str]:
+def load(today: date | None = None) -> list[str]:
     """Add whatever part of the demo data is missing; returns what was added. Flushes only."""
-    added = []
+    added: list[str] = []
     station = db.session.scalar(sa.select(Station).where(Station.name == DEMO_STATION))
     if station is None:
         station = stations.create_station(stations.StationSettings(name=DEMO_STATION, address=DEMO_ADDRESS))
         added.append(f"station {DEMO_STATION}")
+    today = today or local_today(station.timezone)
+    users = {}
     for username, name, role, password in DEMO_ACCOUNTS:
-        if accounts.find_by_username(username) is None:
-            station_id = None if role == ADMIN else station.id
-            accounts.create_user(username, name, role, password, station_id=station_id)
+        user = accounts.find_by_username(username)
+        if user is None:
+            user = accounts.create_user(username, name, role, password, station_id=None if role == ADMIN else station.id)
             added.append(f"user {username}")
+        users[username] = user
+
+    firm = lawyers.find_firm(DEMO_FIRM[0]) or lawyers.save_firm(None, *DEMO_FIRM)
+    demo_lawyers = []
+    for index, (username, name, role, _password) in enumerate(a for a in DEMO_ACCOUNTS if a[2] == LAWYER):
+        lawyer = db.session.scalar(sa.select(Lawyer).where(Lawyer.user_id == users[username].id))
+        if lawyer is None:
+            lawyer = lawyers.create_lawyer(
+                station,
+                lawyers.LawyerData(
+                    name=name,
+                    firm_id=firm.id,
+                    licence_no=f"141082019{index + 1:08d}",
+                    contract_start=date(today.year - 1, 1, 1),
+                    contract_end=date(today.year + 1, 12, 31),
+                    mobile=f"1390391{index + 1:04d}",
+                    email=f"{username}@example.org",
+                    specialties=SPECIALTIES[index],
+                    user_id=users[username].id,
+                ),
+            )
+            added.append(f"lawyer {name}")
+        demo_lawyers.append(lawyer)
+
+    if not roster.shifts_between(station, today - timedelta(weeks=8), today + timedelta(weeks=12)):
+        _load_roster(station, demo_lawyers, today)
+        added.append("roster")
     return added
+
+
+def _load_roster(station: Station, demo_lawyers: list[Lawyer], today: date) -> None:
+    # A hall event closes one Tuesday, and one lawyer has a week off.
+    event_day = next(d for d in roster.duty_days(station, today + timedelta(weeks=5), today + timedelta(weeks=6)))
+    roster.set_closure(station, event_day, True, "服务大厅场地活动")
+    off = today + timedelta(weeks=3)
+    lawyers.add_unavailability(demo_lawyers[3], off - timedelta(days=off.weekday()), off + timedelta(days=6 - off.weekday()), "外地开庭")
+    start = today - timedelta(weeks=8)
+    last_covered = date(max(roster.holiday_years()), 12, 31)
+    end = min(today + timedelta(weeks=12), last_covered)
+    # Generated "as of" the first day, so the eight past weeks are filled as they would have been.
+    roster.apply_rotation(station, start, end, today=start - timedelta(days=1))
+    for index, shift in enumerate(roster.shifts_between(station, start, today - timedelta(days=1))):
+        if index != 2:  # one forgotten check-in, for the administrator to notice
+            shift.checked_in_at = _morning(shift)
+    future = roster.shifts_between(station, today + timedelta(days=1), end)
+    if len(future) >= 2:
+        shift: DutyShift = future[1]
+        colleague = next(lw for lw in demo_lawyers if lw.id != shift.lawyer_id)
+        swaps.request_swap(shift, shift.lawyer, colleague, "家中有事，请帮忙替班", today=today)
+    db.session.flush()
+
+
+def _morning(shift: DutyShift):
+    from datetime import time
+
+    from legalaid.dates import local_to_utc
+
+    return local_to_utc(shift.duty_on, time(8, 52), shift.station.timezone)

@@ -30,3 +30,11 @@ class TooManyAttempts(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class YearNotCovered(DomainError):
+    """The holiday data does not cover these years, and nobody has confirmed their closures yet."""
+
+    def __init__(self, message: str, years: list[int]) -> None:
+        super().__init__(message)
+        self.years = years

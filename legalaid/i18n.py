@@ -26,6 +26,7 @@ LANGUAGE_NAMES = {
     "en": "English",
 }
 _DAY_PATTERNS = {"zh": "y年M月d日 EEEE", "en": "EEEE d MMMM y"}
+_MONTH_PATTERNS = {"zh": "y年M月", "en": "MMMM y"}
 _DATETIME_PATTERNS = {"zh": "y年M月d日 HH:mm", "en": "d MMM y HH:mm"}
 
 bp = Blueprint("i18n", __name__)
@@ -52,6 +53,14 @@ def format_day(day: date | None) -> str:
     if day is None:
         return ""
     pattern, locale = _pattern(_DAY_PATTERNS)
+    return format_date(day, pattern, locale=locale)
+
+
+def format_month(day: date | None) -> str:
+    """A month in the reader's language: 2026年3月 / March 2026."""
+    if day is None:
+        return ""
+    pattern, locale = _pattern(_MONTH_PATTERNS)
     return format_date(day, pattern, locale=locale)
 
 
@@ -96,5 +105,6 @@ def register_i18n(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["instant"] = format_instant
+    app.jinja_env.filters["month_title"] = format_month
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

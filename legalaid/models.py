@@ -2,7 +2,26 @@
 
 from legalaid.audit.models import AuditEntry
 from legalaid.auth.models import LoginAttempt, User, UserSession
+from legalaid.lawyers.models import LawFirm, Lawyer, Unavailability
+from legalaid.roster.models import Closure, DutyShift, HolidayYear, ShiftChange
 from legalaid.scheduler import SchedulerLease
 from legalaid.stations.models import Station, StationSession
+from legalaid.swaps.models import SwapRequest
 
-__all__ = ["AuditEntry", "LoginAttempt", "SchedulerLease", "Station", "StationSession", "User", "UserSession"]
+__all__ = [
+    "AuditEntry",
+    "Closure",
+    "DutyShift",
+    "HolidayYear",
+    "LawFirm",
+    "Lawyer",
+    "LoginAttempt",
+    "SchedulerLease",
+    "ShiftChange",
+    "Station",
+    "StationSession",
+    "SwapRequest",
+    "Unavailability",
+    "User",
+    "UserSession",
+]

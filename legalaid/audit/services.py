@@ -129,6 +129,30 @@ ACTION_LABELS: dict[str, object] = {
     "user.password": _l("Password set"),
     "station.create": _l("Station added"),
     "station.update": _l("Station settings changed"),
+    "firm.create": _l("Firm added"),
+    "firm.update": _l("Firm changed"),
+    "lawyer.create": _l("Lawyer added"),
+    "lawyer.update": _l("Lawyer changed"),
+    "lawyer.activate": _l("Lawyer reactivated"),
+    "lawyer.deactivate": _l("Lawyer deactivated"),
+    "lawyer.import": _l("Lawyers imported"),
+    "lawyer.leave": _l("Dates off entered"),
+    "lawyer.leave_removed": _l("Dates off removed"),
+    "lawyer.calendar_reset": _l("Calendar address renewed"),
+    "roster.generate": _l("Roster generated"),
+    "roster.set_lawyer": _l("Duty lawyer set by hand"),
+    "roster.close": _l("Day closed"),
+    "roster.reopen": _l("Holiday re-opened"),
+    "roster.closure_removed": _l("Closure entry removed"),
+    "roster.confirm_year": _l("Year's closures confirmed"),
+    "roster.check_in": _l("Lawyer checked in"),
+    "swap.request": _l("Swap requested"),
+    "swap.accept": _l("Swap accepted by colleague"),
+    "swap.decline": _l("Swap declined by colleague"),
+    "swap.cancel": _l("Swap withdrawn"),
+    "swap.cancelled": _l("Swap cancelled (shift changed)"),
+    "swap.approve": _l("Swap approved"),
+    "swap.reject": _l("Swap rejected"),
 }
 
 
@@ -136,6 +160,10 @@ ACTION_LABELS: dict[str, object] = {
 TARGETS: dict[str, tuple[object, str, str]] = {
     "users": (_l("Account"), "auth.user_edit", "user_id"),
     "stations": (_l("Station"), "stations.edit", "station_id"),
+    "lawyers": (_l("Lawyer"), "lawyers.edit", "lawyer_id"),
+    "law_firms": (_l("Law firm"), "lawyers.firm_edit", "firm_id"),
+    "duty_shifts": (_l("Duty shift"), "", ""),
+    "swap_requests": (_l("Swap"), "", ""),
 }
 
 
@@ -150,7 +178,7 @@ def describe_target(target_type: str | None) -> str:
 def target_url(target_type: str | None, target_id: int | None) -> str | None:
     """The page of the record an entry is about, when there is one."""
     known = TARGETS.get(target_type or "")
-    if not known or target_id is None:
+    if not known or not known[1] or target_id is None:
         return None
     return url_for(known[1], **{known[2]: target_id})
 

@@ -32,13 +32,24 @@ ERROR_TEXT = {
 @bp.get("/")
 @roles(*ALL_ROLES)
 def home() -> str:
-    """The signed-in user's start page."""
+    """The signed-in user's start page: today's duty, and what waits for them."""
+    from legalaid.auth.forms import ConfirmForm
     from legalaid.dates import local_today
+    from legalaid.lawyers.services import lawyer_for_user
+    from legalaid.roster import services as roster
+    from legalaid.stations.services import station_for
 
-    station = current_user.station
+    station = station_for(current_user)
+    today = local_today(station.timezone if station else None)
+    lawyer = lawyer_for_user(current_user) if current_user.role == "lawyer" else None
     return render_template(
         "core/home.html",
-        today=local_today(station.timezone if station else None),
+        today=today,
+        station=station,
+        today_shift=roster.shift_on(station, today) if station else None,
+        next_shift=next(iter(roster.lawyer_shifts(lawyer, start=today)), None) if lawyer else None,
+        lawyer=lawyer,
+        confirm=ConfirmForm(),
     )
 
 

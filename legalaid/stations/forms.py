@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, FormField, IntegerField, SelectMultipleField, StringField, SubmitField
+from wtforms import BooleanField, Form, FormField, IntegerField, SelectMultipleField, StringField, SubmitField
 from wtforms.fields import FieldList, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -82,6 +82,7 @@ class StationForm(FlaskForm):
         _l("Booking closes (hours before)"), default=2, validators=_whole(0, 168)
     )
     retention_years = IntegerField(_l("Keep personal data (years)"), default=3, validators=_whole(1, 30))
+    swap_auto_approve = BooleanField(_l("Approve swaps automatically once the colleague accepts"))
     submit = SubmitField(_l("Save"))
 
     def fill_from(self, station: Station) -> None:
@@ -98,6 +99,7 @@ class StationForm(FlaskForm):
             "booking_window_days",
             "booking_cutoff_hours",
             "retention_years",
+            "swap_auto_approve",
         ):
             getattr(self, name).data = getattr(settings, name)
         self.fill_sessions(settings.sessions)
@@ -126,4 +128,5 @@ class StationForm(FlaskForm):
             booking_window_days=self.booking_window_days.data,
             booking_cutoff_hours=self.booking_cutoff_hours.data,
             retention_years=self.retention_years.data,
+            swap_auto_approve=bool(self.swap_auto_approve.data),
         )

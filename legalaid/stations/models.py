@@ -52,6 +52,8 @@ class Station(db.Model):
     booking_window_days: Mapped[int] = mapped_column(default=28)
     booking_cutoff_hours: Mapped[int] = mapped_column(default=2)
     retention_years: Mapped[int] = mapped_column(default=3)
+    # When on, a swap the colleague accepted takes effect without an administrator's approval.
+    swap_auto_approve: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)

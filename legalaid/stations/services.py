@@ -32,6 +32,7 @@ class StationSettings:
     booking_window_days: int = 28
     booking_cutoff_hours: int = 2
     retention_years: int = 3
+    swap_auto_approve: bool = False
 
     @classmethod
     def of(cls, station: Station) -> StationSettings:
@@ -48,6 +49,7 @@ class StationSettings:
             booking_window_days=station.booking_window_days,
             booking_cutoff_hours=station.booking_cutoff_hours,
             retention_years=station.retention_years,
+            swap_auto_approve=station.swap_auto_approve,
         )
 
 
@@ -135,6 +137,7 @@ def _apply(station: Station, settings: StationSettings) -> None:
     station.booking_window_days = settings.booking_window_days
     station.booking_cutoff_hours = settings.booking_cutoff_hours
     station.retention_years = settings.retention_years
+    station.swap_auto_approve = bool(settings.swap_auto_approve)
     wanted = sorted(settings.sessions)
     if [(s.start_time, s.end_time) for s in station.sessions] != wanted:
         station.sessions.clear()
@@ -192,3 +195,20 @@ def list_stations(include_inactive: bool = True) -> list[Station]:
 def get_station(station_id: int) -> Station | None:
     """The station with this id, if any."""
     return db.session.get(Station, station_id)
+
+
+def station_for(user: object, station_id: int | None = None) -> Station | None:
+    """The station a page is about: the one asked for if the user may see it, else their own or the first.
+
+    Staff and lawyers see only their own station; an administrator without a station sees all.
+    """
+    own = getattr(user, "station_id", None)
+    if own is not None and getattr(user, "role", None) != "admin":
+        return get_station(own)
+    if station_id is not None:
+        station = get_station(station_id)
+        if station is not None and (own is None or station.id == own):
+            return station
+    if own is not None:
+        return get_station(own)
+    return db.session.scalar(sa.select(Station).where(Station.active).order_by(Station.id).limit(1))

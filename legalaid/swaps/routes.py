@@ -1,0 +1,132 @@
+"""Swap pages: the lawyer asks, the colleague answers, the administrator decides."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers.response import Response
+
+from legalaid.access import ADMIN, LAWYER, roles
+from legalaid.errors import DomainError
+from legalaid.extensions import db
+from legalaid.forms import show_error
+from legalaid.lawyers import services as lawyers
+from legalaid.lawyers.routes import require_own_lawyer
+from legalaid.lawyers.models import Lawyer
+from legalaid.roster import services as roster
+from legalaid.swaps import services
+from legalaid.swaps.forms import DecisionForm, SwapRequestForm
+from legalaid.swaps.models import SwapRequest
+
+bp = Blueprint("swaps", __name__)
+
+
+def _swap_or_404(swap_id: int) -> SwapRequest:
+    return services.get_swap(swap_id) or abort(404)
+
+
+@bp.get("/me/swaps")
+@roles(LAWYER)
+def mine() -> str:
+    """Requests waiting for this lawyer's answer, and their own requests."""
+    lawyer = require_own_lawyer()
+    incoming, outgoing = services.swaps_of_lawyer(lawyer)
+    return render_template("swaps/mine.html", lawyer=lawyer, incoming=incoming, outgoing=outgoing, form=DecisionForm())
+
+
+@bp.route("/me/shifts/<int:shift_id>/swap", methods=["GET", "POST"])
+@roles(LAWYER)
+def ask(shift_id: int) -> Response | str:
+    """Ask to hand one of one's own future shifts to a colleague."""
+    lawyer = require_own_lawyer()
+    shift = roster.get_shift(shift_id)
+    if shift is None or shift.lawyer_id != lawyer.id:
+        abort(404)
+    form = SwapRequestForm()
+    colleagues = [c for c in roster.station_lawyers(lawyer.station) if c.id != lawyer.id]
+    form.to_lawyer_id.choices = [(0, _("Any colleague"))] + [(c.id, c.name) for c in colleagues]
+    if form.validate_on_submit():
+        to_lawyer = lawyers.get_lawyer(form.to_lawyer_id.data) if form.to_lawyer_id.data else None
+        try:
+            services.request_swap(shift, lawyer, to_lawyer, form.note.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your swap request has been sent."), "success")
+            return redirect(url_for("swaps.mine"))
+    return render_template("swaps/ask.html", form=form, shift=shift)
+
+
+def _lawyer_step(swap_id: int, step: str) -> Response:
+    lawyer = require_own_lawyer()
+    swap = _swap_or_404(swap_id)
+    if DecisionForm().validate_on_submit():
+        try:
+            {"accept": services.accept_swap, "decline": services.decline_swap, "cancel": services.cancel_swap}[step](
+                swap, lawyer
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            messages = {
+                "accept": _("You have taken the shift.") if swap.status == "approved" else _("Accepted; an administrator will approve it."),
+                "decline": _("You have declined."),
+                "cancel": _("Your request is withdrawn."),
+            }
+            flash(messages[step], "success")
+    return redirect(url_for("swaps.mine"))
+
+
+@bp.post("/me/swaps/<int:swap_id>/accept")
+@roles(LAWYER)
+def accept(swap_id: int) -> Response:
+    """The colleague takes the shift."""
+    return _lawyer_step(swap_id, "accept")
+
+
+@bp.post("/me/swaps/<int:swap_id>/decline")
+@roles(LAWYER)
+def decline(swap_id: int) -> Response:
+    """The colleague asked says no."""
+    return _lawyer_step(swap_id, "decline")
+
+
+@bp.post("/me/swaps/<int:swap_id>/cancel")
+@roles(LAWYER)
+def cancel(swap_id: int) -> Response:
+    """The requester withdraws."""
+    return _lawyer_step(swap_id, "cancel")
+
+
+@bp.get("/admin/swaps")
+@roles(ADMIN)
+def pending() -> str:
+    """Swaps in progress; the accepted ones wait for a decision."""
+    station_id = current_user.station_id
+    return render_template("swaps/pending.html", swaps=services.swaps_awaiting_approval(station_id), form=DecisionForm())
+
+
+@bp.post("/admin/swaps/<int:swap_id>/<any(approve, reject):decision>")
+@roles(ADMIN)
+def decide(swap_id: int, decision: str) -> Response:
+    """Approve or reject a swap."""
+    swap = _swap_or_404(swap_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            if decision == "approve":
+                services.approve_swap(swap, current_user._get_current_object())
+            else:
+                services.reject_swap(swap, current_user._get_current_object(), form.note.data)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Swap approved; the roster is updated.") if decision == "approve" else _("Swap rejected."), "success")
+    return redirect(url_for("swaps.pending"))
