@@ -60,7 +60,8 @@ def roster_generate(station_id: int, start, weeks: int, dry_run: bool) -> None:
         click.echo("dry run: nothing saved")
     else:
         db.session.commit()
-        click.echo(f"saved: {sum(c.kind in ('add', 'change', 'remove') for c in preview.changes)} days added or changed")
+        changed = sum(c.kind in ("add", "change", "remove") for c in preview.changes)
+        click.echo(f"saved: {changed} days added or changed")
 
 
 @roster_cli.command("show")

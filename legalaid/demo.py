@@ -27,7 +27,7 @@ from legalaid.swaps import services as swaps
 DEMO_STATION = "解放区退役军人法律服务站"
 DEMO_ADDRESS = "焦作市解放区退役军人服务中心服务大厅"
 DEMO_FIRM = ("河南怀川律师事务所", "李主任", "0391-3920000")
-LAWYER_PASSWORD = "lawyer-demo-2026"
+LAWYER_PASSWORD = "lawyer-demo-2026"  # noqa: S105  (demo only, printed on purpose)
 # (username, full name, role, password): printed by `make run`, so never use these for real.
 DEMO_ACCOUNTS = (
     ("admin", "局管理员", ADMIN, "admin-demo-2026"),
@@ -69,13 +69,15 @@ def load(today: date | None = None) -> list[str]:
     for username, name, role, password in DEMO_ACCOUNTS:
         user = accounts.find_by_username(username)
         if user is None:
-            user = accounts.create_user(username, name, role, password, station_id=None if role == ADMIN else station.id)
+            user = accounts.create_user(
+                username, name, role, password, station_id=None if role == ADMIN else station.id
+            )
             added.append(f"user {username}")
         users[username] = user
 
     firm = lawyers.find_firm(DEMO_FIRM[0]) or lawyers.save_firm(None, *DEMO_FIRM)
     demo_lawyers = []
-    for index, (username, name, role, _password) in enumerate(a for a in DEMO_ACCOUNTS if a[2] == LAWYER):
+    for index, (username, name, _role, _password) in enumerate(a for a in DEMO_ACCOUNTS if a[2] == LAWYER):
         lawyer = db.session.scalar(sa.select(Lawyer).where(Lawyer.user_id == users[username].id))
         if lawyer is None:
             lawyer = lawyers.create_lawyer(
@@ -103,10 +105,17 @@ def load(today: date | None = None) -> list[str]:
 
 def _load_roster(station: Station, demo_lawyers: list[Lawyer], today: date) -> None:
     # A hall event closes one Tuesday, and one lawyer has a week off.
-    event_day = next(d for d in roster.duty_days(station, today + timedelta(weeks=5), today + timedelta(weeks=6)))
+    event_day = next(
+        d for d in roster.duty_days(station, today + timedelta(weeks=5), today + timedelta(weeks=6))
+    )
     roster.set_closure(station, event_day, True, "服务大厅场地活动")
     off = today + timedelta(weeks=3)
-    lawyers.add_unavailability(demo_lawyers[3], off - timedelta(days=off.weekday()), off + timedelta(days=6 - off.weekday()), "外地开庭")
+    lawyers.add_unavailability(
+        demo_lawyers[3],
+        off - timedelta(days=off.weekday()),
+        off + timedelta(days=6 - off.weekday()),
+        "外地开庭",
+    )
     start = today - timedelta(weeks=8)
     last_covered = date(max(roster.holiday_years()), 12, 31)
     end = min(today + timedelta(weeks=12), last_covered)

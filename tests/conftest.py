@@ -221,3 +221,59 @@ def signed_in(client: FlaskClient, make_user) -> Callable[[str], FlaskClient]:
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def make_firm(app: Flask) -> Callable[..., object]:
+    """Create a law firm (committed) and return it."""
+    from legalaid.lawyers import services
+
+    counter = iter(range(1, 10_000))
+
+    def make(name: str | None = None):
+        firm = services.save_firm(None, name or f"律师事务所{next(counter)}", "联系人", "0391-1234567")
+        db.session.commit()
+        return firm
+
+    return make
+
+
+@pytest.fixture
+def make_lawyer(app: Flask, make_firm, make_user) -> Callable[..., object]:
+    """Create a lawyer of a station (committed), with a sign-in account unless account=False."""
+    from datetime import date
+
+    from legalaid.lawyers import services
+
+    counter = iter(range(1, 10_000))
+    firms: list = []
+
+    def make(
+        station,
+        name: str | None = None,
+        account: bool = True,
+        contract_start=date(2020, 1, 1),
+        contract_end=None,
+        **kwargs,
+    ):
+        n = next(counter)
+        if not firms:
+            firms.append(make_firm())
+        user = make_user("lawyer", username=f"lawyer{n}", station_id=station.id) if account else None
+        lawyer = services.create_lawyer(
+            station,
+            services.LawyerData(
+                name=name or f"律师{n}",
+                firm_id=kwargs.pop("firm_id", firms[0].id),
+                licence_no=f"{14108200000000000 + n}",
+                contract_start=contract_start,
+                contract_end=contract_end,
+                mobile=f"1390391{n:04d}",
+                user_id=user.id if user else None,
+                **kwargs,
+            ),
+        )
+        db.session.commit()
+        return lawyer
+
+    return make

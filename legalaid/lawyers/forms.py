@@ -26,8 +26,12 @@ class LawyerForm(FlaskForm):
     """A lawyer's record."""
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)])
-    firm_id = SelectField(_l("Law firm"), coerce=int, validators=[DataRequired(message=_l("Choose the law firm."))])
-    licence_no = StringField(_l("Practising-licence number (17 digits)"), validators=[DataRequired(), Length(max=17)])
+    firm_id = SelectField(
+        _l("Law firm"), coerce=int, validators=[DataRequired(message=_l("Choose the law firm."))]
+    )
+    licence_no = StringField(
+        _l("Practising-licence number (17 digits)"), validators=[DataRequired(), Length(max=17)]
+    )
     mobile = StringField(_l("Mobile"), validators=[Optional(), Length(max=20)])
     email = StringField(_l("E-mail"), validators=[Optional(), Length(max=120)])
     specialties = SelectMultipleField(

@@ -116,7 +116,9 @@ def new() -> Response | str:
 def edit(lawyer_id: int) -> Response | str:
     """A lawyer's record, dates off and status."""
     lawyer = _lawyer_or_404(lawyer_id)
-    form = _lawyer_form(LawyerForm(obj=lawyer) if request.method == "GET" else LawyerForm(), keep_user=lawyer.user_id)
+    form = _lawyer_form(
+        LawyerForm(obj=lawyer) if request.method == "GET" else LawyerForm(), keep_user=lawyer.user_id
+    )
     if request.method == "GET":
         form.user_id.data = lawyer.user_id or 0
     if form.validate_on_submit():
@@ -130,8 +132,12 @@ def edit(lawyer_id: int) -> Response | str:
             flash(_("Saved."), "success")
             return redirect(url_for("lawyers.edit", lawyer_id=lawyer.id))
     return render_template(
-        "lawyers/edit.html", form=form, lawyer=lawyer, station=lawyer.station,
-        leave_form=LeaveForm(), confirm=ConfirmForm(),
+        "lawyers/edit.html",
+        form=form,
+        lawyer=lawyer,
+        station=lawyer.station,
+        leave_form=LeaveForm(),
+        confirm=ConfirmForm(),
     )
 
 
@@ -144,7 +150,9 @@ def set_active(lawyer_id: int) -> Response:
         active = request.form.get("active") == "1"
         services.set_lawyer_active(lawyer, active)
         db.session.commit()
-        flash(_("Lawyer reactivated.") if active else _("Lawyer deactivated; their history is kept."), "success")
+        flash(
+            _("Lawyer reactivated.") if active else _("Lawyer deactivated; their history is kept."), "success"
+        )
     return redirect(url_for("lawyers.edit", lawyer_id=lawyer.id))
 
 
@@ -167,8 +175,12 @@ def add_leave(lawyer_id: int) -> Response | str:
     edit_form = _lawyer_form(LawyerForm(obj=lawyer), keep_user=lawyer.user_id)
     edit_form.user_id.data = lawyer.user_id or 0
     return render_template(
-        "lawyers/edit.html", form=edit_form, lawyer=lawyer, station=lawyer.station,
-        leave_form=form, confirm=ConfirmForm(),
+        "lawyers/edit.html",
+        form=edit_form,
+        lawyer=lawyer,
+        station=lawyer.station,
+        leave_form=form,
+        confirm=ConfirmForm(),
     )
 
 

@@ -106,7 +106,9 @@ def check_lawyer(
         sa.select(Lawyer.id).where(Lawyer.station_id == station.id, Lawyer.licence_no == licence)
     )
     if clash is not None and (lawyer is None or clash != lawyer.id):
-        raise InvalidInput(_("A lawyer with licence number %(no)s already exists.", no=licence), field="licence_no")
+        raise InvalidInput(
+            _("A lawyer with licence number %(no)s already exists.", no=licence), field="licence_no"
+        )
     if data.mobile and not MOBILE.match(data.mobile.strip()):
         raise InvalidInput(_("Enter an 11-digit mobile number starting with 1."), field="mobile")
     if data.email and not EMAIL.match(data.email.strip()):
@@ -207,7 +209,11 @@ def unlinked_lawyer_accounts(keep: int | None = None) -> list[User]:
     linked = sa.select(Lawyer.user_id).where(Lawyer.user_id.is_not(None))
     if keep:
         linked = linked.where(Lawyer.user_id != keep)
-    query = sa.select(User).where(User.role == "lawyer", User.active, User.id.not_in(linked)).order_by(User.username)
+    query = (
+        sa.select(User)
+        .where(User.role == "lawyer", User.active, User.id.not_in(linked))
+        .order_by(User.username)
+    )
     return list(db.session.scalars(query))
 
 
@@ -250,7 +256,9 @@ def read_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, object
             try:
                 text = content.decode("gb18030")  # spreadsheets saved as CSV on Chinese Windows
             except UnicodeDecodeError as error:
-                raise InvalidInput(_("The CSV file's text encoding is not readable."), field="file") from error
+                raise InvalidInput(
+                    _("The CSV file's text encoding is not readable."), field="file"
+                ) from error
         rows = list(csv.reader(io.StringIO(text)))
     else:
         raise InvalidInput(_("Upload a .csv or .xlsx file."), field="file")
@@ -259,7 +267,9 @@ def read_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, object
     header = [str(h or "").strip().lower() for h in rows[0]]
     missing = [c for c in IMPORT_COLUMNS if c not in header]
     if missing:
-        raise InvalidInput(_("The first row lacks the columns: %(cols)s.", cols=", ".join(missing)), field="file")
+        raise InvalidInput(
+            _("The first row lacks the columns: %(cols)s.", cols=", ".join(missing)), field="file"
+        )
     result = []
     for number, row in enumerate(rows[1:], start=2):
         if all(v in (None, "") for v in row):
@@ -268,7 +278,9 @@ def read_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, object
     return result
 
 
-def import_lawyers(station: Station, rows: list[tuple[int, dict[str, object]]]) -> tuple[int, list[ImportProblem]]:
+def import_lawyers(
+    station: Station, rows: list[tuple[int, dict[str, object]]]
+) -> tuple[int, list[ImportProblem]]:
     """Add the lawyers of every row, or none at all if any row is wrong; new firms are created.
 
     Returns (number imported, problems). With problems, nothing has been written.
@@ -326,14 +338,18 @@ def add_unavailability(lawyer: Lawyer, start: date, end: date, reason: str) -> U
         raise InvalidInput(_("The last day cannot be before the first day."), field="end_on")
     if (end - start).days > 366:
         raise InvalidInput(_("Enter at most one year at a time."), field="end_on")
-    entry = Unavailability(lawyer_id=lawyer.id, start_on=start, end_on=end, reason=(reason or "").strip()[:200])
+    entry = Unavailability(
+        lawyer_id=lawyer.id, start_on=start, end_on=end, reason=(reason or "").strip()[:200]
+    )
     from legalaid.roster.services import _actor_id
 
     entry.created_by_id = _actor_id()
     db.session.add(entry)
     db.session.flush()
     audit.record(
-        "lawyer.leave", lawyer, details={"from": start.isoformat(), "to": end.isoformat(), "reason": entry.reason}
+        "lawyer.leave",
+        lawyer,
+        details={"from": start.isoformat(), "to": end.isoformat(), "reason": entry.reason},
     )
     return entry
 

@@ -46,8 +46,12 @@ class ConfirmYearForm(FlaskForm):
 class ShiftForm(FlaskForm):
     """Set a day's lawyer by hand."""
 
-    lawyer_id = SelectField(_l("Lawyer"), coerce=int, validators=[DataRequired(message=_l("Choose a lawyer."))])
-    reason = StringField(_l("Reason"), validators=[DataRequired(message=_l("Give a reason for the change.")), Length(max=200)])
+    lawyer_id = SelectField(
+        _l("Lawyer"), coerce=int, validators=[DataRequired(message=_l("Choose a lawyer."))]
+    )
+    reason = StringField(
+        _l("Reason"), validators=[DataRequired(message=_l("Give a reason for the change.")), Length(max=200)]
+    )
     submit = SubmitField(_l("Save"))
 
 

@@ -14,6 +14,7 @@ GENERATED = "generated"
 MANUAL = "manual"
 SHIFT_SOURCES = (GENERATED, MANUAL)
 
+
 class DutyShift(db.Model):
     """One station, one date, one lawyer on duty (值班)."""
 
@@ -75,7 +76,9 @@ class ShiftChange(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Kept (as NULL) when the shift itself is removed: the veterans still need telling.
-    shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("duty_shifts.id", ondelete="SET NULL"), index=True)
+    shift_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("duty_shifts.id", ondelete="SET NULL"), index=True
+    )
     station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id", ondelete="CASCADE"))
     duty_on: Mapped[date]
     old_lawyer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lawyers.id", ondelete="SET NULL"))

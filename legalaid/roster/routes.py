@@ -18,9 +18,8 @@ from legalaid.errors import DomainError, YearNotCovered
 from legalaid.extensions import db
 from legalaid.forms import show_error
 from legalaid.lawyers import services as lawyers
-from legalaid.lawyers.routes import require_own_lawyer
 from legalaid.lawyers.forms import LeaveForm
-from legalaid.lawyers.models import Lawyer
+from legalaid.lawyers.routes import require_own_lawyer
 from legalaid.roster import feeds, services
 from legalaid.roster.forms import ClosureForm, ConfirmYearForm, GenerateForm, ShiftForm
 from legalaid.stations import services as stations
@@ -99,10 +98,15 @@ def generate() -> WerkzeugResponse | str:
                 preview = services.apply_rotation(station, start, end)
                 db.session.commit()
                 flash(
-                    _("Roster saved: %(n)d days added or changed.", n=sum(c.kind in ("add", "change", "remove") for c in preview.changes)),
+                    _(
+                        "Roster saved: %(n)d days added or changed.",
+                        n=sum(c.kind in ("add", "change", "remove") for c in preview.changes),
+                    ),
                     "success",
                 )
-                return redirect(url_for("roster.month", station=station.id, month=f"{start.year}-{start.month:02d}"))
+                return redirect(
+                    url_for("roster.month", station=station.id, month=f"{start.year}-{start.month:02d}")
+                )
             preview = services.preview_rotation(station, start, end)
         except YearNotCovered as error:
             db.session.rollback()
@@ -111,7 +115,11 @@ def generate() -> WerkzeugResponse | str:
             db.session.rollback()
             show_error(form, error)
     return render_template(
-        "roster/generate.html", form=form, preview=preview, uncovered=uncovered, station=station,
+        "roster/generate.html",
+        form=form,
+        preview=preview,
+        uncovered=uncovered,
+        station=station,
         confirm_form=ConfirmYearForm(),
     )
 
@@ -182,7 +190,10 @@ def confirm_year() -> WerkzeugResponse:
             flash(error.message, "danger")
         else:
             db.session.commit()
-            flash(_("%(year)d confirmed: the roster may now be generated for it.", year=form.year.data), "success")
+            flash(
+                _("%(year)d confirmed: the roster may now be generated for it.", year=form.year.data),
+                "success",
+            )
     return redirect(request.form.get("back") or url_for("roster.closures", station=station.id))
 
 
@@ -197,7 +208,9 @@ def set_day() -> WerkzeugResponse | str:
         abort(404)
     shift = services.shift_on(station, day)
     form = ShiftForm()
-    form.lawyer_id.choices = [(0, "—")] + [(lw.id, f"{lw.name} · {lw.firm.name}") for lw in services.station_lawyers(station)]
+    form.lawyer_id.choices = [(0, "—")] + [
+        (lw.id, f"{lw.name} · {lw.firm.name}") for lw in services.station_lawyers(station)
+    ]
     if request.method == "GET" and shift:
         form.lawyer_id.data = shift.lawyer_id
     if form.validate_on_submit():

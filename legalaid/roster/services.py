@@ -57,10 +57,11 @@ def confirmed_years(station: Station) -> set[int]:
 
 
 def uncovered_years(station: Station, start: date, end: date) -> list[int]:
-    """Years in the range that the holiday data lacks and nobody has confirmed yet."""
+    """Years with duty days in the range that the holiday data lacks and nobody has confirmed yet."""
     covered = holiday_years()
     confirmed = confirmed_years(station)
-    return [y for y in range(start.year, end.year + 1) if y not in covered and y not in confirmed]
+    years = sorted({d.year for d in duty_days(station, start, end)})
+    return [y for y in years if y not in covered and y not in confirmed]
 
 
 def confirm_year(station: Station, year: int) -> None:
@@ -104,7 +105,9 @@ def closed_days(station: Station, start: date, end: date) -> dict[date, str]:
 
 def set_closure(station: Station, day: date, closed: bool, reason: str) -> Closure:
     """Close a date (a hall event …) or re-open a holiday; replaces an earlier entry for that date."""
-    entry = db.session.scalar(sa.select(Closure).where(Closure.station_id == station.id, Closure.closed_on == day))
+    entry = db.session.scalar(
+        sa.select(Closure).where(Closure.station_id == station.id, Closure.closed_on == day)
+    )
     if entry is None:
         entry = Closure(station_id=station.id, closed_on=day)
         db.session.add(entry)
@@ -112,13 +115,19 @@ def set_closure(station: Station, day: date, closed: bool, reason: str) -> Closu
     entry.reason = (reason or "").strip()[:200]
     entry.created_by_id = _actor_id()
     db.session.flush()
-    audit.record("roster.close" if closed else "roster.reopen", station, details={"date": day.isoformat(), "reason": entry.reason})
+    audit.record(
+        "roster.close" if closed else "roster.reopen",
+        station,
+        details={"date": day.isoformat(), "reason": entry.reason},
+    )
     return entry
 
 
 def remove_closure(station: Station, day: date) -> None:
     """Forget the administrator's entry for a date (back to what the holiday data says)."""
-    entry = db.session.scalar(sa.select(Closure).where(Closure.station_id == station.id, Closure.closed_on == day))
+    entry = db.session.scalar(
+        sa.select(Closure).where(Closure.station_id == station.id, Closure.closed_on == day)
+    )
     if entry is not None:
         db.session.delete(entry)
         audit.record("roster.closure_removed", station, details={"date": day.isoformat()})
@@ -191,7 +200,9 @@ def _candidates(station: Station, lawyers: list[Lawyer], start: date, end: date)
     last = dict(
         db.session.execute(
             sa.select(DutyShift.lawyer_id, sa.func.max(DutyShift.duty_on))
-            .where(DutyShift.station_id == station.id, DutyShift.duty_on < start, DutyShift.lawyer_id.in_(ids))
+            .where(
+                DutyShift.station_id == station.id, DutyShift.duty_on < start, DutyShift.lawyer_id.in_(ids)
+            )
             .group_by(DutyShift.lawyer_id)
         ).all()
     )
@@ -257,7 +268,9 @@ def preview_rotation(station: Station, start: date, end: date, today: date | Non
         current = existing.get(day)
         if day in closed:
             if current is not None:
-                preview.changes.append(RotationChange(day, "remove", old_lawyer=current.lawyer, reason=closed[day]))
+                preview.changes.append(
+                    RotationChange(day, "remove", old_lawyer=current.lawyer, reason=closed[day])
+                )
             continue
         wanted = assignment.get(day)
         if wanted is None:
@@ -266,7 +279,9 @@ def preview_rotation(station: Station, start: date, end: date, today: date | Non
         elif current is None:
             preview.changes.append(RotationChange(day, "add", new_lawyer=by_id[wanted]))
         elif current.lawyer_id != wanted:
-            preview.changes.append(RotationChange(day, "change", old_lawyer=current.lawyer, new_lawyer=by_id[wanted]))
+            preview.changes.append(
+                RotationChange(day, "change", old_lawyer=current.lawyer, new_lawyer=by_id[wanted])
+            )
     counts: dict[int, int] = {}
     for day in days:
         lawyer_id = fixed.get(day) if day in fixed else assignment.get(day)
@@ -291,7 +306,12 @@ def apply_rotation(station: Station, start: date, end: date, today: date | None 
         shift = existing.get(change.day)
         if change.kind == "add":
             db.session.add(
-                DutyShift(station_id=station.id, duty_on=change.day, lawyer_id=change.new_lawyer.id, source=GENERATED)
+                DutyShift(
+                    station_id=station.id,
+                    duty_on=change.day,
+                    lawyer_id=change.new_lawyer.id,
+                    source=GENERATED,
+                )
             )
         elif change.kind == "change":
             _record_change(shift, shift.lawyer_id, change.new_lawyer.id, "rotation")
@@ -327,7 +347,9 @@ def get_shift(shift_id: int) -> DutyShift | None:
 
 def shift_on(station: Station, day: date) -> DutyShift | None:
     """The station's shift on a date, if any."""
-    return db.session.scalar(sa.select(DutyShift).where(DutyShift.station_id == station.id, DutyShift.duty_on == day))
+    return db.session.scalar(
+        sa.select(DutyShift).where(DutyShift.station_id == station.id, DutyShift.duty_on == day)
+    )
 
 
 def _record_change(shift: DutyShift, old_id: int | None, new_id: int | None, cause: str) -> None:
@@ -336,8 +358,12 @@ def _record_change(shift: DutyShift, old_id: int | None, new_id: int | None, cau
         return
     db.session.add(
         ShiftChange(
-            shift_id=shift.id, station_id=shift.station_id, duty_on=shift.duty_on,
-            old_lawyer_id=old_id, new_lawyer_id=new_id, cause=cause,
+            shift_id=shift.id,
+            station_id=shift.station_id,
+            duty_on=shift.duty_on,
+            old_lawyer_id=old_id,
+            new_lawyer_id=new_id,
+            cause=cause,
         )
     )
 
@@ -346,7 +372,9 @@ def _cancel_open_swaps(shift: DutyShift) -> None:
     from legalaid.swaps.models import CANCELLED, OPEN_SWAP_STATES, SwapRequest
 
     for swap in db.session.scalars(
-        sa.select(SwapRequest).where(SwapRequest.shift_id == shift.id, SwapRequest.status.in_(OPEN_SWAP_STATES))
+        sa.select(SwapRequest).where(
+            SwapRequest.shift_id == shift.id, SwapRequest.status.in_(OPEN_SWAP_STATES)
+        )
     ):
         swap.status = CANCELLED
         audit.record("swap.cancelled", swap, details={"why": "shift changed"})
@@ -379,7 +407,8 @@ def set_shift_lawyer(
         _record_change(shift, old_id, lawyer.id, "manual")
         _cancel_open_swaps(shift)
     audit.record(
-        "roster.set_lawyer", shift,
+        "roster.set_lawyer",
+        shift,
         details={"date": day.isoformat(), "from": old_id, "to": lawyer.id, "reason": reason},
     )
     db.session.flush()
@@ -460,14 +489,19 @@ def month_days(station: Station, year: int, month: int) -> list[RosterDay]:
     open_swaps: dict[int, list] = {}
     if shifts:
         query = sa.select(SwapRequest).where(
-            SwapRequest.shift_id.in_([s.id for s in shifts.values()]), SwapRequest.status.in_(OPEN_SWAP_STATES)
+            SwapRequest.shift_id.in_([s.id for s in shifts.values()]),
+            SwapRequest.status.in_(OPEN_SWAP_STATES),
         )
         for swap in db.session.scalars(query):
             open_swaps.setdefault(swap.shift_id, []).append(swap)
     days = sorted(set(duty_days(station, first, last)) | set(shifts))
     return [
-        RosterDay(day=d, shift=shifts.get(d), closed_reason=closed.get(d),
-                  swaps=open_swaps.get(shifts[d].id, []) if d in shifts else [])
+        RosterDay(
+            day=d,
+            shift=shifts.get(d),
+            closed_reason=closed.get(d),
+            swaps=open_swaps.get(shifts[d].id, []) if d in shifts else [],
+        )
         for d in days
     ]
 

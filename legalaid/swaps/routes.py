@@ -13,7 +13,6 @@ from legalaid.extensions import db
 from legalaid.forms import show_error
 from legalaid.lawyers import services as lawyers
 from legalaid.lawyers.routes import require_own_lawyer
-from legalaid.lawyers.models import Lawyer
 from legalaid.roster import services as roster
 from legalaid.swaps import services
 from legalaid.swaps.forms import DecisionForm, SwapRequestForm
@@ -32,7 +31,9 @@ def mine() -> str:
     """Requests waiting for this lawyer's answer, and their own requests."""
     lawyer = require_own_lawyer()
     incoming, outgoing = services.swaps_of_lawyer(lawyer)
-    return render_template("swaps/mine.html", lawyer=lawyer, incoming=incoming, outgoing=outgoing, form=DecisionForm())
+    return render_template(
+        "swaps/mine.html", lawyer=lawyer, incoming=incoming, outgoing=outgoing, form=DecisionForm()
+    )
 
 
 @bp.route("/me/shifts/<int:shift_id>/swap", methods=["GET", "POST"])
@@ -65,16 +66,20 @@ def _lawyer_step(swap_id: int, step: str) -> Response:
     swap = _swap_or_404(swap_id)
     if DecisionForm().validate_on_submit():
         try:
-            {"accept": services.accept_swap, "decline": services.decline_swap, "cancel": services.cancel_swap}[step](
-                swap, lawyer
-            )
+            {
+                "accept": services.accept_swap,
+                "decline": services.decline_swap,
+                "cancel": services.cancel_swap,
+            }[step](swap, lawyer)
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "danger")
         else:
             db.session.commit()
             messages = {
-                "accept": _("You have taken the shift.") if swap.status == "approved" else _("Accepted; an administrator will approve it."),
+                "accept": _("You have taken the shift.")
+                if swap.status == "approved"
+                else _("Accepted; an administrator will approve it."),
                 "decline": _("You have declined."),
                 "cancel": _("Your request is withdrawn."),
             }
@@ -108,7 +113,9 @@ def cancel(swap_id: int) -> Response:
 def pending() -> str:
     """Swaps in progress; the accepted ones wait for a decision."""
     station_id = current_user.station_id
-    return render_template("swaps/pending.html", swaps=services.swaps_awaiting_approval(station_id), form=DecisionForm())
+    return render_template(
+        "swaps/pending.html", swaps=services.swaps_awaiting_approval(station_id), form=DecisionForm()
+    )
 
 
 @bp.post("/admin/swaps/<int:swap_id>/<any(approve, reject):decision>")
@@ -128,5 +135,8 @@ def decide(swap_id: int, decision: str) -> Response:
             flash(error.message, "danger")
         else:
             db.session.commit()
-            flash(_("Swap approved; the roster is updated.") if decision == "approve" else _("Swap rejected."), "success")
+            flash(
+                _("Swap approved; the roster is updated.") if decision == "approve" else _("Swap rejected."),
+                "success",
+            )
     return redirect(url_for("swaps.pending"))

@@ -64,7 +64,9 @@ def get_swap(swap_id: int) -> SwapRequest | None:
 def open_swap_for(shift: DutyShift) -> SwapRequest | None:
     """The shift's swap request still in progress, if any."""
     return db.session.scalar(
-        sa.select(SwapRequest).where(SwapRequest.shift_id == shift.id, SwapRequest.status.in_(OPEN_SWAP_STATES))
+        sa.select(SwapRequest).where(
+            SwapRequest.shift_id == shift.id, SwapRequest.status.in_(OPEN_SWAP_STATES)
+        )
     )
 
 
@@ -91,7 +93,8 @@ def request_swap(
     db.session.add(swap)
     db.session.flush()
     audit.record(
-        "swap.request", swap,
+        "swap.request",
+        swap,
         details={"date": shift.duty_on.isoformat(), "to": to_lawyer.name if to_lawyer else "*"},
         station_id=shift.station_id,
     )
@@ -158,7 +161,9 @@ def reject_swap(swap: SwapRequest, approver: User, note: str = "") -> None:
     _ensure_not_party(swap, approver)
     swap.status = REJECTED
     swap.decided_by_id = approver.id
-    audit.record("swap.reject", swap, details={"note": (note or "").strip()[:200]}, station_id=swap.shift.station_id)
+    audit.record(
+        "swap.reject", swap, details={"note": (note or "").strip()[:200]}, station_id=swap.shift.station_id
+    )
     db.session.flush()
 
 
@@ -176,9 +181,11 @@ def _carry_out(swap: SwapRequest, approver: User | None) -> None:
     swap.decided_by_id = approver.id if approver else None
     db.session.flush()
     audit.record(
-        "swap.approve", swap,
+        "swap.approve",
+        swap,
         details={"date": shift.duty_on.isoformat(), "auto": approver is None},
-        actor=approver, station_id=shift.station_id,
+        actor=approver,
+        station_id=shift.station_id,
     )
 
 
