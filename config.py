@@ -37,7 +37,9 @@ class Config:
     ENV_NAME = "production"
     SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///legalaid.db")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: SQL errors must not carry names, phone numbers or hashes into the logs.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # uploads (spreadsheets) up to 5 MB
 
     # Sessions: a signed cookie that only names a server-side session row (see auth.services).
     SESSION_COOKIE_NAME = "legalaid_session"

@@ -21,6 +21,9 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
         template_folder=str(BASE_DIR / "templates"),
         static_folder=str(BASE_DIR / "static"),
     )
+    from legalaid.security import DatabaseIdConverter
+
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.from_object(config)
     app.config.update(overrides)
     config.check(app.config)

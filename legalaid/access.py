@@ -58,10 +58,13 @@ def enforce_access():
     """Refuse the request unless the endpoint allows this visitor (before every request)."""
     if request.endpoint is None:  # no such URL: let the 404 page answer
         return None
+    # Load the signed-in user now, before the view writes anything: the loader commits its own
+    # small session-row update, which must never carry a view's half-done changes with it.
+    signed_in = current_user.is_authenticated
     allowed = access_of(current_app, request.endpoint)
     if allowed == PUBLIC:
         return None
-    if not current_user.is_authenticated:
+    if not signed_in:
         return login_manager.unauthorized()
     if allowed is None or current_user.role not in allowed:
         abort(403)

@@ -185,6 +185,8 @@ def stations_list() -> None:
 @click.option("--if-empty", is_flag=True, help="Only load into a database with no stations or accounts.")
 def demo_load(if_empty: bool) -> None:
     """Load the demo station and accounts (running it again adds nothing twice)."""
+    if current_app.config.get("ENV_NAME") == "production":
+        raise click.ClickException("Demo data has published passwords: it is never loaded in production.")
     if if_empty and demo.has_data():
         click.echo("Database already has data; demo data not loaded.")
         return

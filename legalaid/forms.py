@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import Field
+from wtforms.validators import ValidationError
 
 from legalaid.errors import DomainError
 
@@ -39,3 +43,21 @@ WTFORMS_MESSAGES = (
     _l("The CSRF token is invalid."),
     _l("This field is required."),
 )
+
+
+class DateRange:
+    """A date must lie between two dates (WTForms' own check says it in English only)."""
+
+    def __init__(self, min: date, max: date) -> None:  # noqa: A002  (mirrors WTForms' NumberRange)
+        self.min, self.max = min, max
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        """Refuse dates outside the range with a translated message."""
+        if field.data is not None and not self.min <= field.data <= self.max:
+            raise ValidationError(
+                _l(
+                    "Enter a date between %(min)s and %(max)s.",
+                    min=self.min.isoformat(),
+                    max=self.max.isoformat(),
+                )
+            )

@@ -1,14 +1,14 @@
-"""Masking of personal data (PIPL): mobile numbers and ID numbers are shown masked by default."""
+"""Masking of personal data (PIPL): mobile, ID and other long numbers are shown masked by default."""
 
 from __future__ import annotations
 
 import re
 
-# Mainland mobile numbers (11 digits starting 1[3-9]) and resident ID numbers (17 digits + digit/X).
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![\dXx])(\d{6})(\d{8})(\d{3}[\dXx])(?![\dXx])")
-# Any other long run of digits (veteran-card numbers, landlines with area code …).
-_LONG_DIGITS = re.compile(r"(?<!\d)(\d{2})(\d{4,})(\d{2})(?!\d)")
+# A run of digits, possibly written in groups ("138 1234 5678", "+86 138-1234-5678") and ending in
+# the X of an ID number. Letters glued to it (licence "A123…") stop the match; Chinese text does not.
+_NUMBER_RUN = re.compile(r"(?<![0-9A-Za-z])\+?\d(?:[\d \t-]*[\dXx])?")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MIN_DIGITS = 7  # shorter numbers (counts, years, room numbers) are not personal
 
 
 def mask_mobile(number: str | None) -> str:
@@ -16,13 +16,25 @@ def mask_mobile(number: str | None) -> str:
     if not number:
         return ""
     digits = re.sub(r"\D", "", number)
-    if len(digits) < 7:
+    if len(digits) < _MIN_DIGITS:
         return "*" * len(digits)
     return f"{digits[:3]}****{digits[-4:]}"
 
 
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    digits = re.sub(r"[^\dXx]", "", run)
+    if len(digits) < _MIN_DIGITS or _ISO_DATE.match(run):
+        return run
+    if len(digits) >= 15:  # resident ID numbers: region code and last four stay readable
+        head, tail = 6, 4
+    elif len(digits) >= 11:  # mobile numbers, with or without +86
+        head, tail = 3, 4
+    else:
+        head, tail = 2, 2
+    return digits[:head] + "*" * (len(digits) - head - tail) + digits[-tail:]
+
+
 def mask_text(text: str) -> str:
-    """Mask every mobile, ID or other long number inside free text."""
-    text = _ID_NUMBER.sub(lambda m: f"{m.group(1)}{'*' * 8}{m.group(3)}", text)
-    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return _LONG_DIGITS.sub(lambda m: f"{m.group(1)}{'*' * len(m.group(2))}{m.group(3)}", text)
+    """Mask every mobile, ID or other long number inside free text (dates are left alone)."""
+    return _NUMBER_RUN.sub(_mask_run, text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import socket
 import threading
@@ -117,7 +118,7 @@ def run_job(app: Flask, name: str) -> object:
 def serve(app: Flask, stop: threading.Event | None = None) -> None:
     """Hold the lease and run the jobs while holding it; idle while another process holds it."""
     stop = stop or threading.Event()
-    holder = f"{socket.gethostname()}:{os.getpid()}"
+    holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     seconds = app.config["SCHEDULER_LEASE_SECONDS"]
     scheduler: BackgroundScheduler | None = None
     log.info("scheduler %s starting", holder)

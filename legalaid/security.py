@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 # No inline script or style anywhere: every script and stylesheet is a vendored or own static file.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -36,9 +37,24 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:…>` in URLs, limited to what a database integer column holds (else 404, not 500)."""
+
+    def __init__(self, url_map: Map, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def refuse_nul_bytes() -> None:
+    """No person types a NUL byte; PostgreSQL cannot store one. Refuse such requests plainly."""
+    if "\x00" in request.path or any("\x00" in v for v in request.values.values()):
+        abort(400)
+
+
 def register_security(app: Flask) -> None:
     """Install the header hook and, when configured, trust the proxy's X-Forwarded-For."""
     app.after_request(set_security_headers)
+    app.before_request(refuse_nul_bytes)
     proxies = app.config.get("PROXY_COUNT", 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

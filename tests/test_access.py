@@ -7,6 +7,7 @@ import re
 
 import pytest
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from legalaid.access import ADMIN, ALL_ROLES, LAWYER, PUBLIC, STAFF, access_of
 
@@ -71,8 +72,9 @@ def _urls(app: Flask):
     for rule in app.url_map.iter_rules():
         values = {}
         for name in rule.arguments:
-            converter = type(rule._converters[name]).__name__.replace("Converter", "").lower()
-            values[name] = SAMPLE_VALUES.get(converter, "x")
+            converter = rule._converters[name]
+            kind = "integer" if isinstance(converter, IntegerConverter) else type(converter).__name__
+            values[name] = SAMPLE_VALUES.get(kind.replace("Converter", "").lower(), "x")
         if rule.endpoint == "static":
             values["filename"] = "css/app.css"
         if rule.endpoint == "i18n.set_language":

@@ -15,7 +15,23 @@ from legalaid.privacy import mask_mobile, mask_text
 
 mobiles = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)
 id_numbers = st.from_regex(r"[1-6][0-9]{16}[0-9X]", fullmatch=True)
-words = st.text(alphabet=string.ascii_letters + " 的律师咨询，。:", max_size=20)
+words = st.text(alphabet=string.ascii_letters + " 的律师咨询，。:-", max_size=20)
+
+
+@st.composite
+def written_numbers(draw):
+    """A mobile or ID number as people write it: plain, grouped with spaces or dashes, with +86."""
+    number = draw(st.one_of(mobiles, id_numbers))
+    style = draw(st.sampled_from(["plain", "spaces", "dashes", "plus86"]))
+    if style == "spaces":
+        written = " ".join([number[:3], number[3:7], number[7:]])
+    elif style == "dashes":
+        written = "-".join([number[:3], number[3:7], number[7:]])
+    elif style == "plus86":
+        written = f"+86 {number}"
+    else:
+        written = number
+    return number, written
 
 
 def test_mask_mobile():
@@ -23,11 +39,19 @@ def test_mask_mobile():
     assert mask_mobile("") == ""
 
 
-@given(prefix=words, number=st.one_of(mobiles, id_numbers), suffix=words)
-def test_masking_never_leaves_a_full_number(prefix, number, suffix):
-    masked = mask_text(f"{prefix}{number}{suffix}")
-    assert number not in masked
+@given(prefix=words, written=written_numbers(), suffix=words)
+def test_masking_never_leaves_a_full_number(prefix, written, suffix):
+    number, as_written = written
+    masked = mask_text(f"{prefix} {as_written} {suffix}")
+    assert number not in masked.replace(" ", "").replace("-", "")
+    assert as_written not in masked
     assert "*" in masked
+
+
+def test_masking_leaves_dates_and_small_numbers_alone():
+    assert mask_text("2026-03-10 第3号 30分钟") == "2026-03-10 第3号 30分钟"
+    assert mask_text("身份证110101199001011234") == "身份证110101********1234"
+    assert mask_text("电话 138 1234 5678。") == "电话 138****5678。"
 
 
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])

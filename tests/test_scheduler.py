@@ -71,3 +71,33 @@ def test_jobs_run_by_hand_from_the_cli(runner):
     result = runner.invoke(args=["jobs", "run", "housekeeping"])
     assert result.exit_code == 0, result.output
     assert "housekeeping: 0" in result.output
+
+
+def test_a_second_scheduler_process_idles_while_the_first_runs(app_factory, monkeypatch):
+    first_app, second_app = app_factory(SCHEDULER_LEASE_SECONDS=3), app_factory(SCHEDULER_LEASE_SECONDS=3)
+    runs: list[str] = []
+    ran = threading.Event()
+
+    def probe():
+        runs.append(threading.current_thread().name)
+        ran.set()
+
+    monkeypatch.setitem(scheduler.JOBS, "probe", scheduler.Job("probe", probe, every_seconds=3600))
+    first_stop, second_stop = threading.Event(), threading.Event()
+    first = threading.Thread(target=scheduler.serve, args=(first_app, first_stop), name="first")
+    first.start()
+    try:
+        assert ran.wait(10)
+        second = threading.Thread(target=scheduler.serve, args=(second_app, second_stop), name="second")
+        second.start()
+        second_stop.wait(2.5)  # the standby polls the lease a few times meanwhile
+        assert len(runs) == 1  # the job ran once, in the first process only
+        with second_app.app_context():
+            lease = db.session.get(scheduler.SchedulerLease, scheduler.LEASE_NAME)
+            assert lease is not None and lease.holder.count(":") == 2
+            db.session.remove()
+    finally:
+        first_stop.set()
+        first.join(10)
+        second_stop.set()
+        second.join(10)

@@ -30,9 +30,10 @@ def index() -> str:
             start_on=form.start_on.data,
             end_on=form.end_on.data,
         )
-    page = request.args.get("page", 1, type=int)
-    entries = services.search(criteria, page=max(page, 1))
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    page = min(max(request.args.get("page", 1, type=int), 1), 100_000)
+    entries = services.search(criteria, page=page)
+    # Only the filter's own fields go back into the paging links.
+    args = {name: request.args[name] for name in form.data if name in request.args and name != "submit"}
     return render_template(
         "audit/index.html",
         form=form,

@@ -25,7 +25,7 @@ def _scrub(value: Any) -> Any:
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):
-        return {str(k): _scrub(v) for k, v in value.items()}
+        return {mask_text(str(k)): _scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
         return [_scrub(v) for v in value]
     if value is None or isinstance(value, bool | int | float):

@@ -79,7 +79,8 @@ def create_user(
         display_name=(display_name or username).strip(),
         role=role,
         password_hash=generate_password_hash(password),
-        station_id=station_id,
+        # Administrators are bureau-wide: they have no station of their own.
+        station_id=None if role == ADMIN else station_id,
     )
     db.session.add(user)
     db.session.flush()
@@ -131,6 +132,8 @@ def change_role(user: User, role: str, actor: User | None = None) -> None:
         _guard_last_admin(user, actor)
     old = user.role
     user.role = role
+    if role == ADMIN:
+        user.station_id = None
     end_all_sessions(user)  # the new role takes effect at the next sign-in
     audit.record("user.role", user, details={"from": old, "to": role}, actor=actor)
     db.session.flush()

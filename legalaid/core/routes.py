@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, jsonify, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers.response import Response
 
@@ -24,6 +25,11 @@ ERROR_TEXT = {
     403: (_l("No access"), _l("Your account may not open this page.")),
     404: (_l("Page not found"), _l("The page does not exist or has moved.")),
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    409: (
+        _l("Saved at the same moment"),
+        _l("Someone saved the same thing just now. Reload the page and check."),
+    ),
+    413: (_l("File too large"), _l("Files may be at most 5 MB.")),
     429: (_l("Too many tries"), _l("Please wait a few minutes and try again.")),
     500: (_l("Something went wrong"), _l("The error has been logged. Please try again later.")),
 }
@@ -83,6 +89,13 @@ def handle_csrf_error(error: CSRFError) -> tuple[str, int]:
     )
 
 
+def handle_conflict(error: IntegrityError) -> tuple[str, int]:
+    """A unique rule the service checked was broken by a concurrent request: say so plainly."""
+    db.session.rollback()
+    log.warning("integrity conflict: %s", type(error.orig).__name__)
+    return _error_page(409)
+
+
 def handle_server_error(error: Exception) -> tuple[str, int]:
     """Log the failure and show a plain page, never a traceback."""
     original = getattr(error, "original_exception", error)
@@ -95,6 +108,7 @@ def handle_server_error(error: Exception) -> tuple[str, int]:
 def register_error_pages(app: Flask) -> None:
     """Answer every error with a page in the site's look."""
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(IntegrityError, handle_conflict)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(InternalServerError, handle_server_error)
     app.register_error_handler(Exception, handle_server_error)

@@ -293,7 +293,17 @@ def import_lawyers(
             firm_name = str(row.get("firm") or "").strip()
             if not firm_name:
                 raise InvalidInput(_("The firm is missing."), field="firm")
-            licence = str(row.get("licence_no") or "").strip()
+            raw_licence = row.get("licence_no")
+            if isinstance(raw_licence, int | float):
+                # Spreadsheets keep only 15 significant digits of a number: the last ones are lost.
+                raise InvalidInput(
+                    _(
+                        "The licence number is stored as a number and has lost digits: "  # noqa: ISC001
+                        "format the column as text."
+                    ),
+                    field="licence_no",
+                )
+            licence = str(raw_licence or "").strip()
             if licence in seen:
                 raise InvalidInput(_("Licence number %(no)s appears twice in the file.", no=licence))
             seen.add(licence)

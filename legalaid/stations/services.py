@@ -106,7 +106,7 @@ def check_settings(settings: StationSettings, station: Station | None = None) ->
         clash = clash.where(Station.id != station.id)
     if db.session.scalar(clash) is not None:
         raise InvalidInput(_("A station named %(name)s already exists.", name=name), field="name")
-    if not is_valid_timezone(settings.timezone):
+    if "/" not in settings.timezone or not is_valid_timezone(settings.timezone):
         raise InvalidInput(_("Unknown time zone: %(tz)s.", tz=settings.timezone), field="timezone")
     if not settings.duty_weekdays or not set(settings.duty_weekdays) <= set(range(1, 8)):
         raise InvalidInput(_("Choose at least one duty weekday."), field="duty_weekdays")
@@ -124,6 +124,18 @@ def check_settings(settings: StationSettings, station: Station | None = None) ->
             raise InvalidInput(
                 _("Enter a whole number from %(low)d to %(high)d.", low=low, high=high), field=field_name
             )
+    capacity = shift_capacity(settings.sessions, settings.slot_minutes, settings.places_per_slot)
+    if settings.walkin_reserve > capacity:
+        raise InvalidInput(
+            _("A shift has only %(n)d places; fewer can be kept for walk-ins.", n=capacity),
+            field="walkin_reserve",
+        )
+
+
+def shift_capacity(sessions: list[tuple[time, time]], slot_minutes: int, places_per_slot: int) -> int:
+    """How many people one duty day can receive: whole slots in every session times places per slot."""
+    slots = sum((_minutes(end) - _minutes(start)) // slot_minutes for start, end in sessions)
+    return slots * places_per_slot
 
 
 def _apply(station: Station, settings: StationSettings) -> None:
