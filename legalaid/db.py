@@ -8,6 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 
+# The largest id an integer primary key holds on every engine (PostgreSQL int4).
+MAX_ID = 2**31 - 1
+
 # Every constraint and index gets a predictable name, so migrations can refer to it on any database.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -6,6 +6,8 @@ from flask import Flask, Response, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
+from legalaid.db import MAX_ID
+
 # No inline script or style anywhere: every script and stylesheet is a vendored or own static file.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -41,7 +43,7 @@ class DatabaseIdConverter(IntegerConverter):
     """`<int:…>` in URLs, limited to what a database integer column holds (else 404, not 500)."""
 
     def __init__(self, url_map: Map, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -80,3 +80,8 @@ def test_a_race_on_a_unique_name_gives_a_clear_page_not_a_500(app_factory, make_
     )
     assert response.status_code == 409
     assert "刚才有人同时保存" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/admin/lawyers?station=99999999999", "/admin/roster?station=-5"])
+def test_station_ids_in_query_strings_are_bounded(signed_in, path):
+    assert signed_in("admin").get(path).status_code in (200, 404)
