@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any, NamedTuple
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field
 from wtforms.validators import ValidationError
 
 from legalaid.errors import DomainError
+from legalaid.extensions import db
 
 
 def show_error(form: FlaskForm, error: DomainError) -> None:
@@ -61,3 +65,37 @@ class DateRange:
                     max=self.max.isoformat(),
                 )
             )
+
+
+class Outcome(NamedTuple):
+    """What a service call for a form gave: whether it succeeded, and its return value."""
+
+    ok: bool
+    value: Any = None
+
+
+def commit_or_show(form: FlaskForm, action: Callable[[], Any]) -> Outcome:
+    """Run a service for a submitted form and commit once; on a rule broken, roll back and show why.
+
+    The request's one commit lives here, so every form page saves all or nothing the same way.
+    """
+    try:
+        value = action()
+    except DomainError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return Outcome(False)
+    db.session.commit()
+    return Outcome(True, value)
+
+
+def commit_or_flash(action: Callable[[], Any]) -> bool:
+    """The same for a plain button: commit on success, else roll back and flash the reason."""
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return False
+    db.session.commit()
+    return True

@@ -7,7 +7,6 @@ Dates are written the Chinese way (2026年3月3日 星期二) through Babel.
 from __future__ import annotations
 
 from datetime import date, datetime
-from urllib.parse import urlsplit
 
 from babel.dates import format_date, format_datetime
 from flask import Blueprint, Flask, current_app, has_request_context, redirect, request
@@ -17,6 +16,7 @@ from werkzeug.wrappers.response import Response
 from legalaid.access import public
 from legalaid.dates import to_local
 from legalaid.extensions import babel
+from legalaid.security import local_target
 
 LANG_COOKIE = "lang"
 # Each language is named in its own script, as a language menu should.
@@ -72,21 +72,11 @@ def format_instant(instant: datetime | None, tz_name: str | None = None) -> str:
     return format_datetime(to_local(instant, tz_name), pattern, locale=locale)
 
 
-def _safe_next(target: str | None) -> str:
-    """Only follow redirects to a path on this site."""
-    if not target:
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
-
-
 @bp.get("/language/<code>")
 @public
 def set_language(code: str) -> Response:
     """Remember the visitor's language in a cookie and go back where they were."""
-    response = redirect(_safe_next(request.args.get("next")))
+    response = redirect(local_target(request.args.get("next")))
     if code in LANGUAGE_NAMES:
         response.set_cookie(
             LANG_COOKIE,

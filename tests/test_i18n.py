@@ -34,7 +34,7 @@ def test_the_visitor_chooses_a_language_and_it_is_remembered(client, code, words
 
 
 def test_language_switch_never_redirects_off_site(client):
-    for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:alert(1)"):
         response = client.get("/language/en", query_string={"next": target})
         assert response.headers["Location"] == "/"
 
@@ -90,3 +90,16 @@ def test_catalogs_are_complete_and_up_to_date(tmp_path):
         translated = _messages(CATALOGS / language / "LC_MESSAGES" / "messages.po")
         missing = sorted(m for m in wanted if not translated.get(m))
         assert not missing, f"{language} lacks translations (run `make extract-messages`): {missing[:10]}"
+
+
+def test_back_links_in_forms_stay_on_site(signed_in, make_station):
+    from tests.conftest import csrf_token
+
+    station = make_station()
+    admin = signed_in("admin")
+    page = admin.get(f"/admin/roster/closures?station={station.id}&year=2030").get_data(as_text=True)
+    response = admin.post(
+        f"/admin/roster/confirm-year?station={station.id}",
+        data={"csrf_token": csrf_token(page), "year": "2030", "back": "https://evil.example/"},
+    )
+    assert response.status_code == 302 and response.headers["Location"].startswith("/admin/roster/closures")

@@ -19,10 +19,10 @@ from legalaid.auth.forms import (
     UserCreateForm,
 )
 from legalaid.auth.models import User
-from legalaid.errors import DomainError, InvalidInput, TooManyAttempts
+from legalaid.errors import InvalidInput, TooManyAttempts
 from legalaid.extensions import db, login_manager
-from legalaid.forms import show_error
-from legalaid.i18n import _safe_next
+from legalaid.forms import commit_or_flash, commit_or_show, show_error
+from legalaid.security import local_target
 from legalaid.stations import services as stations
 
 bp = Blueprint("auth", __name__)
@@ -62,7 +62,7 @@ def login() -> Response | str | tuple[str, int, dict]:
             db.session.commit()  # keep the failure: it counts towards the throttle
             show_error(form, error)
         else:
-            next_url = _safe_next(request.args.get("next"))
+            next_url = local_target(request.args.get("next"))
             session.clear()  # no state from before the sign-in survives it
             session[SESSION_KEY] = services.start_session(user, ip)
             session.permanent = True
@@ -94,14 +94,14 @@ def own_password() -> Response | str:
         if not check_password_hash(current_user.password_hash, form.current_password.data):
             form.current_password.errors.append(_("The current password is wrong."))
         else:
-            try:
-                services.set_password(current_user, form.password.data, actor=current_user)
-            except DomainError as error:
-                show_error(form, error)
-            else:
+            me = current_user._get_current_object()
+
+            def change() -> None:
+                services.set_password(me, form.password.data, actor=me)
                 # set_password ended every session, this one too: open a fresh one.
-                session[SESSION_KEY] = services.start_session(current_user, request.remote_addr)
-                db.session.commit()
+                session[SESSION_KEY] = services.start_session(me, request.remote_addr)
+
+            if commit_or_show(form, change).ok:
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for("core.home"))
     return render_template("auth/own_password.html", form=form)
@@ -125,19 +125,18 @@ def user_new() -> Response | str:
     form = UserCreateForm()
     form.station_id.choices = _station_choices()
     if form.validate_on_submit():
-        try:
-            user = services.create_user(
+        done = commit_or_show(
+            form,
+            lambda: services.create_user(
                 form.username.data,
                 form.display_name.data,
                 form.role.data,
                 form.password.data,
                 station_id=form.station_id.data or None,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done.ok:
+            user = done.value
             flash(_("Account %(name)s created.", name=user.username), "success")
             return redirect(url_for("auth.user_edit", user_id=user.id))
     return render_template("auth/user_new.html", form=form)
@@ -171,13 +170,7 @@ def user_role(user_id: int) -> Response | str:
     user = _user_or_404(user_id)
     form = RoleForm()
     if form.validate_on_submit():
-        try:
-            services.change_role(user, form.role.data, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
+        if commit_or_flash(lambda: services.change_role(user, form.role.data, actor=current_user)):
             flash(_("The role has been changed."), "success")
         return redirect(url_for("auth.user_edit", user_id=user.id))
     return render_template(
@@ -196,13 +189,10 @@ def user_password(user_id: int) -> Response | str:
     user = _user_or_404(user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        try:
-            services.set_password(user, form.password.data, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_show(
+            form, lambda: services.set_password(user, form.password.data, actor=current_user)
+        )
+        if done.ok:
             flash(
                 _("The new password is set. Tell it to %(name)s in person.", name=user.display_name),
                 "success",
@@ -224,13 +214,7 @@ def user_active(user_id: int) -> Response:
     user = _user_or_404(user_id)
     if ConfirmForm().validate_on_submit():
         make_active = request.form.get("active") == "1"
-        try:
-            services.set_active(user, make_active, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
+        if commit_or_flash(lambda: services.set_active(user, make_active, actor=current_user)):
             message = (
                 _("Account reactivated.") if make_active else _("Account deactivated; it is signed out.")
             )

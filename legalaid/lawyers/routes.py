@@ -11,7 +11,7 @@ from legalaid.access import ADMIN, roles
 from legalaid.auth.forms import ConfirmForm
 from legalaid.errors import DomainError
 from legalaid.extensions import db
-from legalaid.forms import show_error
+from legalaid.forms import commit_or_show, show_error
 from legalaid.lawyers import services
 from legalaid.lawyers.forms import FirmForm, ImportForm, LawyerForm, LeaveForm
 from legalaid.lawyers.models import LawFirm, Lawyer
@@ -42,13 +42,11 @@ def firms() -> Response | str:
     """List the firms and add one."""
     form = FirmForm()
     if form.validate_on_submit():
-        try:
-            firm = services.save_firm(None, form.name.data, form.contact_person.data, form.phone.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_show(
+            form, lambda: services.save_firm(None, form.name.data, form.contact_person.data, form.phone.data)
+        )
+        if done.ok:
+            firm = done.value
             flash(_("Firm %(name)s added.", name=firm.name), "success")
             return redirect(url_for("lawyers.firms"))
     return render_template("lawyers/firms.html", firms=services.list_firms(), form=form)
@@ -61,13 +59,10 @@ def firm_edit(firm_id: int) -> Response | str:
     firm = _firm_or_404(firm_id)
     form = FirmForm(obj=firm)
     if form.validate_on_submit():
-        try:
-            services.save_firm(firm, form.name.data, form.contact_person.data, form.phone.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_show(
+            form, lambda: services.save_firm(firm, form.name.data, form.contact_person.data, form.phone.data)
+        )
+        if done.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("lawyers.firms"))
     return render_template("lawyers/firm_edit.html", firm=firm, form=form)
@@ -99,13 +94,9 @@ def new() -> Response | str:
     station = stations.station_for(current_user, request.args.get("station", type=int)) or abort(404)
     form = _lawyer_form(LawyerForm())
     if form.validate_on_submit():
-        try:
-            lawyer = services.create_lawyer(station, form.to_data())
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_show(form, lambda: services.create_lawyer(station, form.to_data()))
+        if done.ok:
+            lawyer = done.value
             flash(_("Lawyer %(name)s added.", name=lawyer.name), "success")
             return redirect(url_for("lawyers.edit", lawyer_id=lawyer.id))
     return render_template("lawyers/edit.html", form=form, lawyer=None, station=station)
@@ -122,13 +113,8 @@ def edit(lawyer_id: int) -> Response | str:
     if request.method == "GET":
         form.user_id.data = lawyer.user_id or 0
     if form.validate_on_submit():
-        try:
-            services.update_lawyer(lawyer, form.to_data())
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_show(form, lambda: services.update_lawyer(lawyer, form.to_data()))
+        if done.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("lawyers.edit", lawyer_id=lawyer.id))
     return render_template(
@@ -163,13 +149,13 @@ def add_leave(lawyer_id: int) -> Response | str:
     lawyer = _lawyer_or_404(lawyer_id)
     form = LeaveForm()
     if form.validate_on_submit():
-        try:
-            services.add_unavailability(lawyer, form.start_on.data, form.end_on.data, form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_show(
+            form,
+            lambda: services.add_unavailability(
+                lawyer, form.start_on.data, form.end_on.data, form.reason.data
+            ),
+        )
+        if done.ok:
             flash(_("Dates off saved. Generate the roster again to take them into account."), "success")
             return redirect(url_for("lawyers.edit", lawyer_id=lawyer.id))
     edit_form = _lawyer_form(LawyerForm(obj=lawyer), keep_user=lawyer.user_id)

@@ -16,12 +16,13 @@ from legalaid.auth.forms import ConfirmForm
 from legalaid.dates import local_today
 from legalaid.errors import DomainError, YearNotCovered
 from legalaid.extensions import db
-from legalaid.forms import show_error
+from legalaid.forms import commit_or_flash, commit_or_show, show_error
 from legalaid.lawyers import services as lawyers
 from legalaid.lawyers.forms import LeaveForm
 from legalaid.lawyers.routes import require_own_lawyer
 from legalaid.roster import feeds, services
 from legalaid.roster.forms import ClosureForm, ConfirmYearForm, GenerateForm, ShiftForm
+from legalaid.security import local_target
 from legalaid.stations import services as stations
 from legalaid.stations.models import Station
 
@@ -133,13 +134,13 @@ def closures() -> WerkzeugResponse | str:
     year = min(max(year, 2000), 2100)
     form = ClosureForm()
     if form.validate_on_submit():
-        try:
-            services.set_closure(station, form.closed_on.data, form.kind.data == "close", form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_show(
+            form,
+            lambda: services.set_closure(
+                station, form.closed_on.data, form.kind.data == "close", form.reason.data
+            ),
+        )
+        if done.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("roster.closures", station=station.id, year=form.closed_on.data.year))
     start, end = date(year, 1, 1), date(year, 12, 31)
@@ -182,19 +183,12 @@ def confirm_year() -> WerkzeugResponse:
     """Confirm an uncovered year after entering its closures."""
     station = _station()
     form = ConfirmYearForm()
-    if form.validate_on_submit():
-        try:
-            services.confirm_year(station, form.year.data)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(
-                _("%(year)d confirmed: the roster may now be generated for it.", year=form.year.data),
-                "success",
-            )
-    return redirect(request.form.get("back") or url_for("roster.closures", station=station.id))
+    if form.validate_on_submit() and commit_or_flash(lambda: services.confirm_year(station, form.year.data)):
+        flash(
+            _("%(year)d confirmed: the roster may now be generated for it.", year=form.year.data),
+            "success",
+        )
+    return redirect(local_target(request.form.get("back"), url_for("roster.closures", station=station.id)))
 
 
 @bp.route("/admin/roster/day", methods=["GET", "POST"])
@@ -215,13 +209,8 @@ def set_day() -> WerkzeugResponse | str:
         form.lawyer_id.data = shift.lawyer_id
     if form.validate_on_submit():
         lawyer = lawyers.get_lawyer(form.lawyer_id.data) or abort(404)
-        try:
-            services.set_shift_lawyer(station, day, lawyer, form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_show(form, lambda: services.set_shift_lawyer(station, day, lawyer, form.reason.data))
+        if done.ok:
             flash(_("The duty lawyer of %(day)s is set.", day=day.isoformat()), "success")
             return redirect(url_for("roster.month", station=station.id, month=f"{day.year}-{day.month:02d}"))
     return render_template("roster/day.html", station=station, day=day, shift=shift, form=form)
@@ -238,16 +227,9 @@ def check_in(shift_id: int) -> WerkzeugResponse:
             abort(403)
     elif current_user.role == STAFF and current_user.station_id != shift.station_id:
         abort(403)
-    if ConfirmForm().validate_on_submit():
-        try:
-            services.check_in(shift)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("Checked in."), "success")
-    return redirect(request.form.get("back") or url_for("core.home"))
+    if ConfirmForm().validate_on_submit() and commit_or_flash(lambda: services.check_in(shift)):
+        flash(_("Checked in."), "success")
+    return redirect(local_target(request.form.get("back"), url_for("core.home")))
 
 
 # -- the lawyer's own pages ------------------------------------------------------------------------
@@ -291,13 +273,13 @@ def my_leave() -> WerkzeugResponse | str:
     lawyer = require_own_lawyer()
     form = LeaveForm()
     if form.validate_on_submit():
-        try:
-            lawyers.add_unavailability(lawyer, form.start_on.data, form.end_on.data, form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_show(
+            form,
+            lambda: lawyers.add_unavailability(
+                lawyer, form.start_on.data, form.end_on.data, form.reason.data
+            ),
+        )
+        if done.ok:
             flash(_("Dates off saved. The administrator will adjust the roster."), "success")
             return redirect(url_for("roster.my_shifts"))
     for error in [*form.form_errors, *(e for f in form for e in f.errors)]:

@@ -7,9 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers.response import Response
 
 from legalaid.access import ADMIN, roles
-from legalaid.errors import InvalidInput
-from legalaid.extensions import db
-from legalaid.forms import show_error
+from legalaid.forms import commit_or_show
 from legalaid.stations import services
 from legalaid.stations.forms import StationForm
 from legalaid.stations.services import DEFAULT_SESSIONS
@@ -32,13 +30,9 @@ def new() -> Response | str:
     if not form.is_submitted():
         form.fill_sessions(list(DEFAULT_SESSIONS))
     if form.validate_on_submit():
-        try:
-            station = services.create_station(form.to_settings())
-        except InvalidInput as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_show(form, lambda: services.create_station(form.to_settings()))
+        if done.ok:
+            station = done.value
             flash(_("Station %(name)s added.", name=station.name), "success")
             return redirect(url_for("stations.index"))
     return render_template("stations/edit.html", form=form, station=None)
@@ -55,13 +49,9 @@ def edit(station_id: int) -> Response | str:
     if not form.is_submitted():
         form.fill_from(station)
     if form.validate_on_submit():
-        try:
-            changes = services.update_station(station, form.to_settings())
-        except InvalidInput as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_show(form, lambda: services.update_station(station, form.to_settings()))
+        if done.ok:
+            changes = done.value
             if changes:
                 flash(_("The settings of %(name)s are saved.", name=station.name), "success")
             else:

@@ -8,9 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers.response import Response
 
 from legalaid.access import ADMIN, LAWYER, roles
-from legalaid.errors import DomainError
-from legalaid.extensions import db
-from legalaid.forms import show_error
+from legalaid.forms import commit_or_flash, commit_or_show
 from legalaid.lawyers import services as lawyers
 from legalaid.lawyers.routes import require_own_lawyer
 from legalaid.roster import services as roster
@@ -49,13 +47,8 @@ def ask(shift_id: int) -> Response | str:
     form.to_lawyer_id.choices = [(0, _("Any colleague"))] + [(c.id, c.name) for c in colleagues]
     if form.validate_on_submit():
         to_lawyer = lawyers.get_lawyer(form.to_lawyer_id.data) if form.to_lawyer_id.data else None
-        try:
-            services.request_swap(shift, lawyer, to_lawyer, form.note.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_show(form, lambda: services.request_swap(shift, lawyer, to_lawyer, form.note.data))
+        if done.ok:
             flash(_("Your swap request has been sent."), "success")
             return redirect(url_for("swaps.mine"))
     return render_template("swaps/ask.html", form=form, shift=shift)
@@ -65,17 +58,12 @@ def _lawyer_step(swap_id: int, step: str) -> Response:
     lawyer = require_own_lawyer()
     swap = _swap_or_404(swap_id)
     if DecisionForm().validate_on_submit():
-        try:
-            {
-                "accept": services.accept_swap,
-                "decline": services.decline_swap,
-                "cancel": services.cancel_swap,
-            }[step](swap, lawyer)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
+        action = {
+            "accept": services.accept_swap,
+            "decline": services.decline_swap,
+            "cancel": services.cancel_swap,
+        }
+        if commit_or_flash(lambda: action[step](swap, lawyer)):
             messages = {
                 "accept": _("You have taken the shift.")
                 if swap.status == "approved"
@@ -125,16 +113,12 @@ def decide(swap_id: int, decision: str) -> Response:
     swap = _swap_or_404(swap_id)
     form = DecisionForm()
     if form.validate_on_submit():
-        try:
-            if decision == "approve":
-                services.approve_swap(swap, current_user._get_current_object())
-            else:
-                services.reject_swap(swap, current_user._get_current_object(), form.note.data)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
+        me = current_user._get_current_object()
+        if decision == "approve":
+            done = commit_or_flash(lambda: services.approve_swap(swap, me))
         else:
-            db.session.commit()
+            done = commit_or_flash(lambda: services.reject_swap(swap, me, form.note.data))
+        if done:
             flash(
                 _("Swap approved; the roster is updated.") if decision == "approve" else _("Swap rejected."),
                 "success",
