@@ -38,3 +38,15 @@ class YearNotCovered(DomainError):
     def __init__(self, message: str, years: list[int]) -> None:
         super().__init__(message)
         self.years = years
+
+
+class SlotFull(DomainError):
+    """The last place was taken (perhaps a moment ago by someone else)."""
+
+
+class AlreadyBooked(DomainError):
+    """This person already has an active booking that day; `booking` is it."""
+
+    def __init__(self, message: str, booking: object) -> None:
+        super().__init__(message)
+        self.booking = booking

@@ -2,6 +2,7 @@
 
 from legalaid.audit.models import AuditEntry
 from legalaid.auth.models import LoginAttempt, User, UserSession
+from legalaid.bookings.models import Booking, DailyCounter, ShiftQuota, Slot, Veteran, WalkIn
 from legalaid.lawyers.models import LawFirm, Lawyer, Unavailability
 from legalaid.roster.models import Closure, DutyShift, HolidayYear, ShiftChange
 from legalaid.scheduler import SchedulerLease
@@ -10,6 +11,12 @@ from legalaid.swaps.models import SwapRequest
 
 __all__ = [
     "AuditEntry",
+    "Booking",
+    "DailyCounter",
+    "ShiftQuota",
+    "Slot",
+    "Veteran",
+    "WalkIn",
     "Closure",
     "DutyShift",
     "HolidayYear",

@@ -92,9 +92,16 @@ def _housekeeping() -> int:
     return purge_old_records()
 
 
+def _no_shows() -> int:
+    from legalaid.bookings.services import mark_no_shows
+
+    return mark_no_shows()
+
+
 # Later features add their jobs here (reminders, retention …).
 JOBS: dict[str, Job] = {
     "housekeeping": Job("housekeeping", _housekeeping, every_seconds=3600),
+    "no_shows": Job("no_shows", _no_shows, every_seconds=1800),
 }
 
 

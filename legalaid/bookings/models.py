@@ -1,0 +1,162 @@
+"""Veterans, bookable slots, bookings and walk-in numbers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from legalaid.dates import now_utc
+from legalaid.extensions import db
+
+# Channels a booking comes through.
+KIOSK, ONLINE, WALKIN, HOTLINE, PHONE, STAFF = "kiosk", "online", "walkin", "hotline", "phone", "staff"
+CHANNELS = (KIOSK, ONLINE, WALKIN, HOTLINE, PHONE, STAFF)
+PUBLIC_CHANNELS = (KIOSK, ONLINE)  # these may not use the places kept for walk-ins
+
+# Booking states: booked → checked_in → completed; booked → cancelled; booked → no_show.
+BOOKED, CHECKED_IN, COMPLETED, CANCELLED, NO_SHOW = (
+    "booked",
+    "checked_in",
+    "completed",
+    "cancelled",
+    "no_show",
+)
+BOOKING_STATES = (BOOKED, CHECKED_IN, COMPLETED, CANCELLED, NO_SHOW)
+ACTIVE_STATES = (BOOKED, CHECKED_IN)
+
+
+class Veteran(db.Model):
+    """A person who books: stored once per mobile number; numbers are shown masked."""
+
+    __tablename__ = "veterans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(30))
+    mobile: Mapped[str] = mapped_column(sa.String(11), unique=True)
+    id_number: Mapped[str | None] = mapped_column(sa.String(18))
+    veteran_card_no: Mapped[str | None] = mapped_column(sa.String(30))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+
+class Slot(db.Model):
+    """A bookable time in a duty shift; `booked` only ever grows by a conditional update."""
+
+    __tablename__ = "slots"
+    __table_args__ = (
+        sa.UniqueConstraint("shift_id", "starts_at"),
+        # The last line of defence against overbooking, whatever the code above it does.
+        sa.CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(sa.ForeignKey("duty_shifts.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    capacity: Mapped[int]
+    booked: Mapped[int] = mapped_column(default=0)
+
+    shift = relationship("DutyShift")
+
+    @property
+    def free(self) -> int:
+        """Places left in this slot."""
+        return max(0, self.capacity - self.booked)
+
+
+class ShiftQuota(db.Model):
+    """Per shift: how many places the kiosk and online booking may take (the rest is for walk-ins)."""
+
+    __tablename__ = "shift_quotas"
+    __table_args__ = (
+        sa.CheckConstraint("public_booked >= 0 AND public_booked <= public_capacity", name="within"),
+    )
+
+    shift_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("duty_shifts.id", ondelete="CASCADE"), primary_key=True
+    )
+    public_capacity: Mapped[int]
+    public_booked: Mapped[int] = mapped_column(default=0)
+
+
+class Booking(db.Model):
+    """A veteran's place in a slot (预约), found again by its short code."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {BOOKING_STATES!r}", name="status_known"),
+        sa.CheckConstraint(f"channel IN {CHANNELS!r}", name="channel_known"),
+        # One active booking per person per duty day.
+        sa.Index(
+            "uq_bookings_active_veteran_shift",
+            "veteran_id",
+            "shift_id",
+            unique=True,
+            sqlite_where=sa.text("status IN ('booked', 'checked_in')"),
+            postgresql_where=sa.text("status IN ('booked', 'checked_in')"),
+        ),
+        sa.Index("ix_bookings_shift_status", "shift_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(6), unique=True)
+    # A double-tapped or replayed submit carries the same key: the database keeps one booking.
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    slot_id: Mapped[int] = mapped_column(sa.ForeignKey("slots.id", ondelete="RESTRICT"), index=True)
+    shift_id: Mapped[int] = mapped_column(sa.ForeignKey("duty_shifts.id", ondelete="RESTRICT"))
+    veteran_id: Mapped[int] = mapped_column(sa.ForeignKey("veterans.id", ondelete="RESTRICT"), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    category: Mapped[str] = mapped_column(sa.String(30))
+    description: Mapped[str] = mapped_column(sa.String(500), default="")
+    status: Mapped[str] = mapped_column(sa.String(12), default=BOOKED)
+    uses_public_quota: Mapped[bool] = mapped_column(default=True)
+    consent_at: Mapped[datetime]
+    cancel_reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    checked_in_at: Mapped[datetime | None]
+    called_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+    slot: Mapped[Slot] = relationship(lazy="joined")
+    veteran: Mapped[Veteran] = relationship(lazy="joined")
+    shift = relationship("DutyShift")
+
+
+class DailyCounter(db.Model):
+    """The last walk-in number handed out at a station on a day (A001, A002 …)."""
+
+    __tablename__ = "daily_counters"
+
+    station_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class WalkIn(db.Model):
+    """A walk-in queue number for today, optionally with the person's name."""
+
+    __tablename__ = "walk_ins"
+    __table_args__ = (sa.UniqueConstraint("station_id", "day", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    number: Mapped[int]
+    shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("duty_shifts.id", ondelete="SET NULL"))
+    veteran_id: Mapped[int | None] = mapped_column(sa.ForeignKey("veterans.id", ondelete="SET NULL"))
+    category: Mapped[str] = mapped_column(sa.String(30), default="")
+    status: Mapped[str] = mapped_column(sa.String(12), default="waiting")
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    called_at: Mapped[datetime | None]
+
+    veteran = relationship("Veteran", lazy="joined")
+
+    @property
+    def label(self) -> str:
+        """The number as shown and printed: A001."""
+        return f"A{self.number:03d}"

@@ -1,0 +1,590 @@
+"""Slots, bookings and walk-ins: the rules that keep every place real.
+
+A place is taken by a conditional UPDATE of the slot's count (`booked < capacity`), never by
+checking and then inserting; a check constraint on the table is the last line of defence. On
+PostgreSQL the row lock orders competitors; on SQLite the first write takes the database's write
+lock, and the count is re-read under it. A replayed submit carries the same idempotency key, which
+is unique in the database, so it finds the first booking instead of making a second.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from legalaid import audit
+from legalaid.bookings import validation
+from legalaid.bookings.models import (
+    ACTIVE_STATES,
+    BOOKED,
+    CANCELLED,
+    CHANNELS,
+    CHECKED_IN,
+    NO_SHOW,
+    PUBLIC_CHANNELS,
+    Booking,
+    DailyCounter,
+    ShiftQuota,
+    Slot,
+    Veteran,
+    WalkIn,
+)
+from legalaid.dates import local_to_utc, now_utc, to_local
+from legalaid.errors import AlreadyBooked, InvalidInput, NotAllowed, SlotFull
+from legalaid.extensions import db
+from legalaid.roster import services as roster
+from legalaid.roster.models import DutyShift
+from legalaid.stations.models import Station
+from legalaid.stations.services import shift_capacity
+
+# Booking codes avoid characters that are easy to misread: no 0/O, 1/I/L.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 6
+
+
+def new_code() -> str:
+    """A random booking code such as 7KQ2MX."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(code: str | None) -> str:
+    """What a person typed as a code, made comparable (spaces gone, upper case)."""
+    return validation.clean_text(code).replace(" ", "").upper()[:CODE_LENGTH]
+
+
+def _insert_ignore(model: type, values: dict) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on either engine (for rows two requests may create at once)."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+# -- slots ---------------------------------------------------------------------------------------------
+
+
+def ensure_slots(shift: DutyShift) -> list[Slot]:
+    """The shift's slots (made from the station's sessions on first use) in time order."""
+    station = shift.station
+    slots = _slots_of(shift)
+    if slots:
+        return slots
+    for start, end in [(s.start_time, s.end_time) for s in station.sessions]:
+        begin = local_to_utc(shift.duty_on, start, station.timezone)
+        finish = local_to_utc(shift.duty_on, end, station.timezone)
+        step = timedelta(minutes=station.slot_minutes)
+        while begin + step <= finish:
+            _insert_ignore(
+                Slot,
+                {
+                    "shift_id": shift.id,
+                    "starts_at": begin,
+                    "ends_at": begin + step,
+                    "capacity": station.places_per_slot,
+                    "booked": 0,
+                },
+            )
+            begin += step
+    total = shift_capacity(
+        [(s.start_time, s.end_time) for s in station.sessions], station.slot_minutes, station.places_per_slot
+    )
+    _insert_ignore(
+        ShiftQuota,
+        {"shift_id": shift.id, "public_capacity": max(0, total - station.walkin_reserve), "public_booked": 0},
+    )
+    return _slots_of(shift)
+
+
+def _slots_of(shift: DutyShift) -> list[Slot]:
+    return list(db.session.scalars(sa.select(Slot).where(Slot.shift_id == shift.id).order_by(Slot.starts_at)))
+
+
+def public_places_left(shift: DutyShift) -> int:
+    """How many more places the kiosk and online booking may still take on this shift."""
+    quota = db.session.get(ShiftQuota, shift.id)
+    return 0 if quota is None else max(0, quota.public_capacity - quota.public_booked)
+
+
+def booking_opens(station: Station, now: datetime | None = None) -> tuple[date, date]:
+    """The first and last dates a veteran may book now (today … today + window)."""
+    today = to_local(now or now_utc(), station.timezone).date()
+    return today, today + timedelta(days=station.booking_window_days)
+
+
+def slot_is_open(slot: Slot, channel: str, now: datetime | None = None) -> bool:
+    """Whether this channel may still book the slot: before the cutoff for the public, before the
+    end of the slot for the desk."""
+    now = now or now_utc()
+    station = slot.shift.station
+    first, last = booking_opens(station, now)
+    if not first <= slot.shift.duty_on <= last and channel in PUBLIC_CHANNELS:
+        return False
+    if channel in PUBLIC_CHANNELS:
+        return slot.starts_at - timedelta(hours=station.booking_cutoff_hours) > now
+    return slot.ends_at > now
+
+
+def bookable_shifts(station: Station, now: datetime | None = None) -> list[tuple[DutyShift, int]]:
+    """Coming duty days the public can book, with the places left on each (closed days excluded)."""
+    now = now or now_utc()
+    first, last = booking_opens(station, now)
+    closed = roster.closed_days(station, first, last)
+    result = []
+    for shift in roster.shifts_between(station, first, last):
+        if shift.duty_on in closed:
+            continue
+        slots = [s for s in ensure_slots(shift) if slot_is_open(s, PUBLIC_CHANNELS[0], now)]
+        free = min(sum(s.free for s in slots), public_places_left(shift))
+        result.append((shift, free))
+    return result
+
+
+def open_slots(shift: DutyShift, channel: str, now: datetime | None = None) -> list[Slot]:
+    """The shift's slots this channel may still book, in time order (full ones included)."""
+    return [s for s in ensure_slots(shift) if slot_is_open(s, channel, now)]
+
+
+def get_slot(slot_id: int) -> Slot | None:
+    """The slot with this id, if any."""
+    return db.session.get(Slot, slot_id) if 0 < slot_id < 2**31 else None
+
+
+# -- booking -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BookingRequest:
+    """Everything a booking needs, as plain values from any channel."""
+
+    slot_id: int
+    name: str
+    mobile: str
+    category: str
+    channel: str
+    idempotency_key: str
+    consent: bool = False
+    description: str = ""
+    id_number: str | None = None
+    veteran_card_no: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def check_request(req: BookingRequest) -> BookingRequest:
+    """Validate and normalise a request; raises InvalidInput naming the first wrong field."""
+    if req.channel not in CHANNELS:
+        raise InvalidInput(_("Unknown channel."), field="channel")
+    req.name = validation.check_name(req.name)
+    req.mobile = validation.check_mobile(req.mobile)
+    req.category = validation.check_category(req.category)
+    req.id_number = validation.check_id_number(req.id_number)
+    req.veteran_card_no = validation.check_card_number(req.veteran_card_no)
+    req.description = validation.check_description(req.description)
+    if not req.consent:
+        raise InvalidInput(
+            _("Please agree to the use of your details for this consultation."), field="consent"
+        )
+    key = validation.clean_text(req.idempotency_key)
+    if not 16 <= len(key) <= 64:
+        raise InvalidInput(_("The form has expired. Please start again."), field="idempotency_key")
+    req.idempotency_key = key
+    return req
+
+
+def by_idempotency_key(key: str) -> Booking | None:
+    """The booking a submit with this key made, if any."""
+    return db.session.scalar(sa.select(Booking).where(Booking.idempotency_key == key))
+
+
+def active_booking(veteran_id: int, shift_id: int) -> Booking | None:
+    """The person's active booking on a duty day, if any."""
+    return db.session.scalar(
+        sa.select(Booking).where(
+            Booking.veteran_id == veteran_id, Booking.shift_id == shift_id, Booking.status.in_(ACTIVE_STATES)
+        )
+    )
+
+
+def _take_place(slot: Slot, public: bool) -> None:
+    """Take one place in the slot (and in the shift's public quota), or raise SlotFull."""
+    taken = db.session.execute(
+        sa.update(Slot).where(Slot.id == slot.id, Slot.booked < Slot.capacity).values(booked=Slot.booked + 1)
+    ).rowcount
+    if not taken:
+        raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
+    if public:
+        taken = db.session.execute(
+            sa.update(ShiftQuota)
+            .where(
+                ShiftQuota.shift_id == slot.shift_id, ShiftQuota.public_booked < ShiftQuota.public_capacity
+            )
+            .values(public_booked=ShiftQuota.public_booked + 1)
+        ).rowcount
+        if not taken:
+            raise SlotFull(
+                _(
+                    "Sorry, the places for booking ahead are taken that day. "  # noqa: ISC001
+                    "Come in person: places are kept for walk-ins."
+                )
+            )
+
+
+def _give_back_place(booking: Booking) -> None:
+    db.session.execute(
+        sa.update(Slot).where(Slot.id == booking.slot_id, Slot.booked > 0).values(booked=Slot.booked - 1)
+    )
+    if booking.uses_public_quota:
+        db.session.execute(
+            sa.update(ShiftQuota)
+            .where(ShiftQuota.shift_id == booking.shift_id, ShiftQuota.public_booked > 0)
+            .values(public_booked=ShiftQuota.public_booked - 1)
+        )
+
+
+def _veteran_for(req: BookingRequest) -> Veteran:
+    _insert_ignore(
+        Veteran, {"name": req.name, "mobile": req.mobile, "created_at": now_utc(), "updated_at": now_utc()}
+    )
+    veteran = db.session.scalar(sa.select(Veteran).where(Veteran.mobile == req.mobile))
+    veteran.name = req.name
+    if req.id_number:
+        veteran.id_number = req.id_number
+    if req.veteran_card_no:
+        veteran.veteran_card_no = req.veteran_card_no
+    return veteran
+
+
+def _book(req: BookingRequest, now: datetime, actor_id: int | None) -> Booking:
+    existing = by_idempotency_key(req.idempotency_key)
+    if existing is not None:
+        return existing
+    slot = get_slot(req.slot_id)
+    if slot is None:
+        raise InvalidInput(_("Choose a time."), field="slot_id")
+    shift = slot.shift
+    if shift.duty_on in roster.closed_days(shift.station, shift.duty_on, shift.duty_on):
+        raise NotAllowed(_("The station is closed that day."))
+    if not slot_is_open(slot, req.channel, now):
+        raise NotAllowed(_("Booking for this time has closed. Please choose a later time."))
+    public = req.channel in PUBLIC_CHANNELS
+    # The write that decides comes first: from here on, competitors for this place wait for us.
+    _take_place(slot, public)
+    veteran = _veteran_for(req)
+    db.session.flush()
+    already = active_booking(veteran.id, shift.id)
+    if already is not None:
+        raise AlreadyBooked(_("You already have a booking that day."), booking=already)
+    booking = Booking(
+        code=new_code(),
+        idempotency_key=req.idempotency_key,
+        slot_id=slot.id,
+        shift_id=shift.id,
+        veteran_id=veteran.id,
+        channel=req.channel,
+        category=req.category,
+        description=req.description,
+        status=BOOKED,
+        uses_public_quota=public,
+        consent_at=now,
+        created_by_id=actor_id,
+    )
+    db.session.add(booking)
+    db.session.flush()
+    audit.record(
+        "booking.create",
+        booking,
+        details={"channel": req.channel, "date": shift.duty_on.isoformat(), "mobile": req.mobile},
+        station_id=shift.station_id,
+    )
+    return booking
+
+
+def place_booking(req: BookingRequest, now: datetime | None = None, actor_id: int | None = None) -> Booking:
+    """Book a place and commit; a lost race is settled by rolling back and reading the winner's row.
+
+    Unlike other services this one commits: a unique-key clash (the same submit twice, the same
+    person twice that day) is only known at the database, after which the transaction is void.
+    """
+    check_request(req)
+    now = now or now_utc()
+    for _attempt in range(3):
+        try:
+            booking = _book(req, now, actor_id)
+            db.session.commit()
+            return booking
+        except (SlotFull, AlreadyBooked):
+            db.session.rollback()
+            # The same form sent twice: the first submit took the place; show its ticket.
+            existing = by_idempotency_key(req.idempotency_key)
+            if existing is not None:
+                return existing
+            raise
+        except (NotAllowed, InvalidInput):
+            db.session.rollback()
+            raise
+        except IntegrityError:
+            db.session.rollback()
+            existing = by_idempotency_key(req.idempotency_key)
+            if existing is not None:
+                return existing  # the other submit of the same form won: show its ticket
+            veteran = db.session.scalar(sa.select(Veteran).where(Veteran.mobile == req.mobile))
+            slot = get_slot(req.slot_id)
+            if veteran is not None and slot is not None:
+                already = active_booking(veteran.id, slot.shift_id)
+                if already is not None:
+                    raise AlreadyBooked(_("You already have a booking that day."), booking=already) from None
+            # Otherwise a booking code clashed (1 in ~900 million): try again with a new one.
+    raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
+
+
+def find_booking(code: str, mobile_last4: str) -> Booking | None:
+    """The booking with this code whose mobile ends in these four digits (else None, whichever is wrong)."""
+    code = normalize_code(code)
+    digits = "".join(ch for ch in validation.clean_text(mobile_last4) if ch.isdigit())
+    if len(code) != CODE_LENGTH or len(digits) != 4:
+        return None
+    booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
+    if booking is None or not secrets.compare_digest(booking.veteran.mobile[-4:], digits):
+        return None
+    return booking
+
+
+def get_booking(booking_id: int) -> Booking | None:
+    """The booking with this id, if any."""
+    return db.session.get(Booking, booking_id) if 0 < booking_id < 2**31 else None
+
+
+def cancel(booking: Booking, reason: str, by_staff: bool = False, now: datetime | None = None) -> None:
+    """Cancel a booking with a reason and give its place back; veterans may do so until the cutoff."""
+    now = now or now_utc()
+    if booking.status != BOOKED:
+        raise NotAllowed(_("Only a booking that is still open can be cancelled."))
+    reason = validation.clean_text(reason)[:200]
+    if not reason:
+        raise InvalidInput(_("Please give a reason."), field="reason")
+    if not by_staff and not slot_is_open(
+        booking.slot, booking.channel if booking.channel in PUBLIC_CHANNELS else "online", now
+    ):
+        raise NotAllowed(_("It is too late to cancel here. Please call the station."))
+    booking.status = CANCELLED
+    booking.cancel_reason = reason
+    _give_back_place(booking)
+    audit.record(
+        "booking.cancel",
+        booking,
+        details={"reason": reason, "by_staff": by_staff},
+        station_id=booking.shift.station_id,
+    )
+    db.session.flush()
+
+
+def move(booking: Booking, new_slot: Slot, by_staff: bool = False, now: datetime | None = None) -> None:
+    """Move a booking to another free slot (until the cutoff for veterans)."""
+    now = now or now_utc()
+    channel = "staff" if by_staff else "online"
+    if booking.status != BOOKED:
+        raise NotAllowed(_("Only a booking that is still open can be moved."))
+    if new_slot.id == booking.slot_id:
+        return
+    if not slot_is_open(booking.slot, channel, now) or not slot_is_open(new_slot, channel, now):
+        raise NotAllowed(_("It is too late to move this booking here. Please call the station."))
+    if new_slot.shift.station_id != booking.shift.station_id:
+        raise InvalidInput(_("Choose a time at the same station."), field="slot_id")
+    if new_slot.shift_id != booking.shift_id:
+        other = active_booking(booking.veteran_id, new_slot.shift_id)
+        if other is not None:
+            raise AlreadyBooked(_("You already have a booking that day."), booking=other)
+    old = booking.slot
+    public = booking.uses_public_quota and new_slot.shift_id != booking.shift_id
+    _take_place(new_slot, public)
+    db.session.execute(
+        sa.update(Slot).where(Slot.id == old.id, Slot.booked > 0).values(booked=Slot.booked - 1)
+    )
+    if public:
+        db.session.execute(
+            sa.update(ShiftQuota)
+            .where(ShiftQuota.shift_id == booking.shift_id, ShiftQuota.public_booked > 0)
+            .values(public_booked=ShiftQuota.public_booked - 1)
+        )
+    booking.slot_id = new_slot.id
+    booking.shift_id = new_slot.shift_id
+    db.session.flush()
+    db.session.expire(booking, ["slot", "shift"])
+    audit.record(
+        "booking.move",
+        booking,
+        details={"from": old.starts_at.isoformat(), "to": new_slot.starts_at.isoformat()},
+        station_id=new_slot.shift.station_id,
+    )
+
+
+def check_in(booking: Booking, now: datetime | None = None) -> None:
+    """The veteran has arrived (on the day)."""
+    now = now or now_utc()
+    station = booking.shift.station
+    if booking.status != BOOKED:
+        raise NotAllowed(_("This booking cannot be checked in."))
+    if to_local(now, station.timezone).date() != booking.shift.duty_on:
+        raise NotAllowed(_("Arrivals are checked in on the day of the booking."))
+    booking.status = CHECKED_IN
+    booking.checked_in_at = now
+    audit.record("booking.check_in", booking, station_id=station.id)
+    db.session.flush()
+
+
+def mark_no_shows(now: datetime | None = None) -> int:
+    """Bookings still open after their shift's last slot ended become no-shows; safe to run twice."""
+    now = now or now_utc()
+    ended = sa.select(Slot.shift_id).group_by(Slot.shift_id).having(sa.func.max(Slot.ends_at) < now)
+    rows = list(
+        db.session.scalars(sa.select(Booking).where(Booking.status == BOOKED, Booking.shift_id.in_(ended)))
+    )
+    for booking in rows:
+        booking.status = NO_SHOW
+        audit.record("booking.no_show", booking, station_id=booking.shift.station_id)
+    db.session.flush()
+    return len(rows)
+
+
+# -- walk-ins and the queue ------------------------------------------------------------------------------
+
+
+def issue_walkin(
+    station: Station, category: str = "", veteran: Veteran | None = None, now: datetime | None = None
+) -> WalkIn:
+    """Hand out the next walk-in number of the day (A001, A002 …) on a duty day."""
+    now = now or now_utc()
+    today = to_local(now, station.timezone).date()
+    shift = roster.shift_on(station, today)
+    if shift is None or today in roster.closed_days(station, today, today):
+        raise NotAllowed(_("There is no lawyer on duty today."))
+    _insert_ignore(DailyCounter, {"station_id": station.id, "day": today, "last_number": 0})
+    number = db.session.execute(
+        sa.update(DailyCounter)
+        .where(DailyCounter.station_id == station.id, DailyCounter.day == today)
+        .values(last_number=DailyCounter.last_number + 1)
+        .returning(DailyCounter.last_number)
+    ).scalar_one()
+    walkin = WalkIn(
+        station_id=station.id,
+        day=today,
+        number=number,
+        shift_id=shift.id,
+        veteran_id=veteran.id if veteran else None,
+        category=category or "",
+    )
+    db.session.add(walkin)
+    db.session.flush()
+    audit.record("walkin.issue", walkin, details={"number": walkin.label}, station_id=station.id)
+    return walkin
+
+
+@dataclass
+class QueueEntry:
+    """One person waiting today: a checked-in booking or a walk-in number."""
+
+    kind: str  # booking · walkin
+    label: str  # the code time or the number
+    name: str  # masked
+    at: datetime | None
+    booking: Booking | None = None
+    walkin: WalkIn | None = None
+    called: bool = False
+
+
+def mask_name(name: str) -> str:
+    """王芳 → 王*, 欧阳娜娜 → 欧***: enough for a person to recognise themself on the hall display."""
+    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
+
+
+def todays_queue(station: Station, now: datetime | None = None) -> tuple[list[Booking], list[WalkIn]]:
+    """Today's bookings in time order and walk-ins by number."""
+    now = now or now_utc()
+    today = to_local(now, station.timezone).date()
+    shift = roster.shift_on(station, today)
+    bookings = []
+    if shift is not None:
+        bookings = list(
+            db.session.scalars(
+                sa.select(Booking)
+                .join(Slot)
+                .where(Booking.shift_id == shift.id, Booking.status != CANCELLED)
+                .order_by(Slot.starts_at, Booking.id)
+            )
+        )
+    walkins = list(
+        db.session.scalars(
+            sa.select(WalkIn)
+            .where(WalkIn.station_id == station.id, WalkIn.day == today)
+            .order_by(WalkIn.number)
+        )
+    )
+    return bookings, walkins
+
+
+def call_next(station: Station, now: datetime | None = None) -> QueueEntry | None:
+    """Call the next person: arrived bookings whose time has come first, then walk-ins by number."""
+    now = now or now_utc()
+    bookings, walkins = todays_queue(station, now)
+    due = [
+        b
+        for b in bookings
+        if b.status == CHECKED_IN and b.called_at is None and b.slot.starts_at <= now + timedelta(minutes=10)
+    ]
+    waiting = [w for w in walkins if w.status == "waiting"]
+    later = [b for b in bookings if b.status == CHECKED_IN and b.called_at is None]
+    if due:
+        return _call_booking(due[0], now)
+    if waiting:
+        walkin = waiting[0]
+        walkin.status = "called"
+        walkin.called_at = now
+        audit.record("walkin.call", walkin, details={"number": walkin.label}, station_id=station.id)
+        db.session.flush()
+        return QueueEntry(
+            "walkin",
+            walkin.label,
+            mask_name(walkin.veteran.name) if walkin.veteran else "",
+            now,
+            walkin=walkin,
+            called=True,
+        )
+    if later:
+        return _call_booking(later[0], now)
+    return None
+
+
+def _call_booking(booking: Booking, now: datetime) -> QueueEntry:
+    booking.called_at = now
+    audit.record("booking.call", booking, station_id=booking.shift.station_id)
+    db.session.flush()
+    return QueueEntry(
+        "booking", booking.code, mask_name(booking.veteran.name), now, booking=booking, called=True
+    )
+
+
+def now_calling(station: Station, now: datetime | None = None) -> QueueEntry | None:
+    """Who was called last today, for the hall display (masked)."""
+    bookings, walkins = todays_queue(station, now)
+    entries = [
+        QueueEntry("booking", b.code, mask_name(b.veteran.name), b.called_at, booking=b, called=True)
+        for b in bookings
+        if b.called_at
+    ] + [
+        QueueEntry(
+            "walkin",
+            w.label,
+            mask_name(w.veteran.name) if w.veteran else "",
+            w.called_at,
+            walkin=w,
+            called=True,
+        )
+        for w in walkins
+        if w.called_at
+    ]
+    return max(entries, key=lambda e: e.at) if entries else None
