@@ -82,6 +82,9 @@ class Config:
     # The scheduler process holds a lease in the database; a second process idles until it lapses.
     SCHEDULER_LEASE_SECONDS = _int("SCHEDULER_LEASE_SECONDS", 60)
 
+    # The kiosk returns to its start screen after this many idle seconds (a countdown comes first).
+    KIOSK_IDLE_SECONDS = _int("KIOSK_IDLE_SECONDS", 90)
+
     TEMPLATES_AUTO_RELOAD = False
 
     @classmethod

@@ -58,8 +58,12 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.audit.routes import bp as audit_bp
     from legalaid.auth.forms import role_label
     from legalaid.auth.routes import bp as auth_bp
+    from legalaid.bookings.forms import booking_state
+    from legalaid.bookings.routes import bp as bookings_bp
+    from legalaid.bookings.services import mask_name
     from legalaid.categories import category_label
     from legalaid.core.routes import bp as core_bp
+    from legalaid.kiosk.routes import bp as kiosk_bp
     from legalaid.lawyers.routes import bp as lawyers_bp
     from legalaid.privacy import mask_mobile
     from legalaid.roster.forms import change_label
@@ -69,16 +73,21 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.swaps.forms import swap_state
     from legalaid.swaps.routes import bp as swaps_bp
 
-    for blueprint in (core_bp, auth_bp, stations_bp, audit_bp, lawyers_bp, roster_bp, swaps_bp):
+    for blueprint in (core_bp, auth_bp, stations_bp, audit_bp, lawyers_bp, roster_bp, swaps_bp, bookings_bp):
         app.register_blueprint(blueprint)
+    # The same booking flow twice: the hall's touch screen and a phone-sized site.
+    app.register_blueprint(kiosk_bp, url_prefix="/kiosk", name="kiosk")
+    app.register_blueprint(kiosk_bp, url_prefix="/book", name="book")
     app.jinja_env.globals.update(
         role_label=role_label,
         weekday_names=weekday_names,
         category_label=category_label,
         change_label=change_label,
         swap_state=swap_state,
+        booking_state=booking_state,
     )
     app.jinja_env.filters["masked"] = mask_mobile
+    app.jinja_env.filters["name_mask"] = mask_name
 
 
 def register_hooks(app: Flask) -> None:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from legalaid.access import ADMIN, LAWYER, STAFF
 from legalaid.auth import services as accounts
 from legalaid.auth.models import User
+from legalaid.bookings.models import Booking
 from legalaid.dates import local_today
 from legalaid.extensions import db
 from legalaid.lawyers import services as lawyers
@@ -100,6 +101,9 @@ def load(today: date | None = None) -> list[str]:
     if not roster.shifts_between(station, today - timedelta(weeks=8), today + timedelta(weeks=12)):
         _load_roster(station, demo_lawyers, today)
         added.append("roster")
+    if not db.session.scalar(sa.select(sa.func.count()).select_from(Booking)):
+        _load_bookings(station, today)
+        added.append("bookings")
     return added
 
 
@@ -130,6 +134,70 @@ def _load_roster(station: Station, demo_lawyers: list[Lawyer], today: date) -> N
         colleague = next(lw for lw in demo_lawyers if lw.id != shift.lawyer_id)
         swaps.request_swap(shift, shift.lawyer, colleague, "家中有事，请帮忙替班", today=today)
     db.session.flush()
+
+
+VETERANS = (
+    ("李卫国", "13803910001", "labour"),
+    ("王建军", "13803910002", "pensions"),
+    ("赵秀英", "13803910003", "family"),
+    ("孙志强", "13803910004", "social_insurance"),
+    ("周海峰", "13803910005", "housing"),
+    ("吴国庆", "13803910006", "resettlement"),
+    ("郑红梅", "13803910007", "contracts"),
+    ("冯德胜", "13803910008", "disability"),
+)
+
+
+def _load_bookings(station: Station, today: date) -> None:
+    """Bookings on the last four and the next four duty days; some cancelled; walk-ins on past days."""
+    import secrets
+
+    from legalaid.bookings import services as bookings
+    from legalaid.bookings.models import CHECKED_IN, NO_SHOW, WalkIn
+    from legalaid.dates import local_to_utc
+
+    past = roster.shifts_between(station, today - timedelta(weeks=4), today - timedelta(days=1))
+    coming = roster.shifts_between(station, today, today + timedelta(weeks=4))
+    for shift in past + coming:
+        slots = bookings.ensure_slots(shift)
+        db.session.commit()
+        # As if booked a week before the day, through the kiosk, online and the hotline.
+        then = local_to_utc(shift.duty_on - timedelta(days=7), slots[0].starts_at.time(), "UTC")
+        for index, (name, mobile, category) in enumerate(VETERANS[: 3 + shift.id % 4]):
+            channel = ("kiosk", "online", "hotline")[index % 3]
+            booking = bookings.place_booking(
+                bookings.BookingRequest(
+                    slot_id=slots[index * 2].id,
+                    name=name,
+                    mobile=mobile,
+                    category=category,
+                    channel=channel,
+                    idempotency_key=secrets.token_hex(16),
+                    consent=True,
+                    description="",
+                ),
+                now=then,
+            )
+            if shift.duty_on < today:
+                booking.status = CHECKED_IN if index % 4 else NO_SHOW
+                if booking.status == CHECKED_IN:
+                    booking.checked_in_at = booking.slot.starts_at - timedelta(minutes=10)
+            elif index == 1:
+                bookings.cancel(booking, "临时有事", now=then)
+        if shift.duty_on < today:
+            for number in (1, 2):
+                db.session.add(
+                    WalkIn(
+                        station_id=station.id,
+                        day=shift.duty_on,
+                        number=number,
+                        shift_id=shift.id,
+                        category="other",
+                        status="called",
+                        called_at=slots[number].starts_at,
+                    )
+                )
+        db.session.commit()
 
 
 def _morning(shift: DutyShift):

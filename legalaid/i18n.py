@@ -64,6 +64,11 @@ def format_month(day: date | None) -> str:
     return format_date(day, pattern, locale=locale)
 
 
+def format_clock(instant: datetime | None, tz_name: str | None = None) -> str:
+    """The wall-clock time of an instant in the station's zone: 09:30."""
+    return f"{to_local(instant, tz_name):%H:%M}" if instant else ""
+
+
 def format_instant(instant: datetime | None, tz_name: str | None = None) -> str:
     """An aware instant as wall-clock time in the station's zone: 2026年3月3日 09:30."""
     if instant is None:
@@ -96,5 +101,6 @@ def register_i18n(app: Flask) -> None:
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["instant"] = format_instant
     app.jinja_env.filters["month_title"] = format_month
+    app.jinja_env.filters["clock"] = format_clock
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

@@ -19,7 +19,27 @@ PUBLIC_ENDPOINTS = {
     "static",
     "roster.calendar_feed",  # the secret in the address is the key
     "roster.hall_display",  # the hall's TV: no personal data
+    "bookings.calling",  # its "now calling" panel (masked names)
+    "bookings.lookup",  # a booking is found by its code and the mobile's last digits
+    "bookings.mine",
+    "bookings.cancel_mine",
+    "bookings.move_mine",
+    "bookings.forget",
 }
+# The veteran's booking flow, at the kiosk and online: public by design.
+BOOKING_FLOW = {
+    "start",
+    "reset",
+    "days",
+    "times",
+    "category",
+    "details",
+    "visit",
+    "ticket",
+    "walkin",
+    "walkin_ticket",
+}
+PUBLIC_ENDPOINTS |= {f"{prefix}.{name}" for prefix in ("kiosk", "book") for name in BOOKING_FLOW}
 # Who may use each signed-in endpoint.
 EXPECTED = {
     "core.home": ALL_ROLES,
@@ -63,8 +83,14 @@ EXPECTED = {
     "swaps.cancel": {LAWYER},
     "swaps.pending": {ADMIN},
     "swaps.decide": {ADMIN},
+    "bookings.desk": {ADMIN, STAFF},
+    "bookings.desk_walkin": {ADMIN, STAFF},
+    "bookings.desk_booking_action": {ADMIN, STAFF},
+    "bookings.call_next": {ADMIN, STAFF},
+    "bookings.desk_book": {ADMIN, STAFF},
 }
 SAMPLE_VALUES = {"integer": "1", "unicode": "x", "path": "x/y", "any": "approve"}
+ANY_SAMPLES = {"swaps.decide": "approve", "bookings.desk_booking_action": "check_in"}
 
 
 def _urls(app: Flask):
@@ -75,6 +101,8 @@ def _urls(app: Flask):
             converter = rule._converters[name]
             kind = "integer" if isinstance(converter, IntegerConverter) else type(converter).__name__
             values[name] = SAMPLE_VALUES.get(kind.replace("Converter", "").lower(), "x")
+            if kind == "AnyConverter":
+                values[name] = ANY_SAMPLES[rule.endpoint]
         if rule.endpoint == "static":
             values["filename"] = "css/app.css"
         if rule.endpoint == "i18n.set_language":

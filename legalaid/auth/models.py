@@ -71,7 +71,8 @@ class UserSession(db.Model):
 
 
 class LoginAttempt(db.Model):
-    """A failed sign-in, counted per account and per address to slow down password guessing."""
+    """A failed try (a sign-in, or a booking look-up), counted per key and per address to slow
+    down guessing; `kind` keeps the counts of different doors apart."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -80,6 +81,7 @@ class LoginAttempt(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), default="login", server_default="login")
     username: Mapped[str] = mapped_column(sa.String(64))
     ip: Mapped[str] = mapped_column(sa.String(45))
     at: Mapped[datetime] = mapped_column(default=now_utc, index=True)

@@ -149,8 +149,14 @@ def set_password(user: User, password: str, actor: User | None = None) -> None:
     db.session.flush()
 
 
-def seconds_until_allowed(username: str, ip: str) -> int:
-    """How long this account or address must wait before another try (0 = may try now)."""
+def record_failure(username: str, ip: str, kind: str = "login") -> None:
+    """Count a failed try against this key and this address."""
+    db.session.add(LoginAttempt(kind=kind, username=normalize_username(username)[:64], ip=ip))
+    db.session.flush()
+
+
+def seconds_until_allowed(username: str, ip: str, kind: str = "login") -> int:
+    """How long this key (account, booking code) or address must wait before another try (0 = now)."""
     limit = current_app.config["LOGIN_MAX_FAILURES"]
     window: timedelta = current_app.config["LOGIN_FAILURE_WINDOW"]
     now = now_utc()
@@ -159,7 +165,7 @@ def seconds_until_allowed(username: str, ip: str) -> int:
         recent = list(
             db.session.scalars(
                 sa.select(LoginAttempt.at)
-                .where(column == value, LoginAttempt.at > now - window)
+                .where(column == value, LoginAttempt.kind == kind, LoginAttempt.at > now - window)
                 .order_by(LoginAttempt.at.desc())
                 .limit(limit)
             )
@@ -182,12 +188,13 @@ def authenticate(username: str, password: str, ip: str) -> User:
     user = find_by_username(username)
     valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     if user is None or not valid or not user.active:
-        db.session.add(LoginAttempt(username=normalize_username(username)[:64], ip=ip))
-        db.session.flush()
+        record_failure(username, ip)
         raise InvalidInput(_("Wrong username or password."), field="password")
     # A success clears the account's count, not the address's: one good password must not
     # reset the guessing budget of a machine trying many accounts.
-    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.username == user.username))
+    db.session.execute(
+        sa.delete(LoginAttempt).where(LoginAttempt.kind == "login", LoginAttempt.username == user.username)
+    )
     return user
 
 

@@ -196,6 +196,25 @@ def check_request(req: BookingRequest) -> BookingRequest:
     return req
 
 
+def validation_for_details(req: BookingRequest) -> BookingRequest:
+    """Check the personal details screen alone (name, mobile, ID and card numbers)."""
+    req.name = validation.check_name(req.name)
+    req.mobile = validation.check_mobile(req.mobile)
+    req.id_number = validation.check_id_number(req.id_number)
+    req.veteran_card_no = validation.check_card_number(req.veteran_card_no)
+    return req
+
+
+def find_by_code(code: str) -> Booking | None:
+    """The booking with this code (for the ticket the same visitor just got)."""
+    return db.session.scalar(sa.select(Booking).where(Booking.code == normalize_code(code)))
+
+
+def get_walkin(walkin_id: int) -> WalkIn | None:
+    """The walk-in number with this id, if any."""
+    return db.session.get(WalkIn, walkin_id) if 0 < walkin_id < 2**31 else None
+
+
 def by_idempotency_key(key: str) -> Booking | None:
     """The booking a submit with this key made, if any."""
     return db.session.scalar(sa.select(Booking).where(Booking.idempotency_key == key))
@@ -246,12 +265,17 @@ def _give_back_place(booking: Booking) -> None:
         )
 
 
+def veteran_for(name: str, mobile: str) -> Veteran:
+    """The person with this mobile number (created on first contact), with the name given now."""
+    now = now_utc()
+    _insert_ignore(Veteran, {"name": name, "mobile": mobile, "created_at": now, "updated_at": now})
+    veteran = db.session.scalar(sa.select(Veteran).where(Veteran.mobile == mobile))
+    veteran.name = name
+    return veteran
+
+
 def _veteran_for(req: BookingRequest) -> Veteran:
-    _insert_ignore(
-        Veteran, {"name": req.name, "mobile": req.mobile, "created_at": now_utc(), "updated_at": now_utc()}
-    )
-    veteran = db.session.scalar(sa.select(Veteran).where(Veteran.mobile == req.mobile))
-    veteran.name = req.name
+    veteran = veteran_for(req.name, req.mobile)
     if req.id_number:
         veteran.id_number = req.id_number
     if req.veteran_card_no:

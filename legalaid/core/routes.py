@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, jsonify, render_template
+from flask import Blueprint, Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -82,8 +82,14 @@ def handle_http_error(error: HTTPException) -> tuple[str, int]:
     return _error_page(error.code or 500)
 
 
-def handle_csrf_error(error: CSRFError) -> tuple[str, int]:
-    """A form without a valid token: most often a page left open too long."""
+def handle_csrf_error(error: CSRFError) -> tuple[str, int] | Response:
+    """A form without a valid token: most often a page left open too long.
+
+    On the kiosk it is also an old step resubmitted from the history after "start again": the
+    visitor simply starts again, and sees nothing of anybody else's.
+    """
+    if request.blueprint in ("kiosk", "book"):
+        return redirect(url_for(f"{request.blueprint}.start"))
     return _error_page(
         400, str(_l("The form has expired or was not sent from this site. Reload the page and try again."))
     )

@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('kind', sa.String(length=16), server_default='login', nullable=False))
+
     op.create_table('veterans',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=30), nullable=False),
@@ -113,6 +116,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.drop_column('kind')
+
     with op.batch_alter_table('bookings', schema=None) as batch_op:
         batch_op.drop_index('uq_bookings_active_veteran_shift', sqlite_where=sa.text("status IN ('booked', 'checked_in')"), postgresql_where=sa.text("status IN ('booked', 'checked_in')"))
         batch_op.drop_index(batch_op.f('ix_bookings_veteran_id'))

@@ -37,7 +37,7 @@ def _require_chromium() -> None:
 @pytest.fixture
 def live_server(app_factory) -> Iterator[str]:
     """The app served over HTTP on a free local port; yields its base URL."""
-    app = app_factory()
+    app = app_factory(KIOSK_IDLE_SECONDS=6)  # the kiosk's idle reset, shortened for the tests
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,0 +1,68 @@
+"""The desk's forms: a booking taken by telephone, and a walk-in registered at the counter."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import Optional
+
+from legalaid.bookings.models import HOTLINE, PHONE, STAFF
+from legalaid.categories import category_choices
+
+
+class DeskBookingForm(FlaskForm):
+    """A booking the desk takes for a caller (telephone, the 12345 hotline) or in person."""
+
+    slot_id = IntegerField(_l("Time"), validators=[Optional()])
+    channel = SelectField(
+        _l("Came through"),
+        choices=[(PHONE, _l("Telephone")), (HOTLINE, _l("12345 hotline")), (STAFF, _l("At the desk"))],
+    )
+    category = SelectField(_l("Matter"), choices=category_choices)
+    name = StringField(_l("Name"))
+    mobile = StringField(_l("Mobile number"))
+    id_number = StringField(_l("ID number (optional)"))
+    veteran_card_no = StringField(_l("Veteran card number (optional)"))
+    description = TextAreaField(_l("What is it about? (optional, at most 500 characters)"))
+    consent = BooleanField(_l("The person agreed to the use of their details (read them the notice)"))
+    key = HiddenField()
+    submit = SubmitField(_l("Book"))
+
+
+class WalkInForm(FlaskForm):
+    """A walk-in number, with a name and matter if the person gives them."""
+
+    name = StringField(_l("Name (optional)"))
+    mobile = StringField(_l("Mobile number (optional)"))
+    category = SelectField(_l("Matter"), choices=lambda: [("", "—"), *category_choices()])
+    submit = SubmitField(_l("Give a number"))
+
+
+class ReasonForm(FlaskForm):
+    """A reason, for a cancellation by the desk."""
+
+    reason = StringField(_l("Reason"))
+    submit = SubmitField(_l("Cancel the booking"))
+
+
+BOOKING_STATE_LABELS = {
+    "booked": _l("booked"),
+    "checked_in": _l("arrived"),
+    "completed": _l("done"),
+    "cancelled": _l("cancelled"),
+    "no_show": _l("did not come"),
+}
+
+
+def booking_state(status: str) -> str:
+    """The translated name of a booking's state."""
+    return str(BOOKING_STATE_LABELS.get(status, status))

@@ -1,0 +1,256 @@
+"""Looking a booking up (public), the desk (staff), and the hall display's "now calling" panel."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers.response import Response
+
+from legalaid.access import ADMIN, STAFF, public, roles
+from legalaid.auth import services as throttle
+from legalaid.bookings import services
+from legalaid.bookings.forms import DeskBookingForm, ReasonForm, WalkInForm
+from legalaid.bookings.models import BOOKED, PUBLIC_CHANNELS
+from legalaid.bookings.models import STAFF as STAFF_CHANNEL
+from legalaid.bookings.validation import check_category, check_mobile, check_name, clean_text
+from legalaid.dates import now_utc
+from legalaid.errors import AlreadyBooked, DomainError, SlotFull
+from legalaid.extensions import db
+from legalaid.forms import commit_or_flash, show_error
+from legalaid.kiosk.forms import CancelForm, LookupForm, MoveForm
+from legalaid.roster import services as roster
+from legalaid.stations import services as stations
+from legalaid.stations.models import Station
+
+bp = Blueprint("bookings", __name__)
+LOOKUP = "lookup"
+
+
+# -- the veteran's look-up -----------------------------------------------------------------------------
+
+
+@bp.route("/booking/lookup", methods=["GET", "POST"])
+@public
+def lookup() -> Response | str | tuple[str, int]:
+    """Find a booking by its code and the last four digits of the mobile; guessing is throttled."""
+    form = LookupForm()
+    if form.validate_on_submit():
+        ip = request.remote_addr or "unknown"
+        code = services.normalize_code(form.code.data)
+        wait = throttle.seconds_until_allowed(code or "-", ip, kind=LOOKUP)
+        if wait:
+            form.form_errors.append(_("Too many tries. Please wait %(n)d minutes.", n=max(1, wait // 60)))
+            return render_template("bookings/lookup.html", form=form), 429
+        booking = services.find_booking(form.code.data, form.last4.data)
+        if booking is None:
+            throttle.record_failure(code or "-", ip, kind=LOOKUP)
+            db.session.commit()
+            form.form_errors.append(_("No booking matches this code and number. Check both and try again."))
+        else:
+            session[LOOKUP] = booking.id
+            return redirect(url_for("bookings.mine"))
+    return render_template("bookings/lookup.html", form=form)
+
+
+def _looked_up():
+    booking = services.get_booking(session.get(LOOKUP) or 0)
+    if booking is None:
+        abort(redirect(url_for("bookings.lookup")))
+    return booking
+
+
+@bp.get("/booking/mine")
+@public
+def mine() -> str:
+    """The booking found: date, time, lawyer, status; cancel it or move it."""
+    booking = _looked_up()
+    free = []
+    if booking.status == BOOKED:
+        for shift, _left in services.bookable_shifts(booking.shift.station):
+            free += [s for s in services.open_slots(shift, "online") if s.free and s.id != booking.slot_id]
+        db.session.commit()
+    return render_template(
+        "bookings/mine.html", booking=booking, free=free, cancel_form=CancelForm(), move_form=MoveForm()
+    )
+
+
+@bp.post("/booking/mine/cancel")
+@public
+def cancel_mine() -> Response | str:
+    """The veteran cancels (with a reason) until the cutoff."""
+    booking = _looked_up()
+    form = CancelForm()
+    if form.validate_on_submit() and commit_or_flash(lambda: services.cancel(booking, form.reason.data)):
+        flash(_("Your booking is cancelled."), "success")
+    return redirect(url_for("bookings.mine"))
+
+
+@bp.post("/booking/mine/move")
+@public
+def move_mine() -> Response:
+    """The veteran moves the booking to another free time until the cutoff."""
+    booking = _looked_up()
+    form = MoveForm()
+    slot = services.get_slot(form.slot_id.data or 0) if form.validate_on_submit() else None
+    if slot is None:
+        flash(_("Choose a time."), "danger")
+    elif commit_or_flash(lambda: services.move(booking, slot)):
+        flash(_("Your booking has been moved."), "success")
+    return redirect(url_for("bookings.mine"))
+
+
+@bp.get("/booking/done")
+@public
+def forget() -> Response:
+    """Leave the look-up: the booking is no longer shown in this browser."""
+    session.pop(LOOKUP, None)
+    return redirect(url_for("bookings.lookup"))
+
+
+# -- the desk ------------------------------------------------------------------------------------------
+
+
+def _desk_station() -> Station:
+    station = stations.station_for(current_user, request.args.get("station", type=int))
+    if station is None:
+        abort(404)
+    return station
+
+
+@bp.get("/desk")
+@roles(STAFF, ADMIN)
+def desk() -> str:
+    """Today's queue: bookings in time order, walk-ins by number; call the next person."""
+    station = _desk_station()
+    queue_bookings, walkins = services.todays_queue(station)
+    today = services.booking_opens(station)[0]
+    return render_template(
+        "bookings/desk.html",
+        station=station,
+        shift=roster.shift_on(station, today),
+        bookings=queue_bookings,
+        walkins=walkins,
+        calling=services.now_calling(station),
+        walkin_form=WalkInForm(),
+        reason_form=ReasonForm(),
+    )
+
+
+@bp.post("/desk/walkin")
+@roles(STAFF, ADMIN)
+def desk_walkin() -> Response:
+    """Register a walk-in and give them a number."""
+    station = _desk_station()
+    form = WalkInForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("bookings.desk", station=station.id))
+
+    def issue():
+        veteran = None
+        if clean_text(form.name.data) or clean_text(form.mobile.data):
+            veteran = services.veteran_for(check_name(form.name.data), check_mobile(form.mobile.data))
+        category = check_category(form.category.data) if form.category.data else ""
+        return services.issue_walkin(station, category, veteran)
+
+    if commit_or_flash(issue):
+        flash(_("Number given."), "success")
+    return redirect(url_for("bookings.desk", station=station.id))
+
+
+@bp.post("/desk/bookings/<int:booking_id>/<any(check_in, cancel):action>")
+@roles(STAFF, ADMIN)
+def desk_booking_action(booking_id: int, action: str) -> Response:
+    """Check an arrival in, or cancel a booking with a reason."""
+    booking = services.get_booking(booking_id) or abort(404)
+    station = _desk_station()
+    if booking.shift.station_id != station.id:
+        abort(404)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        if action == "check_in":
+            done = commit_or_flash(lambda: services.check_in(booking))
+        else:
+            done = commit_or_flash(lambda: services.cancel(booking, form.reason.data, by_staff=True))
+        if done:
+            flash(_("Checked in.") if action == "check_in" else _("Booking cancelled."), "success")
+    return redirect(url_for("bookings.desk", station=station.id))
+
+
+@bp.post("/desk/call-next")
+@roles(STAFF, ADMIN)
+def call_next() -> Response:
+    """Call the next person; the hall display shows them."""
+    station = _desk_station()
+    if ReasonForm().validate_on_submit():
+        called = services.call_next(station)
+        db.session.commit()
+        if called is None:
+            flash(_("Nobody is waiting."), "info")
+        else:
+            flash(_("Calling %(who)s.", who=f"{called.label} {called.name}".strip()), "success")
+    return redirect(url_for("bookings.desk", station=station.id))
+
+
+@bp.route("/desk/book", methods=["GET", "POST"])
+@roles(STAFF, ADMIN)
+def desk_book() -> Response | str:
+    """Take a booking for a caller (telephone or the 12345 hotline) or someone at the desk."""
+    station = _desk_station()
+    form = DeskBookingForm()
+    if not form.is_submitted():
+        form.key.data = secrets.token_urlsafe(24)
+    days = []
+    for shift, _left in services.bookable_shifts(station):
+        days.append((shift, services.open_slots(shift, STAFF_CHANNEL)))
+    db.session.commit()
+    if form.validate_on_submit():
+        req = services.BookingRequest(
+            slot_id=form.slot_id.data or 0,
+            name=form.name.data or "",
+            mobile=form.mobile.data or "",
+            category=form.category.data or "",
+            channel=form.channel.data,
+            idempotency_key=form.key.data or "",
+            consent=bool(form.consent.data),
+            description=form.description.data or "",
+            id_number=form.id_number.data or None,
+            veteran_card_no=form.veteran_card_no.data or None,
+        )
+        try:
+            booking = services.place_booking(req, actor_id=current_user.id)
+        except (SlotFull, AlreadyBooked) as error:
+            form.form_errors.append(error.message)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            flash(
+                _(
+                    "Booked: code %(code)s, %(when)s. Read the code to the caller.",
+                    code=booking.code,
+                    when=booking.slot.starts_at.astimezone(
+                        __import__("zoneinfo").ZoneInfo(station.timezone)
+                    ).strftime("%Y-%m-%d %H:%M"),
+                ),
+                "success",
+            )
+            return redirect(url_for("bookings.desk", station=station.id))
+    return render_template(
+        "bookings/desk_book.html", station=station, form=form, days=days, public_channels=PUBLIC_CHANNELS
+    )
+
+
+# -- the hall display --------------------------------------------------------------------------------------
+
+
+@bp.get("/duty/calling")
+@public
+def calling() -> str:
+    """The "now calling" panel of the hall display, fetched every few seconds (no personal data
+    beyond a masked name)."""
+    station = stations.get_station(request.args.get("station", type=int) or 0) or stations.station_for(None)
+    if station is None:
+        abort(404)
+    return render_template("bookings/calling.html", calling=services.now_calling(station, now_utc()))

@@ -1,0 +1,243 @@
+"""The veteran's booking flow, at the hall's kiosk (/kiosk) and on a phone (/book).
+
+One blueprint, mounted twice: the kiosk is a shared touch screen (large, idle reset, walk-in numbers),
+`/book` is the same flow sized for a phone. What a visitor types travels in the steps' forms; only the
+finished ticket's code is kept in the session, and "start again" forgets it.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import segno
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import validate_csrf
+from werkzeug.wrappers.response import Response
+from wtforms.validators import ValidationError
+
+from legalaid.access import public
+from legalaid.bookings import services as bookings
+from legalaid.bookings.models import KIOSK, ONLINE
+from legalaid.categories import category_choices
+from legalaid.dates import now_utc
+from legalaid.errors import AlreadyBooked, DomainError, SlotFull
+from legalaid.extensions import db
+from legalaid.forms import show_error
+from legalaid.kiosk.forms import STEPS, VisitForm
+from legalaid.roster import services as roster
+from legalaid.stations import services as stations
+from legalaid.stations.models import Station
+
+bp = Blueprint("kiosk", __name__)
+CATEGORY_ICONS = {
+    "resettlement": "🏠",
+    "employment": "💼",
+    "pensions": "🎖️",
+    "social_insurance": "🛡️",
+    "disability": "♿",
+    "labour": "🔨",
+    "family": "👪",
+    "housing": "🏡",
+    "contracts": "📄",
+    "injury": "🩹",
+    "petitions": "📮",
+    "other": "❓",
+}
+
+
+def _mode() -> str:
+    return "kiosk" if request.blueprint == "kiosk" else "book"
+
+
+def _channel() -> str:
+    return KIOSK if _mode() == "kiosk" else ONLINE
+
+
+def _url(endpoint: str, **values: object) -> str:
+    return url_for(f"{request.blueprint}.{endpoint}", **values)
+
+
+def _station() -> Station:
+    chosen = request.args.get("station", type=int)
+    if chosen:
+        session["station"] = chosen
+    station = stations.get_station(session.get("station") or 0) or stations.station_for(None)
+    if station is None:
+        abort(404)
+    return station
+
+
+def _render(template: str, **context: object) -> str:
+    return render_template(
+        f"kiosk/{template}",
+        mode=_mode(),
+        url=_url,
+        idle_seconds=current_app.config["KIOSK_IDLE_SECONDS"],
+        **context,
+    )
+
+
+@bp.get("/")
+@public
+def start() -> Response | str:
+    """The start screen: book a consultation, or take a walk-in number on a duty day."""
+    station = _station()
+    if _mode() == "book":
+        return redirect(_url("days"))
+    today_shift = roster.shift_on(station, bookings.booking_opens(station)[0])
+    return _render("start.html", station=station, duty_today=today_shift is not None)
+
+
+@bp.get("/reset")
+@public
+def reset() -> Response:
+    """Forget this visitor entirely and go back to the start screen."""
+    station_id = session.get("station")
+    session.clear()
+    if station_id:
+        session["station"] = station_id
+    return redirect(_url("start"))
+
+
+@bp.get("/days")
+@public
+def days() -> str:
+    """Step 1: the coming duty days with places left."""
+    station = _station()
+    shifts = bookings.bookable_shifts(station)
+    db.session.commit()  # the first look at a day creates its slots
+    return _render("days.html", station=station, shifts=shifts)
+
+
+@bp.get("/day/<int:shift_id>")
+@public
+def times(shift_id: int) -> Response | str:
+    """Step 2: the day's times, with the places left in each."""
+    station = _station()
+    shift = roster.get_shift(shift_id)
+    if shift is None or shift.station_id != station.id:
+        abort(404)
+    slots = bookings.open_slots(shift, _channel())
+    db.session.commit()
+    return _render(
+        "times.html",
+        station=station,
+        shift=shift,
+        slots=slots,
+        public_left=bookings.public_places_left(shift),
+        message=request.args.get("full") and _("Sorry, this time is now full. Please choose another time."),
+    )
+
+
+def _slot_or_404(slot_id: int):
+    slot = bookings.get_slot(slot_id)
+    if slot is None or slot.shift.station_id != _station().id:
+        abort(404)
+    return slot
+
+
+@bp.get("/slot/<int:slot_id>")
+@public
+def category(slot_id: int) -> str:
+    """Step 3: what the matter is about."""
+    slot = _slot_or_404(slot_id)
+    return _render("category.html", slot=slot, choices=category_choices(), icons=CATEGORY_ICONS)
+
+
+@bp.get("/slot/<int:slot_id>/<category>")
+@public
+def details(slot_id: int, category: str) -> str:
+    """Step 4: name and mobile number (and, if wished, ID or veteran-card number)."""
+    slot = _slot_or_404(slot_id)
+    form = VisitForm(formdata=None, slot_id=slot.id, category=category, step="details")
+    return _render("visit.html", form=form, slot=slot, step="details")
+
+
+@bp.post("/visit")
+@public
+def visit() -> Response | str:
+    """Steps 4–7: check each screen's answers, then show the next screen; the last one books."""
+    form = VisitForm()
+    slot = _slot_or_404(form.slot_id.data or 0)
+    step = form.step.data if form.step.data in STEPS else "details"
+    if not form.validate():  # only the CSRF token can fail here: the page is stale
+        return redirect(_url("start"))
+    if form.back.data:
+        previous = STEPS[max(0, STEPS.index(step) - 1)]
+        return _render("visit.html", form=form, slot=slot, step=previous)
+    req = form.to_request(_channel())
+    try:
+        if step == "details":
+            bookings.validation_for_details(req)
+            return _render("visit.html", form=form, slot=slot, step="about")
+        if step == "about":
+            req.description = bookings.validation.check_description(req.description)
+            return _render("visit.html", form=form, slot=slot, step="consent")
+        if step == "consent":
+            if not req.consent:
+                form.consent.errors = [_("Please agree to the use of your details for this consultation.")]
+                return _render("visit.html", form=form, slot=slot, step="consent")
+            form.key.data = secrets.token_urlsafe(24)  # one booking per confirm page, however often sent
+            return _render("visit.html", form=form, slot=slot, step="confirm")
+        booking = bookings.place_booking(req)
+    except SlotFull:
+        return redirect(_url("times", shift_id=slot.shift_id, full=1))
+    except AlreadyBooked as error:
+        return _render("already.html", booking=error.booking, message=error.message)
+    except DomainError as error:
+        show_error(form, error)
+        back_to = {
+            "name": "details",
+            "mobile": "details",
+            "id_number": "details",
+            "veteran_card_no": "details",
+            "description": "about",
+            "consent": "consent",
+        }.get(error.field or "", step)
+        return _render("visit.html", form=form, slot=slot, step=back_to)
+    session["ticket"] = booking.code
+    return redirect(_url("ticket"))
+
+
+@bp.get("/ticket")
+@public
+def ticket() -> Response | str:
+    """The ticket: code, date, time, lawyer, QR code; printable on an 80 mm receipt printer."""
+    code = session.get("ticket")
+    booking = bookings.find_by_code(code) if code else None
+    if booking is None:
+        return redirect(_url("start"))
+    qr = segno.make(booking.code, error="m").svg_data_uri(scale=8, border=2)
+    return _render("ticket.html", booking=booking, qr=qr)
+
+
+@bp.post("/walkin")
+@public
+def walkin() -> Response | str:
+    """At the kiosk on a duty day: take a walk-in number."""
+    if _mode() != "kiosk":
+        abort(404)
+    station = _station()
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return redirect(_url("start"))
+    try:
+        number = bookings.issue_walkin(station, now=now_utc())
+    except DomainError as error:
+        db.session.rollback()
+        return _render("start.html", station=station, duty_today=False, message=error.message)
+    db.session.commit()
+    session["walkin"] = number.id
+    return redirect(_url("walkin_ticket"))
+
+
+@bp.get("/walkin")
+@public
+def walkin_ticket() -> Response | str:
+    """The walk-in number, printable like a ticket."""
+    number = bookings.get_walkin(session.get("walkin") or 0)
+    if number is None:
+        return redirect(_url("start"))
+    return _render("walkin.html", walkin=number, station=_station())
