@@ -30,19 +30,20 @@ from legalaid.stations import services as stations
 from legalaid.stations.models import Station
 
 bp = Blueprint("kiosk", __name__)
+# Simple pictures beside the words (Bootstrap Icons, vendored): no emoji font is needed on the kiosk.
 CATEGORY_ICONS = {
-    "resettlement": "🏠",
-    "employment": "💼",
-    "pensions": "🎖️",
-    "social_insurance": "🛡️",
-    "disability": "♿",
-    "labour": "🔨",
-    "family": "👪",
-    "housing": "🏡",
-    "contracts": "📄",
-    "injury": "🩹",
-    "petitions": "📮",
-    "other": "❓",
+    "resettlement": "house-door",
+    "employment": "briefcase",
+    "pensions": "award",
+    "social_insurance": "shield-check",
+    "disability": "person-wheelchair",
+    "labour": "hammer",
+    "family": "people",
+    "housing": "houses",
+    "contracts": "file-earmark-text",
+    "injury": "bandaid",
+    "petitions": "envelope-paper",
+    "other": "question-circle",
 }
 
 
