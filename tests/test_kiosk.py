@@ -217,3 +217,19 @@ def test_desk_takes_a_hotline_booking(client, shift, make_user):
     assert (
         booking.channel == "hotline" and not booking.uses_public_quota and booking.created_by_id is not None
     )
+
+
+def test_desk_walkin_with_a_name_only(client, shift, make_user):
+    make_user("staff", username="desk3", station_id=shift.station_id)
+    with time_machine.travel(datetime(2026, 3, 10, 1, 30, tzinfo=UTC), tick=True):
+        login(client, "desk3")
+        desk = client.get("/desk").get_data(as_text=True)
+        client.post(
+            "/desk/walkin",
+            data={"csrf_token": csrf_token(desk), "name": "钱大妈", "mobile": "", "category": ""},
+        )
+        desk = client.get("/desk").get_data(as_text=True)
+        assert "A001" in desk and "钱大妈" in desk
+        client.post("/desk/call-next", data={"csrf_token": csrf_token(desk)})
+        panel = client.get(f"/duty/calling?station={shift.station_id}").get_data(as_text=True)
+        assert "A001" in panel and "钱**" in panel

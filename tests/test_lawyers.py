@@ -235,3 +235,35 @@ def test_a_lawyer_enters_dates_off(signed_in, app_factory, make_station, make_la
     assert [(e.start_on, e.end_on) for e in db.session.get(Lawyer, lawyer.id).leaves] == [
         (date(2030, 5, 1), date(2030, 5, 3))
     ]
+
+
+def test_my_shifts_show_how_many_are_booked(app_factory, make_station, make_lawyer):
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from legalaid.bookings import services as bookings
+    from legalaid.roster import services as roster
+
+    station = make_station()
+    lawyer = make_lawyer(station)
+    shift = roster.set_shift_lawyer(station, date(2026, 3, 10), lawyer, "测试", today=date(2026, 3, 1))
+    db.session.commit()
+    slot = bookings.ensure_slots(shift)[0]
+    db.session.commit()
+    bookings.place_booking(
+        bookings.BookingRequest(
+            slot_id=slot.id,
+            name="王建国",
+            mobile="13812345678",
+            category="labour",
+            channel="kiosk",
+            idempotency_key="k" * 32,
+            consent=True,
+        ),
+        now=datetime(2026, 3, 5, 2, 0, tzinfo=UTC),
+    )
+    with time_machine.travel(datetime(2026, 3, 5, 2, 0, tzinfo=UTC), tick=True):
+        client = app_factory().test_client()
+        login(client, lawyer.user.username)
+        assert "已预约 1 人" in client.get("/me/shifts").get_data(as_text=True)

@@ -149,6 +149,8 @@ class WalkIn(db.Model):
     number: Mapped[int]
     shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("duty_shifts.id", ondelete="SET NULL"))
     veteran_id: Mapped[int | None] = mapped_column(sa.ForeignKey("veterans.id", ondelete="SET NULL"))
+    # A name given without a mobile number (nothing is stored about the person beyond it).
+    name: Mapped[str] = mapped_column(sa.String(30), default="")
     category: Mapped[str] = mapped_column(sa.String(30), default="")
     status: Mapped[str] = mapped_column(sa.String(12), default="waiting")
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
@@ -160,3 +162,8 @@ class WalkIn(db.Model):
     def label(self) -> str:
         """The number as shown and printed: A001."""
         return f"A{self.number:03d}"
+
+    @property
+    def person(self) -> str:
+        """The name the desk was given, if any."""
+        return self.veteran.name if self.veteran else self.name

@@ -149,11 +149,15 @@ def desk_walkin() -> Response:
         return redirect(url_for("bookings.desk", station=station.id))
 
     def issue():
-        veteran = None
-        if clean_text(form.name.data) or clean_text(form.mobile.data):
-            veteran = services.veteran_for(check_name(form.name.data), check_mobile(form.mobile.data))
+        # A name alone is enough for the queue; with a mobile number the person is remembered.
+        name = check_name(form.name.data) if clean_text(form.name.data) else ""
+        veteran = (
+            services.veteran_for(check_name(form.name.data), check_mobile(form.mobile.data))
+            if clean_text(form.mobile.data)
+            else None
+        )
         category = check_category(form.category.data) if form.category.data else ""
-        return services.issue_walkin(station, category, veteran)
+        return services.issue_walkin(station, category, veteran, name=name)
 
     if commit_or_flash(issue):
         flash(_("Number given."), "success")

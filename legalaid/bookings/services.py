@@ -366,6 +366,18 @@ def place_booking(req: BookingRequest, now: datetime | None = None, actor_id: in
     raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
 
 
+def booking_counts(shift_ids: list[int]) -> dict[int, int]:
+    """How many active bookings each of these shifts has (one query for a whole list)."""
+    if not shift_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Booking.shift_id, sa.func.count())
+        .where(Booking.shift_id.in_(shift_ids), Booking.status.in_(ACTIVE_STATES))
+        .group_by(Booking.shift_id)
+    )
+    return dict(rows.all())
+
+
 def find_booking(code: str, mobile_last4: str) -> Booking | None:
     """The booking with this code whose mobile ends in these four digits (else None, whichever is wrong)."""
     code = normalize_code(code)
@@ -479,7 +491,11 @@ def mark_no_shows(now: datetime | None = None) -> int:
 
 
 def issue_walkin(
-    station: Station, category: str = "", veteran: Veteran | None = None, now: datetime | None = None
+    station: Station,
+    category: str = "",
+    veteran: Veteran | None = None,
+    now: datetime | None = None,
+    name: str = "",
 ) -> WalkIn:
     """Hand out the next walk-in number of the day (A001, A002 …) on a duty day."""
     now = now or now_utc()
@@ -500,6 +516,7 @@ def issue_walkin(
         number=number,
         shift_id=shift.id,
         veteran_id=veteran.id if veteran else None,
+        name=name if veteran is None else "",
         category=category or "",
     )
     db.session.add(walkin)
@@ -573,7 +590,7 @@ def call_next(station: Station, now: datetime | None = None) -> QueueEntry | Non
         return QueueEntry(
             "walkin",
             walkin.label,
-            mask_name(walkin.veteran.name) if walkin.veteran else "",
+            mask_name(walkin.person),
             now,
             walkin=walkin,
             called=True,
@@ -603,7 +620,7 @@ def now_calling(station: Station, now: datetime | None = None) -> QueueEntry | N
         QueueEntry(
             "walkin",
             w.label,
-            mask_name(w.veteran.name) if w.veteran else "",
+            mask_name(w.person),
             w.called_at,
             walkin=w,
             called=True,

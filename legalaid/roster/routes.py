@@ -13,6 +13,7 @@ from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from legalaid.access import ADMIN, LAWYER, STAFF, public, roles
 from legalaid.auth.forms import ConfirmForm
+from legalaid.bookings.services import booking_counts
 from legalaid.dates import local_today
 from legalaid.errors import DomainError, YearNotCovered
 from legalaid.extensions import db
@@ -246,6 +247,7 @@ def my_shifts() -> str:
         "roster/my_shifts.html",
         lawyer=lawyer,
         today=today,
+        booked=booking_counts([s.id for s in shifts if s.duty_on >= today]),
         upcoming=[s for s in shifts if s.duty_on >= today],
         past=[s for s in reversed(shifts) if s.duty_on < today][:20],
         feed_url=url_for("roster.calendar_feed", token=lawyer.calendar_token, _external=True),

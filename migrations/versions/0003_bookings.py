@@ -68,6 +68,7 @@ def upgrade():
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('shift_id', sa.Integer(), nullable=True),
     sa.Column('veteran_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=30), nullable=False),
     sa.Column('category', sa.String(length=30), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
