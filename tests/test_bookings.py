@@ -306,3 +306,100 @@ def test_times_are_station_local(shift):
     slot = bookings.ensure_slots(shift)[6]  # first afternoon slot
     local = slot.starts_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
     assert local.time() == time(14, 30)
+
+
+def test_a_booking_cancelled_twice_gives_its_place_back_once(app_factory, shift):
+    from legalaid.bookings.models import ShiftQuota
+
+    slot = bookings.ensure_slots(shift)[0]
+    slot_id = slot.id
+    booking_id = bookings.place_booking(request(slot), now=BEFORE).id
+    apps = [app_factory(), app_factory()]
+    barrier = threading.Barrier(2, timeout=30)
+    outcomes: list[str] = []
+
+    def cancel(n: int) -> None:
+        with apps[n].app_context():
+            stale = db.session.get(Booking, booking_id)
+            assert stale.status == BOOKED  # both "tabs" show the booking as open
+            barrier.wait()
+            try:
+                bookings.cancel(stale, "点了两次", now=BEFORE)
+                db.session.commit()
+                outcomes.append("cancelled")
+            except NotAllowed:
+                db.session.rollback()
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=cancel, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes) == ["cancelled", "refused"]
+    db.session.expire_all()
+    assert db.session.get(Slot, slot_id).booked == 0
+    assert db.session.get(ShiftQuota, shift.id).public_booked == 0
+
+
+def test_moves_crossing_each_other_do_not_deadlock(app_factory, shift):
+    second = roster.set_shift_lawyer(
+        shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
+    )
+    db.session.commit()
+    a_slot, b_slot = bookings.ensure_slots(shift)[0], bookings.ensure_slots(second)[0]
+    db.session.commit()
+    x = bookings.place_booking(request(a_slot, mobile="13800000001"), now=BEFORE)
+    y = bookings.place_booking(request(b_slot, mobile="13800000002"), now=BEFORE)
+    targets = {x.id: bookings.ensure_slots(second)[1].id, y.id: bookings.ensure_slots(shift)[1].id}
+    apps = [app_factory(), app_factory()]
+    barrier = threading.Barrier(2, timeout=30)
+    errors: list[str] = []
+
+    def move(n: int, booking_id: int) -> None:
+        with apps[n].app_context():
+            booking, target = db.session.get(Booking, booking_id), bookings.get_slot(targets[booking_id])
+            barrier.wait()
+            try:
+                bookings.move(booking, target, now=BEFORE)
+                db.session.commit()
+            except Exception as error:  # any failure is the test's failure
+                errors.append(f"{type(error).__name__}: {error}")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=move, args=(n, i)) for n, i in enumerate((x.id, y.id))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    db.session.expire_all()
+    for slot_id in (a_slot.id, b_slot.id):
+        assert db.session.get(Slot, slot_id).booked == 0
+    for slot_id in targets.values():
+        assert db.session.get(Slot, slot_id).booked == 1
+
+
+def test_a_public_move_to_another_day_respects_its_booking_quota(shift):
+    from legalaid.bookings.models import ShiftQuota
+
+    second = roster.set_shift_lawyer(
+        shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
+    )
+    db.session.commit()
+    other_slots = bookings.ensure_slots(second)
+    db.session.commit()
+    db.session.execute(
+        sa.update(ShiftQuota).where(ShiftQuota.shift_id == second.id).values(public_capacity=0)
+    )
+    phone = bookings.place_booking(request(bookings.ensure_slots(shift)[0], channel="hotline"), now=BEFORE)
+    with pytest.raises(SlotFull):
+        bookings.move(phone, other_slots[0], now=BEFORE)  # the veteran online: no reserve place for them
+    db.session.rollback()
+    roster.set_closure(shift.station, DAY + timedelta(days=7), True, "大厅活动")
+    db.session.commit()
+    with pytest.raises(NotAllowed):
+        bookings.move(db.session.get(Booking, phone.id), other_slots[1], by_staff=True, now=BEFORE)

@@ -118,14 +118,17 @@ def test_online_booking_then_lookup_move_and_cancel(client, shift):
 
 def test_lookup_guessing_is_throttled(client, shift):
     page = client.get("/booking/lookup").get_data(as_text=True)
+
+    def guess(code: str):
+        data = {"csrf_token": csrf_token(page), "code": code, "last4": "1234"}
+        return client.post("/booking/lookup", data=data)
+
     for _ in range(5):
-        client.post(
-            "/booking/lookup", data={"csrf_token": csrf_token(page), "code": "ABCDEF", "last4": "1234"}
-        )
-    blocked = client.post(
-        "/booking/lookup", data={"csrf_token": csrf_token(page), "code": "XYZXYZ", "last4": "1234"}
-    )
-    assert blocked.status_code == 429
+        assert guess("ABCDEF").status_code == 200
+    assert guess("ABCDEF").status_code == 429  # five wrong tries on one code
+    for n in range(15):
+        assert guess(f"GH{n:04d}"[:6]).status_code == 200
+    assert guess("XYZXYZ").status_code == 429  # twenty from one address, whatever the codes
 
 
 def test_bad_details_stay_on_the_page_with_what_was_typed(client, shift):
@@ -233,3 +236,65 @@ def test_desk_walkin_with_a_name_only(client, shift, make_user):
         client.post("/desk/call-next", data={"csrf_token": csrf_token(desk)})
         panel = client.get(f"/duty/calling?station={shift.station_id}").get_data(as_text=True)
         assert "A001" in panel and "钱**" in panel
+
+
+def test_review_fixes_for_the_kiosk(client, shift):
+    """A stale day keeps the kiosk's look; an unknown matter is refused; start again resets the language."""
+    missing = client.get("/kiosk/day/999999")
+    html = missing.get_data(as_text=True)
+    assert missing.status_code == 404 and "kiosk.js" in html and "/login" not in html
+    slot = bookings.ensure_slots(shift)[0]
+    db.session.commit()
+    assert client.get(f"/kiosk/slot/{slot.id}/astrology").status_code == 404
+    client.get("/language/en?next=/kiosk/")
+    reset = client.get("/kiosk/reset")
+    assert "lang=;" in reset.headers.get("Set-Cookie", "") or "lang=" in reset.headers.get("Set-Cookie", "")
+    assert "预约法律咨询" in client.get("/kiosk/").get_data(as_text=True)
+
+
+def test_a_known_mobile_reveals_nothing_and_renames_nobody(client, shift):
+    slots = bookings.ensure_slots(shift)
+    db.session.commit()
+    first = bookings.place_booking(
+        bookings.BookingRequest(
+            slot_id=slots[0].id,
+            name="王建国",
+            mobile="13812345678",
+            category="labour",
+            channel="kiosk",
+            idempotency_key="a" * 32,
+            consent=True,
+            id_number="11010519491231002X",
+        ),
+        now=AHEAD,
+    )
+    with time_machine.travel(AHEAD, tick=True):
+        page = client.get(f"/book/slot/{slots[4].id}/other").get_data(as_text=True)
+        data = {
+            **_hidden(page),
+            "name": "冒名者",
+            "mobile": "13812345678",
+            "id_number": "",
+            "veteran_card_no": "",
+        }
+        for _step in ("details", "about", "consent"):
+            page = client.post("/book/visit", data={**data, **_hidden(page), "consent": "y"}).get_data(
+                as_text=True
+            )
+        answer = client.post("/book/visit", data={**_hidden(page), "consent": "y"}).get_data(as_text=True)
+    assert "当天已有预约" in answer
+    assert "09:00" not in answer and first.shift.lawyer.name not in answer
+    db.session.expire_all()
+    veteran = db.session.get(Booking, first.id).veteran
+    assert veteran.name == "王建国" and veteran.id_number == "11010519491231002X"
+
+
+def test_non_ascii_digits_are_refused_and_never_crash_the_lookup(client, shift):
+    from legalaid.bookings.validation import valid_id_number
+
+    assert not valid_id_number("١١٠١٠٥١٩٤٩١٢٣١٠٠٢X")
+    page = client.get("/booking/lookup").get_data(as_text=True)
+    response = client.post(
+        "/booking/lookup", data={"csrf_token": csrf_token(page), "code": "ABCDEF", "last4": "٥٦٧٨"}
+    )
+    assert response.status_code == 200

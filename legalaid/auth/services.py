@@ -155,13 +155,20 @@ def record_failure(username: str, ip: str, kind: str = "login") -> None:
     db.session.flush()
 
 
-def seconds_until_allowed(username: str, ip: str, kind: str = "login") -> int:
+def seconds_until_allowed(
+    username: str, ip: str, kind: str = "login", address_limit: int | None = None
+) -> int:
     """How long this key (account, booking code) or address must wait before another try (0 = now)."""
     limit = current_app.config["LOGIN_MAX_FAILURES"]
     window: timedelta = current_app.config["LOGIN_FAILURE_WINDOW"]
     now = now_utc()
     wait = 0.0
     for column, value in ((LoginAttempt.username, normalize_username(username)), (LoginAttempt.ip, ip)):
+        limit = (
+            address_limit
+            if column is LoginAttempt.ip and address_limit
+            else current_app.config["LOGIN_MAX_FAILURES"]
+        )
         recent = list(
             db.session.scalars(
                 sa.select(LoginAttempt.at)

@@ -108,6 +108,8 @@ class Booking(db.Model):
     shift_id: Mapped[int] = mapped_column(sa.ForeignKey("duty_shifts.id", ondelete="RESTRICT"))
     veteran_id: Mapped[int] = mapped_column(sa.ForeignKey("veterans.id", ondelete="RESTRICT"), index=True)
     channel: Mapped[str] = mapped_column(sa.String(10))
+    # The name given with this booking: an anonymous visitor never rewrites a known person's record.
+    name: Mapped[str] = mapped_column(sa.String(30))
     category: Mapped[str] = mapped_column(sa.String(30))
     description: Mapped[str] = mapped_column(sa.String(500), default="")
     status: Mapped[str] = mapped_column(sa.String(12), default=BOOKED)

@@ -40,7 +40,8 @@ def lookup() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         ip = request.remote_addr or "unknown"
         code = services.normalize_code(form.code.data)
-        wait = throttle.seconds_until_allowed(code or "-", ip, kind=LOOKUP)
+        # Five wrong tries per code; an address (a hall's Wi-Fi, a carrier's gateway) gets more.
+        wait = throttle.seconds_until_allowed(code or "-", ip, kind=LOOKUP, address_limit=20)
         if wait:
             form.form_errors.append(_("Too many tries. Please wait %(n)d minutes.", n=max(1, wait // 60)))
             return render_template("bookings/lookup.html", form=form), 429
@@ -210,6 +211,9 @@ def desk_book() -> Response | str:
     for shift, _left in services.bookable_shifts(station):
         days.append((shift, services.open_slots(shift, STAFF_CHANNEL)))
     db.session.commit()
+    chosen = services.get_slot(form.slot_id.data or 0) if form.is_submitted() else None
+    if chosen is not None and chosen.shift.station_id != station.id:
+        abort(404)  # the desk books only at its own station
     if form.validate_on_submit():
         req = services.BookingRequest(
             slot_id=form.slot_id.data or 0,

@@ -26,7 +26,9 @@ from legalaid.bookings.models import (
     CHANNELS,
     CHECKED_IN,
     NO_SHOW,
+    ONLINE,
     PUBLIC_CHANNELS,
+    STAFF,
     Booking,
     DailyCounter,
     ShiftQuota,
@@ -229,40 +231,36 @@ def active_booking(veteran_id: int, shift_id: int) -> Booking | None:
     )
 
 
-def _take_place(slot: Slot, public: bool) -> None:
-    """Take one place in the slot (and in the shift's public quota), or raise SlotFull."""
+def _take_slot(slot: Slot) -> None:
+    """Take one place in the slot, or raise SlotFull."""
     taken = db.session.execute(
         sa.update(Slot).where(Slot.id == slot.id, Slot.booked < Slot.capacity).values(booked=Slot.booked + 1)
     ).rowcount
     if not taken:
         raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
-    if public:
-        taken = db.session.execute(
-            sa.update(ShiftQuota)
-            .where(
-                ShiftQuota.shift_id == slot.shift_id, ShiftQuota.public_booked < ShiftQuota.public_capacity
-            )
-            .values(public_booked=ShiftQuota.public_booked + 1)
-        ).rowcount
-        if not taken:
-            raise SlotFull(
-                _(
-                    "Sorry, the places for booking ahead are taken that day. "  # noqa: ISC001
-                    "Come in person: places are kept for walk-ins."
-                )
-            )
 
 
-def _give_back_place(booking: Booking) -> None:
-    db.session.execute(
-        sa.update(Slot).where(Slot.id == booking.slot_id, Slot.booked > 0).values(booked=Slot.booked - 1)
-    )
-    if booking.uses_public_quota:
-        db.session.execute(
-            sa.update(ShiftQuota)
-            .where(ShiftQuota.shift_id == booking.shift_id, ShiftQuota.public_booked > 0)
-            .values(public_booked=ShiftQuota.public_booked - 1)
+def _take_quota(shift_id: int) -> None:
+    """Take one of the shift's places for booking ahead (not the walk-in reserve), or raise SlotFull."""
+    taken = db.session.execute(
+        sa.update(ShiftQuota)
+        .where(ShiftQuota.shift_id == shift_id, ShiftQuota.public_booked < ShiftQuota.public_capacity)
+        .values(public_booked=ShiftQuota.public_booked + 1)
+    ).rowcount
+    if not taken:
+        raise SlotFull(
+            _(
+                "Sorry, the places for booking ahead are taken that day. "  # noqa: ISC001
+                "Come in person: places are kept for walk-ins."
+            )
         )
+
+
+def _take_place(slot: Slot, public: bool) -> None:
+    """Take one place in the slot (and in the shift's public quota), or raise SlotFull."""
+    _take_slot(slot)
+    if public:
+        _take_quota(slot.shift_id)
 
 
 def veteran_for(name: str, mobile: str) -> Veteran:
@@ -275,10 +273,17 @@ def veteran_for(name: str, mobile: str) -> Veteran:
 
 
 def _veteran_for(req: BookingRequest) -> Veteran:
-    veteran = veteran_for(req.name, req.mobile)
-    if req.id_number:
+    """The person behind a booking. Public channels only fill what is still empty: whoever types a
+    known mobile number must not rename that person or replace their ID number."""
+    now = now_utc()
+    _insert_ignore(Veteran, {"name": req.name, "mobile": req.mobile, "created_at": now, "updated_at": now})
+    veteran = db.session.scalar(sa.select(Veteran).where(Veteran.mobile == req.mobile))
+    trusted = req.channel not in PUBLIC_CHANNELS  # the desk sees the person or their papers
+    if trusted:
+        veteran.name = req.name
+    if req.id_number and (trusted or not veteran.id_number):
         veteran.id_number = req.id_number
-    if req.veteran_card_no:
+    if req.veteran_card_no and (trusted or not veteran.veteran_card_no):
         veteran.veteran_card_no = req.veteran_card_no
     return veteran
 
@@ -310,6 +315,7 @@ def _book(req: BookingRequest, now: datetime, actor_id: int | None) -> Booking:
         shift_id=shift.id,
         veteran_id=veteran.id,
         channel=req.channel,
+        name=req.name,
         category=req.category,
         description=req.description,
         status=BOOKED,
@@ -381,11 +387,11 @@ def booking_counts(shift_ids: list[int]) -> dict[int, int]:
 def find_booking(code: str, mobile_last4: str) -> Booking | None:
     """The booking with this code whose mobile ends in these four digits (else None, whichever is wrong)."""
     code = normalize_code(code)
-    digits = "".join(ch for ch in validation.clean_text(mobile_last4) if ch.isdigit())
+    digits = "".join(ch for ch in validation.clean_text(mobile_last4) if ch in "0123456789")
     if len(code) != CODE_LENGTH or len(digits) != 4:
         return None
     booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
-    if booking is None or not secrets.compare_digest(booking.veteran.mobile[-4:], digits):
+    if booking is None or not secrets.compare_digest(booking.veteran.mobile[-4:].encode(), digits.encode()):
         return None
     return booking
 
@@ -393,6 +399,22 @@ def find_booking(code: str, mobile_last4: str) -> Booking | None:
 def get_booking(booking_id: int) -> Booking | None:
     """The booking with this id, if any."""
     return db.session.get(Booking, booking_id) if 0 < booking_id < 2**31 else None
+
+
+def _claim(booking: Booking, to_status: str, **values: object) -> None:
+    """Change a booking's state only if it is still open, as the transaction's first write.
+
+    Two taps (or two tabs, or the desk and the veteran at once) then cannot both cancel or move the
+    same booking: the second finds it changed and is refused, so no place is given back twice.
+    """
+    changed = db.session.execute(
+        sa.update(Booking)
+        .where(Booking.id == booking.id, Booking.status == BOOKED, Booking.slot_id == booking.slot_id)
+        .values(status=to_status, updated_at=now_utc(), **values)
+    ).rowcount
+    if not changed:
+        raise NotAllowed(_("This booking was changed a moment ago. Please look at it again."))
+    db.session.expire(booking)
 
 
 def cancel(booking: Booking, reason: str, by_staff: bool = False, now: datetime | None = None) -> None:
@@ -403,13 +425,11 @@ def cancel(booking: Booking, reason: str, by_staff: bool = False, now: datetime 
     reason = validation.clean_text(reason)[:200]
     if not reason:
         raise InvalidInput(_("Please give a reason."), field="reason")
-    if not by_staff and not slot_is_open(
-        booking.slot, booking.channel if booking.channel in PUBLIC_CHANNELS else "online", now
-    ):
+    if not by_staff and not slot_is_open(booking.slot, ONLINE, now):
         raise NotAllowed(_("It is too late to cancel here. Please call the station."))
-    booking.status = CANCELLED
-    booking.cancel_reason = reason
-    _give_back_place(booking)
+    slot_id, shift_id, public = booking.slot_id, booking.shift_id, booking.uses_public_quota
+    _claim(booking, CANCELLED, cancel_reason=reason)
+    _release(slot_id, shift_id, public)
     audit.record(
         "booking.cancel",
         booking,
@@ -419,42 +439,70 @@ def cancel(booking: Booking, reason: str, by_staff: bool = False, now: datetime 
     db.session.flush()
 
 
+def _release(slot_id: int, shift_id: int, public: bool) -> None:
+    """Give a place back (the check constraint refuses to go below zero: a bug would show)."""
+    db.session.execute(sa.update(Slot).where(Slot.id == slot_id).values(booked=Slot.booked - 1))
+    if public:
+        db.session.execute(
+            sa.update(ShiftQuota)
+            .where(ShiftQuota.shift_id == shift_id)
+            .values(public_booked=ShiftQuota.public_booked - 1)
+        )
+
+
 def move(booking: Booking, new_slot: Slot, by_staff: bool = False, now: datetime | None = None) -> None:
-    """Move a booking to another free slot (until the cutoff for veterans)."""
+    """Move a booking to another free slot (until the cutoff for veterans), with the same rules as a
+    new booking: open day, window and cutoff, the walk-in reserve kept from public moves."""
     now = now or now_utc()
-    channel = "staff" if by_staff else "online"
+    channel = STAFF if by_staff else ONLINE
     if booking.status != BOOKED:
         raise NotAllowed(_("Only a booking that is still open can be moved."))
     if new_slot.id == booking.slot_id:
         return
-    if not slot_is_open(booking.slot, channel, now) or not slot_is_open(new_slot, channel, now):
-        raise NotAllowed(_("It is too late to move this booking here. Please call the station."))
     if new_slot.shift.station_id != booking.shift.station_id:
         raise InvalidInput(_("Choose a time at the same station."), field="slot_id")
+    day = new_slot.shift.duty_on
+    if day in roster.closed_days(new_slot.shift.station, day, day):
+        raise NotAllowed(_("The station is closed that day."))
+    if not slot_is_open(booking.slot, channel, now) or not slot_is_open(new_slot, channel, now):
+        raise NotAllowed(_("It is too late to move this booking here. Please call the station."))
     if new_slot.shift_id != booking.shift_id:
         other = active_booking(booking.veteran_id, new_slot.shift_id)
         if other is not None:
             raise AlreadyBooked(_("You already have a booking that day."), booking=other)
-    old = booking.slot
-    public = booking.uses_public_quota and new_slot.shift_id != booking.shift_id
-    _take_place(new_slot, public)
-    db.session.execute(
-        sa.update(Slot).where(Slot.id == old.id, Slot.booked > 0).values(booked=Slot.booked - 1)
-    )
-    if public:
-        db.session.execute(
-            sa.update(ShiftQuota)
-            .where(ShiftQuota.shift_id == booking.shift_id, ShiftQuota.public_booked > 0)
-            .values(public_booked=ShiftQuota.public_booked - 1)
-        )
-    booking.slot_id = new_slot.id
-    booking.shift_id = new_slot.shift_id
+    old_slot_id, old_shift_id, old_public = booking.slot_id, booking.shift_id, booking.uses_public_quota
+    new_day = new_slot.shift_id != old_shift_id
+    # A veteran moving to another day competes for that day's public places, whatever the channel
+    # the booking first came through; on the same day the quota place simply stays.
+    new_public = (not by_staff or old_public) if new_day else old_public
+    old_start = booking.slot.starts_at
+    _claim(booking, BOOKED, slot_id=new_slot.id, shift_id=new_slot.shift_id, uses_public_quota=new_public)
+    # Rows are locked in id order (slots, then quotas), so two moves crossing each other's days
+    # wait for one another instead of deadlocking.
+    for slot_id in sorted((old_slot_id, new_slot.id)):
+        if slot_id == new_slot.id:
+            _take_slot(new_slot)
+        else:
+            db.session.execute(sa.update(Slot).where(Slot.id == old_slot_id).values(booked=Slot.booked - 1))
+    if new_day:
+        for shift_id in sorted((old_shift_id, new_slot.shift_id)):
+            if shift_id == new_slot.shift_id and new_public:
+                _take_quota(new_slot.shift_id)
+            elif shift_id == old_shift_id and old_public:
+                db.session.execute(
+                    sa.update(ShiftQuota)
+                    .where(ShiftQuota.shift_id == old_shift_id)
+                    .values(public_booked=ShiftQuota.public_booked - 1)
+                )
     db.session.flush()
-    db.session.expire(booking, ["slot", "shift"])
+    tz = new_slot.shift.station.timezone
     audit.record(
         "booking.move",
         booking,
-        details={"from": old.starts_at.isoformat(), "to": new_slot.starts_at.isoformat()},
+        details={
+            "from": f"{to_local(old_start, tz):%Y-%m-%d %H:%M}",
+            "to": f"{to_local(new_slot.starts_at, tz):%Y-%m-%d %H:%M}",
+        },
         station_id=new_slot.shift.station_id,
     )
 
@@ -467,8 +515,7 @@ def check_in(booking: Booking, now: datetime | None = None) -> None:
         raise NotAllowed(_("This booking cannot be checked in."))
     if to_local(now, station.timezone).date() != booking.shift.duty_on:
         raise NotAllowed(_("Arrivals are checked in on the day of the booking."))
-    booking.status = CHECKED_IN
-    booking.checked_in_at = now
+    _claim(booking, CHECKED_IN, checked_in_at=now)
     audit.record("booking.check_in", booking, station_id=station.id)
     db.session.flush()
 
@@ -480,11 +527,20 @@ def mark_no_shows(now: datetime | None = None) -> int:
     rows = list(
         db.session.scalars(sa.select(Booking).where(Booking.status == BOOKED, Booking.shift_id.in_(ended)))
     )
+    marked = 0
     for booking in rows:
-        booking.status = NO_SHOW
-        audit.record("booking.no_show", booking, station_id=booking.shift.station_id)
+        # Conditional, like every state change: a check-in at the last moment wins.
+        changed = db.session.execute(
+            sa.update(Booking)
+            .where(Booking.id == booking.id, Booking.status == BOOKED)
+            .values(status=NO_SHOW)
+        ).rowcount
+        if changed:
+            marked += 1
+            db.session.expire(booking)
+            audit.record("booking.no_show", booking, station_id=booking.shift.station_id)
     db.session.flush()
-    return len(rows)
+    return marked
 
 
 # -- walk-ins and the queue ------------------------------------------------------------------------------
@@ -604,16 +660,14 @@ def _call_booking(booking: Booking, now: datetime) -> QueueEntry:
     booking.called_at = now
     audit.record("booking.call", booking, station_id=booking.shift.station_id)
     db.session.flush()
-    return QueueEntry(
-        "booking", booking.code, mask_name(booking.veteran.name), now, booking=booking, called=True
-    )
+    return QueueEntry("booking", booking.code, mask_name(booking.name), now, booking=booking, called=True)
 
 
 def now_calling(station: Station, now: datetime | None = None) -> QueueEntry | None:
     """Who was called last today, for the hall display (masked)."""
     bookings, walkins = todays_queue(station, now)
     entries = [
-        QueueEntry("booking", b.code, mask_name(b.veteran.name), b.called_at, booking=b, called=True)
+        QueueEntry("booking", b.code, mask_name(b.name), b.called_at, booking=b, called=True)
         for b in bookings
         if b.called_at
     ] + [

@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from legalaid.categories import MATTER_CATEGORIES
 from legalaid.errors import InvalidInput
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
+# ASCII digits only: \d would also accept Arabic-Indic and other scripts' digits.
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -74,6 +84,18 @@ def healthz() -> tuple[Response, int]:
 
 def _error_page(code: int, detail: str | None = None) -> tuple[str, int]:
     title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+    blueprint = request.blueprint if has_request_context() else None
+    if blueprint in ("kiosk", "book"):
+        # On the kiosk an error stays in the kiosk's look, with its idle reset and "start again".
+        return render_template(
+            "kiosk/error.html",
+            code=code,
+            title=title,
+            text=detail or text,
+            mode="kiosk" if blueprint == "kiosk" else "book",
+            url=lambda endpoint, **values: url_for(f"{blueprint}.{endpoint}", **values),
+            idle_seconds=current_app.config["KIOSK_IDLE_SECONDS"],
+        ), code
     return render_template("core/error.html", code=code, title=title, text=detail or text), code
 
 

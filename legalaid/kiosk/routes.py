@@ -24,6 +24,7 @@ from legalaid.dates import now_utc
 from legalaid.errors import AlreadyBooked, DomainError, SlotFull
 from legalaid.extensions import db
 from legalaid.forms import show_error
+from legalaid.i18n import LANG_COOKIE
 from legalaid.kiosk.forms import STEPS, VisitForm
 from legalaid.roster import services as roster
 from legalaid.stations import services as stations
@@ -98,7 +99,10 @@ def reset() -> Response:
     session.clear()
     if station_id:
         session["station"] = station_id
-    return redirect(_url("start"))
+    response = redirect(_url("start"))
+    if _mode() == "kiosk":
+        response.delete_cookie(LANG_COOKIE)  # the next visitor starts in Simplified Chinese
+    return response
 
 
 @bp.get("/days")
@@ -151,6 +155,8 @@ def category(slot_id: int) -> str:
 def details(slot_id: int, category: str) -> str:
     """Step 4: name and mobile number (and, if wished, ID or veteran-card number)."""
     slot = _slot_or_404(slot_id)
+    if category not in CATEGORY_ICONS:
+        abort(404)
     form = VisitForm(formdata=None, slot_id=slot.id, category=category, step="details")
     return _render("visit.html", form=form, slot=slot, step="details")
 
@@ -185,9 +191,12 @@ def visit() -> Response | str:
     except SlotFull:
         return redirect(_url("times", shift_id=slot.shift_id, full=1))
     except AlreadyBooked as error:
-        return _render("already.html", booking=error.booking, message=error.message)
+        # Say only that a booking exists: a mobile number alone must not reveal when and with whom.
+        return _render("already.html", message=error.message)
     except DomainError as error:
         show_error(form, error)
+        if error.field == "category":
+            return redirect(_url("category", slot_id=slot.id))
         back_to = {
             "name": "details",
             "mobile": "details",

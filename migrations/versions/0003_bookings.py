@@ -87,6 +87,7 @@ def upgrade():
     sa.Column('shift_id', sa.Integer(), nullable=False),
     sa.Column('veteran_id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('name', sa.String(length=30), nullable=False),
     sa.Column('category', sa.String(length=30), nullable=False),
     sa.Column('description', sa.String(length=500), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
