@@ -2,8 +2,8 @@
 
 Servers run in UTC; veterans, lawyers and staff live in the station's zone (Asia/Shanghai). All
 instants are aware UTC; dates a person means ("Tuesday 3 March") are computed in the station's zone.
-Never call date.today() or a naive datetime.now(): between 00:00 and 08:00 in Beijing they give
-yesterday.
+Never take "today" from the server clock or use naive datetimes: between 00:00 and 08:00 in Beijing the
+server is still on yesterday.
 """
 
 from __future__ import annotations

@@ -16,25 +16,46 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from legalaid.bookings.models import HOTLINE, PHONE, STAFF
+from legalaid.bookings.services import BookingRequest
 from legalaid.categories import category_choices
 
 
-class DeskBookingForm(FlaskForm):
-    """A booking the desk takes for a caller (telephone, the 12345 hotline) or in person."""
+class BookingFieldsForm(FlaskForm):
+    """What any booking asks of a person; the kiosk's steps and the desk's form add their own parts."""
 
     slot_id = IntegerField(_l("Time"), validators=[Optional()])
-    channel = SelectField(
-        _l("Came through"),
-        choices=[(PHONE, _l("Telephone")), (HOTLINE, _l("12345 hotline")), (STAFF, _l("At the desk"))],
-    )
-    category = SelectField(_l("Matter"), choices=category_choices)
     name = StringField(_l("Name"))
     mobile = StringField(_l("Mobile number"))
     id_number = StringField(_l("ID number (optional)"))
     veteran_card_no = StringField(_l("Veteran card number (optional)"))
     description = TextAreaField(_l("What is it about? (optional, at most 500 characters)"))
-    consent = BooleanField(_l("The person agreed to the use of their details (read them the notice)"))
     key = HiddenField()
+
+    def to_request(self, channel: str) -> BookingRequest:
+        """The values typed, as a booking request for the service."""
+        return BookingRequest(
+            slot_id=self.slot_id.data or 0,
+            name=self.name.data or "",
+            mobile=self.mobile.data or "",
+            category=self.category.data or "",
+            channel=channel,
+            idempotency_key=self.key.data or "",
+            consent=bool(self.consent.data),
+            description=self.description.data or "",
+            id_number=self.id_number.data or None,
+            veteran_card_no=self.veteran_card_no.data or None,
+        )
+
+
+class DeskBookingForm(BookingFieldsForm):
+    """A booking the desk takes for a caller (telephone, the 12345 hotline) or in person."""
+
+    channel = SelectField(
+        _l("Came through"),
+        choices=[(PHONE, _l("Telephone")), (HOTLINE, _l("12345 hotline")), (STAFF, _l("At the desk"))],
+    )
+    category = SelectField(_l("Matter"), choices=category_choices)
+    consent = BooleanField(_l("The person agreed to the use of their details (read them the notice)"))
     submit = SubmitField(_l("Book"))
 
 

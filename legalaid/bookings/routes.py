@@ -215,20 +215,8 @@ def desk_book() -> Response | str:
     if chosen is not None and chosen.shift.station_id != station.id:
         abort(404)  # the desk books only at its own station
     if form.validate_on_submit():
-        req = services.BookingRequest(
-            slot_id=form.slot_id.data or 0,
-            name=form.name.data or "",
-            mobile=form.mobile.data or "",
-            category=form.category.data or "",
-            channel=form.channel.data,
-            idempotency_key=form.key.data or "",
-            consent=bool(form.consent.data),
-            description=form.description.data or "",
-            id_number=form.id_number.data or None,
-            veteran_card_no=form.veteran_card_no.data or None,
-        )
         try:
-            booking = services.place_booking(req, actor_id=current_user.id)
+            booking = services.place_booking(form.to_request(form.channel.data), actor_id=current_user.id)
         except (SlotFull, AlreadyBooked) as error:
             form.form_errors.append(error.message)
         except DomainError as error:
