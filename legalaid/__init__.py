@@ -62,6 +62,8 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.bookings.routes import bp as bookings_bp
     from legalaid.bookings.services import mask_name
     from legalaid.categories import category_label
+    from legalaid.consultations.forms import label as consultation_label
+    from legalaid.consultations.routes import bp as consultations_bp
     from legalaid.core.routes import bp as core_bp
     from legalaid.kiosk.routes import bp as kiosk_bp
     from legalaid.lawyers.routes import bp as lawyers_bp
@@ -73,7 +75,17 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.swaps.forms import swap_state
     from legalaid.swaps.routes import bp as swaps_bp
 
-    for blueprint in (core_bp, auth_bp, stations_bp, audit_bp, lawyers_bp, roster_bp, swaps_bp, bookings_bp):
+    for blueprint in (
+        core_bp,
+        auth_bp,
+        stations_bp,
+        audit_bp,
+        lawyers_bp,
+        roster_bp,
+        swaps_bp,
+        bookings_bp,
+        consultations_bp,
+    ):
         app.register_blueprint(blueprint)
     # The same booking flow twice: the hall's touch screen and a phone-sized site.
     app.register_blueprint(kiosk_bp, url_prefix="/kiosk", name="kiosk")
@@ -85,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
         change_label=change_label,
         swap_state=swap_state,
         booking_state=booking_state,
+        consultation_label=consultation_label,
     )
     app.jinja_env.filters["masked"] = mask_mobile
     app.jinja_env.filters["name_mask"] = mask_name

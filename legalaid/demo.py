@@ -104,6 +104,11 @@ def load(today: date | None = None) -> list[str]:
     if not db.session.scalar(sa.select(sa.func.count()).select_from(Booking)):
         _load_bookings(station, today)
         added.append("bookings")
+    from legalaid.consultations.models import Consultation
+
+    if not db.session.scalar(sa.select(sa.func.count()).select_from(Consultation)):
+        _load_consultations(station, today)
+        added.append("consultations")
     return added
 
 
@@ -198,6 +203,64 @@ def _load_bookings(station: Station, today: date) -> None:
                     )
                 )
         db.session.commit()
+
+
+OUTCOME_SETS = (
+    ["advice"],
+    ["advice", "mediation"],
+    ["legal_aid"],
+    ["counselling", "advice"],
+    ["drafting"],
+    ["referral"],
+    ["petition", "advice"],
+)
+
+
+def _load_consultations(station: Station, today: date) -> None:
+    """Consultations for the past arrivals: every outcome; open, overdue and closed matters; a
+    legal-aid referral in progress."""
+    from legalaid.bookings.models import CHECKED_IN
+    from legalaid.consultations import services as consultations
+
+    arrived = db.session.scalars(
+        sa.select(Booking).where(Booking.status == CHECKED_IN).order_by(Booking.shift_id, Booking.id)
+    ).all()
+    for index, booking in enumerate(arrived):
+        shift = booking.shift
+        outcomes = OUTCOME_SETS[index % len(OUTCOME_SETS)]
+        follow = index % 3 != 2
+        record = consultations.Record(
+            category=booking.category,
+            summary="当事人反映的问题（演示数据）",
+            advice="已告知相关法律规定和办理途径（演示数据）",
+            outcomes=outcomes,
+            counselling_notes="情绪较激动，已做疏导（演示数据）" if "counselling" in outcomes else "",
+            follow_up=follow,
+            due_on=shift.duty_on + timedelta(days=14 if index % 2 else 45),
+        )
+        consultation = consultations.record_consultation(
+            station, shift.lawyer.user, record, booking=booking, today=shift.duty_on
+        )
+        matter = consultation.matter
+        if matter is None:
+            continue
+        owner = shift.lawyer.user
+        if "legal_aid" in outcomes:
+            consultations.add_note(
+                matter, owner, "材料已递交", milestone="submitted", on=shift.duty_on + timedelta(days=2)
+            )
+            consultations.add_note(
+                matter, owner, "", milestone="accepted", on=shift.duty_on + timedelta(days=6)
+            )
+        elif index % 4 == 1:
+            consultations.add_note(matter, owner, "已电话回访当事人")
+            consultations.close_matter(
+                matter,
+                owner,
+                "mediation_agreement" if "mediation" in outcomes else "resolved",
+                money_saved=8000 if "mediation" in outcomes else None,
+            )
+    db.session.commit()
 
 
 def _morning(shift: DutyShift):

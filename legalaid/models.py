@@ -3,6 +3,7 @@
 from legalaid.audit.models import AuditEntry
 from legalaid.auth.models import LoginAttempt, User, UserSession
 from legalaid.bookings.models import Booking, DailyCounter, ShiftQuota, Slot, Veteran, WalkIn
+from legalaid.consultations.models import Consultation, ConsultationVersion, Matter, MatterNote
 from legalaid.lawyers.models import LawFirm, Lawyer, Unavailability
 from legalaid.roster.models import Closure, DutyShift, HolidayYear, ShiftChange
 from legalaid.scheduler import SchedulerLease
@@ -18,6 +19,10 @@ __all__ = [
     "Veteran",
     "WalkIn",
     "Closure",
+    "Consultation",
+    "ConsultationVersion",
+    "Matter",
+    "MatterNote",
     "DutyShift",
     "HolidayYear",
     "LawFirm",

@@ -88,9 +88,22 @@ EXPECTED = {
     "bookings.desk_booking_action": {ADMIN, STAFF},
     "bookings.call_next": {ADMIN, STAFF},
     "bookings.desk_book": {ADMIN, STAFF},
+    "consultations.console": {ADMIN, LAWYER},
+    "consultations.call_next": {ADMIN, LAWYER},
+    "consultations.no_show": {ADMIN, LAWYER},
+    "consultations.new": {ADMIN, LAWYER},
+    "consultations.view": {ADMIN, LAWYER},
+    "consultations.edit": {ADMIN, LAWYER},
+    "consultations.matters": {ADMIN, LAWYER},
+    "consultations.matter": {ADMIN, LAWYER},
+    "consultations.matter_action": {ADMIN, LAWYER},
 }
 SAMPLE_VALUES = {"integer": "1", "unicode": "x", "path": "x/y", "any": "approve"}
-ANY_SAMPLES = {"swaps.decide": "approve", "bookings.desk_booking_action": "check_in"}
+ANY_SAMPLES = {
+    "swaps.decide": "approve",
+    "bookings.desk_booking_action": "check_in",
+    "consultations.matter_action": "note",
+}
 
 
 def _urls(app: Flask):

@@ -16,6 +16,7 @@ from legalaid.bookings.forms import DeskBookingForm, ReasonForm, WalkInForm
 from legalaid.bookings.models import BOOKED, PUBLIC_CHANNELS
 from legalaid.bookings.models import STAFF as STAFF_CHANNEL
 from legalaid.bookings.validation import check_category, check_mobile, check_name, clean_text
+from legalaid.consultations.services import public_status
 from legalaid.dates import now_utc
 from legalaid.errors import AlreadyBooked, DomainError, SlotFull
 from legalaid.extensions import db
@@ -74,7 +75,12 @@ def mine() -> str:
             free += [s for s in services.open_slots(shift, "online") if s.free and s.id != booking.slot_id]
         db.session.commit()
     return render_template(
-        "bookings/mine.html", booking=booking, free=free, cancel_form=CancelForm(), move_form=MoveForm()
+        "bookings/mine.html",
+        booking=booking,
+        free=free,
+        cancel_form=CancelForm(),
+        move_form=MoveForm(),
+        matter=public_status(booking),
     )
 
 

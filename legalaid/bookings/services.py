@@ -507,6 +507,15 @@ def move(booking: Booking, new_slot: Slot, by_staff: bool = False, now: datetime
     )
 
 
+def mark_no_show(booking: Booking) -> None:
+    """The duty lawyer marks that the booked person did not come."""
+    if booking.status != BOOKED:
+        raise NotAllowed(_("Only a booking that is still open can be marked."))
+    _claim(booking, NO_SHOW)
+    audit.record("booking.no_show", booking, station_id=booking.shift.station_id)
+    db.session.flush()
+
+
 def check_in(booking: Booking, now: datetime | None = None) -> None:
     """The veteran has arrived (on the day)."""
     now = now or now_utc()

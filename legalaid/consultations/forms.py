@@ -1,0 +1,117 @@
+"""Forms of the consultation record and the follow-up pages, and the labels they show."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from legalaid.categories import category_choices
+from legalaid.consultations.services import Record
+
+OUTCOME_LABELS = {
+    "advice": _l("Legal advice"),
+    "legal_aid": _l("Legal-aid referral"),
+    "mediation": _l("Mediation"),
+    "counselling": _l("Psychological counselling"),
+    "drafting": _l("Document drafting"),
+    "referral": _l("Referral to another body"),
+    "petition": _l("Petition guidance"),
+}
+RESULT_LABELS = {
+    "resolved": _l("Resolved"),
+    "legal_aid_granted": _l("Legal aid granted"),
+    "mediation_agreement": _l("Mediation agreement reached"),
+    "referred": _l("Referred"),
+    "withdrawn": _l("Withdrawn"),
+    "unresolved": _l("Unresolved"),
+}
+MILESTONE_LABELS = {
+    "submitted": _l("Submitted to the legal-aid centre"),
+    "accepted": _l("Accepted"),
+    "lawyer_assigned": _l("Lawyer assigned"),
+    "concluded": _l("Concluded"),
+}
+STAGE_LABELS = {
+    "done": _l("Advice given; nothing more to follow"),
+    "open": _l("Being followed up"),
+    "in_progress": _l("Being handled"),
+    "closed": _l("Closed"),
+}
+
+
+def label(kind: str, code: str | None) -> str:
+    """The translated label of an outcome, result, milestone or stage code."""
+    table = {
+        "outcome": OUTCOME_LABELS,
+        "result": RESULT_LABELS,
+        "milestone": MILESTONE_LABELS,
+        "stage": STAGE_LABELS,
+    }
+    return str(table[kind].get(code or "", code or ""))
+
+
+class RecordForm(FlaskForm):
+    """The consultation record."""
+
+    category = SelectField(_l("Matter"), choices=category_choices)
+    summary = TextAreaField(_l("The problem"))
+    advice = TextAreaField(_l("Advice given"))
+    outcomes = SelectMultipleField(
+        _l("Outcomes"),
+        choices=lambda: list(OUTCOME_LABELS.items()),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    counselling_notes = TextAreaField(_l("Counselling notes (seen only by you and administrators)"))
+    follow_up = BooleanField(_l("Needs follow-up"))
+    due_on = DateField(_l("Follow up by"), validators=[Optional()])
+    submit = SubmitField(_l("Save the record"))
+
+    def to_record(self) -> Record:
+        """The values typed, for the service."""
+        return Record(
+            category=self.category.data or "",
+            summary=self.summary.data or "",
+            advice=self.advice.data or "",
+            outcomes=list(self.outcomes.data or []),
+            counselling_notes=self.counselling_notes.data or "",
+            follow_up=bool(self.follow_up.data),
+            due_on=self.due_on.data,
+        )
+
+
+class NoteForm(FlaskForm):
+    """A note on a matter's timeline, or a legal-aid milestone."""
+
+    text = TextAreaField(_l("Note"))
+    milestone = SelectField(_l("Legal-aid step"), choices=lambda: [("", "—"), *MILESTONE_LABELS.items()])
+    milestone_on = DateField(_l("Date of the step"), validators=[Optional()])
+    submit = SubmitField(_l("Add"))
+
+
+class CloseForm(FlaskForm):
+    """Close a matter with its result."""
+
+    result = SelectField(_l("Result"), choices=lambda: [("", "—"), *RESULT_LABELS.items()])
+    money_saved = IntegerField(
+        _l("Money recovered or saved (yuan)"), validators=[Optional(), NumberRange(min=0, max=10**9)]
+    )
+    submit = SubmitField(_l("Close the matter"))
+
+
+class ReassignForm(FlaskForm):
+    """Give a matter to another lawyer, or take it."""
+
+    owner_id = SelectField(_l("Owner"), coerce=int)
+    submit = SubmitField(_l("Reassign"))

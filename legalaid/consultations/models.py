@@ -1,0 +1,111 @@
+"""Consultation records, their edit history, and the follow-up of open matters (跟踪)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from legalaid.dates import now_utc
+from legalaid.extensions import db
+
+OUTCOMES = ("advice", "legal_aid", "mediation", "counselling", "drafting", "referral", "petition")
+OPEN, IN_PROGRESS, CLOSED = "open", "in_progress", "closed"
+MATTER_STATES = (OPEN, IN_PROGRESS, CLOSED)
+RESULTS = ("resolved", "legal_aid_granted", "mediation_agreement", "referred", "withdrawn", "unresolved")
+MILESTONES = ("submitted", "accepted", "lawyer_assigned", "concluded")
+
+
+class Consultation(db.Model):
+    """What happened when a veteran saw the duty lawyer (咨询记录)."""
+
+    __tablename__ = "consultations"
+    __table_args__ = (sa.Index("ix_consultations_station_on", "station_id", "held_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id", ondelete="RESTRICT"))
+    shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("duty_shifts.id", ondelete="SET NULL"))
+    lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyers.id", ondelete="RESTRICT"), index=True)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    booking_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("bookings.id", ondelete="SET NULL"), unique=True
+    )
+    walkin_id: Mapped[int | None] = mapped_column(sa.ForeignKey("walk_ins.id", ondelete="SET NULL"))
+    veteran_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("veterans.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(30), default="")
+    held_on: Mapped[date]
+    category: Mapped[str] = mapped_column(sa.String(30))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    advice: Mapped[str] = mapped_column(sa.Text, default="")
+    outcomes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # Kept apart: shown only to its author and to administrators.
+    counselling_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+    lawyer = relationship("Lawyer", lazy="joined")
+    booking = relationship("Booking")
+    matter: Mapped[Matter | None] = relationship(back_populates="consultation", uselist=False)
+
+
+class ConsultationVersion(db.Model):
+    """An earlier text of a consultation record, kept when it is corrected."""
+
+    __tablename__ = "consultation_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    saved_at: Mapped[datetime] = mapped_column(default=now_utc)
+    saved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    data: Mapped[dict] = mapped_column(sa.JSON)
+
+
+class Matter(db.Model):
+    """An open matter followed until it is settled: owner, due date, notes, result."""
+
+    __tablename__ = "matters"
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {MATTER_STATES!r}", name="status_known"),
+        sa.CheckConstraint("status <> 'closed' OR result IS NOT NULL", name="closed_has_result"),
+        sa.CheckConstraint("money_saved IS NULL OR money_saved >= 0", name="money_not_negative"),
+        sa.Index("ix_matters_owner_status", "owner_id", "status"),
+        sa.Index("ix_matters_station_status_due", "station_id", "status", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("consultations.id", ondelete="CASCADE"), unique=True
+    )
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id", ondelete="RESTRICT"))
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(sa.String(12), default=OPEN)
+    due_on: Mapped[date]
+    result: Mapped[str | None] = mapped_column(sa.String(24))
+    money_saved: Mapped[int | None]  # yuan (挽回损失)
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    consultation: Mapped[Consultation] = relationship(back_populates="matter", lazy="joined")
+    owner = relationship("User", lazy="joined")
+    notes: Mapped[list[MatterNote]] = relationship(order_by="MatterNote.at", cascade="all, delete-orphan")
+
+
+class MatterNote(db.Model):
+    """A step in a matter's timeline: a note, or a legal-aid milestone with its date."""
+
+    __tablename__ = "matter_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    matter_id: Mapped[int] = mapped_column(sa.ForeignKey("matters.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=now_utc)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    milestone: Mapped[str | None] = mapped_column(sa.String(20))
+    milestone_on: Mapped[date | None]
+
+    author = relationship("User")

@@ -1,0 +1,254 @@
+"""The duty lawyer's console, the consultation record, and the follow-up pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers.response import Response
+
+from legalaid.access import ADMIN, LAWYER, roles
+from legalaid.auth import services as accounts
+from legalaid.auth.forms import ConfirmForm
+from legalaid.bookings import services as bookings
+from legalaid.consultations import services
+from legalaid.consultations.forms import CloseForm, NoteForm, ReassignForm, RecordForm
+from legalaid.dates import local_today
+from legalaid.errors import NotAllowed
+from legalaid.extensions import db
+from legalaid.forms import commit_or_flash, commit_or_show
+from legalaid.lawyers.services import lawyer_for_user
+from legalaid.stations import services as stations
+from legalaid.stations.models import Station
+
+bp = Blueprint("consultations", __name__)
+
+
+def _station() -> Station:
+    if current_user.role == LAWYER:
+        lawyer = lawyer_for_user(current_user)
+        station = lawyer.station if lawyer else None
+    else:
+        station = stations.station_for(current_user, request.args.get("station", type=int))
+    if station is None:
+        abort(404)
+    return station
+
+
+def _on_duty(station: Station) -> bool:
+    if current_user.role == ADMIN:
+        return True
+    return services.duty_lawyer_for(current_user, station, local_today(station.timezone)) is not None
+
+
+@bp.get("/console")
+@roles(LAWYER, ADMIN)
+def console() -> str:
+    """Today's queue for the duty lawyer: call the next person, record, mark a no-show."""
+    station = _station()
+    queue_bookings, walkins = bookings.todays_queue(station)
+    return render_template(
+        "consultations/console.html",
+        station=station,
+        on_duty=_on_duty(station),
+        bookings=queue_bookings,
+        walkins=walkins,
+        calling=bookings.now_calling(station),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.post("/console/call-next")
+@roles(LAWYER, ADMIN)
+def call_next() -> Response:
+    """Call the next person from the queue (shown on the hall display)."""
+    station = _station()
+    if not _on_duty(station):
+        abort(403)
+    if ConfirmForm().validate_on_submit():
+        called = bookings.call_next(station)
+        db.session.commit()
+        if called is None:
+            flash(_("Nobody is waiting."), "info")
+        elif called.booking is not None:
+            return redirect(url_for("consultations.new", booking=called.booking.id))
+        else:
+            return redirect(url_for("consultations.new", walkin=called.walkin.id))
+    return redirect(url_for("consultations.console"))
+
+
+@bp.post("/console/bookings/<int:booking_id>/no-show")
+@roles(LAWYER, ADMIN)
+def no_show(booking_id: int) -> Response:
+    """The booked person did not come."""
+    station = _station()
+    booking = bookings.get_booking(booking_id)
+    if booking is None or booking.shift.station_id != station.id or not _on_duty(station):
+        abort(404)
+    if ConfirmForm().validate_on_submit() and commit_or_flash(lambda: bookings.mark_no_show(booking)):
+        flash(_("Marked as not come."), "success")
+    return redirect(url_for("consultations.console"))
+
+
+@bp.route("/consultations/new", methods=["GET", "POST"])
+@roles(LAWYER, ADMIN)
+def new() -> Response | str:
+    """Record a consultation for a booking, a walk-in number, or someone who just came in."""
+    station = _station()
+    if not _on_duty(station):
+        abort(403)
+    booking = bookings.get_booking(request.args.get("booking", type=int) or 0)
+    walkin = bookings.get_walkin(request.args.get("walkin", type=int) or 0)
+    if (booking and booking.shift.station_id != station.id) or (walkin and walkin.station_id != station.id):
+        abort(404)
+    form = RecordForm()
+    if not form.is_submitted() and booking:
+        form.category.data = booking.category
+        form.summary.data = booking.description
+    person = services.queue_person(booking, walkin)
+    if form.validate_on_submit():
+        done = commit_or_show(
+            form,
+            lambda: services.record_consultation(
+                station,
+                current_user._get_current_object(),
+                form.to_record(),
+                booking=booking,
+                walkin=walkin,
+                name=request.form.get("name", ""),
+            ),
+        )
+        if done.ok:
+            flash(_("The consultation is recorded."), "success")
+            return redirect(url_for("consultations.console"))
+    return render_template(
+        "consultations/record.html",
+        form=form,
+        booking=booking,
+        walkin=walkin,
+        earlier=services.history(person.id if person else None, station),
+        consultation=None,
+    )
+
+
+def _consultation_or_404(consultation_id: int):
+    consultation = services.get(consultation_id)
+    if consultation is None:
+        abort(404)
+    if not services.may_read(consultation, current_user):
+        abort(403)
+    return consultation
+
+
+@bp.get("/consultations/<int:consultation_id>")
+@roles(LAWYER, ADMIN)
+def view(consultation_id: int) -> str:
+    """A consultation record (every view is audited)."""
+    consultation = services.read_consultation(_consultation_or_404(consultation_id), current_user)
+    db.session.commit()
+    return render_template(
+        "consultations/view.html",
+        c=consultation,
+        earlier=services.history(
+            consultation.veteran_id, consultation.lawyer.station, before=consultation.id
+        ),
+    )
+
+
+@bp.route("/consultations/<int:consultation_id>/edit", methods=["GET", "POST"])
+@roles(LAWYER, ADMIN)
+def edit(consultation_id: int) -> Response | str:
+    """The author corrects their record; the earlier text is kept."""
+    consultation = _consultation_or_404(consultation_id)
+    if consultation.author_id != current_user.id:
+        abort(403)
+    form = RecordForm(obj=consultation) if request.method == "GET" else RecordForm()
+    if form.validate_on_submit():
+        done = commit_or_show(
+            form,
+            lambda: services.correct_consultation(
+                consultation, current_user._get_current_object(), form.to_record()
+            ),
+        )
+        if done.ok:
+            flash(_("The record is corrected; the earlier text is kept."), "success")
+            return redirect(url_for("consultations.view", consultation_id=consultation.id))
+    return render_template(
+        "consultations/record.html",
+        form=form,
+        booking=None,
+        walkin=None,
+        earlier=[],
+        consultation=consultation,
+    )
+
+
+@bp.get("/matters")
+@roles(LAWYER, ADMIN)
+def matters() -> str:
+    """Matters being followed: one's own, or all of them for an administrator."""
+    items = services.matters_for(current_user)
+    return render_template("consultations/matters.html", matters=items, overdue=services.is_overdue)
+
+
+def _matter_or_404(matter_id: int):
+    matter = services.get_matter(matter_id)
+    if matter is None:
+        abort(404)
+    if current_user.role != ADMIN and matter.owner_id != current_user.id:
+        abort(403)
+    return matter
+
+
+@bp.get("/matters/<int:matter_id>")
+@roles(LAWYER, ADMIN)
+def matter(matter_id: int) -> str:
+    """A matter's timeline, with forms to add a note, record a milestone, close it or reassign it."""
+    item = _matter_or_404(matter_id)
+    reassign = ReassignForm(owner_id=item.owner_id)
+    reassign.owner_id.choices = [
+        (u.id, f"{u.display_name} ({u.username})") for u in services.possible_owners()
+    ]
+    return render_template(
+        "consultations/matter.html",
+        m=item,
+        note_form=NoteForm(),
+        close_form=CloseForm(),
+        reassign_form=reassign,
+        overdue=services.is_overdue(item),
+    )
+
+
+@bp.post("/matters/<int:matter_id>/<any(note, close, reassign):action>")
+@roles(LAWYER, ADMIN)
+def matter_action(matter_id: int, action: str) -> Response:
+    """Add to the timeline, close with a result, or (administrators) reassign."""
+    item = _matter_or_404(matter_id)
+    me = current_user._get_current_object()
+    if action == "reassign" and me.role != ADMIN:
+        abort(403)
+    form = {"note": NoteForm, "close": CloseForm, "reassign": ReassignForm}[action]()
+    if action == "reassign":
+        form.owner_id.choices = [(u.id, u.username) for u in services.possible_owners()]
+
+    def work() -> None:
+        if action == "note":
+            services.add_note(item, me, form.text.data, form.milestone.data or None, form.milestone_on.data)
+        elif action == "close":
+            services.close_matter(item, me, form.result.data or None, form.money_saved.data)
+        else:
+            owner = accounts.get_user(form.owner_id.data or 0)
+            if owner is None:
+                raise NotAllowed(_("Choose a lawyer or an administrator."))
+            services.reassign(item, me, owner)
+
+    if form.validate_on_submit():
+        if commit_or_flash(work):
+            flash(_("Saved."), "success")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+    if action == "reassign" or item.owner_id == me.id or me.role == ADMIN:
+        return redirect(url_for("consultations.matter", matter_id=item.id))
+    return redirect(url_for("consultations.matters"))

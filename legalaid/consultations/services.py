@@ -1,0 +1,304 @@
+"""Recording consultations, correcting them with history, and following matters until settled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from legalaid import audit
+from legalaid.auth.models import User
+from legalaid.bookings.models import ACTIVE_STATES, COMPLETED, Booking, Veteran, WalkIn
+from legalaid.bookings.validation import check_category, clean_text
+from legalaid.consultations.models import (
+    CLOSED,
+    IN_PROGRESS,
+    MILESTONES,
+    OPEN,
+    OUTCOMES,
+    RESULTS,
+    Consultation,
+    ConsultationVersion,
+    Matter,
+    MatterNote,
+)
+from legalaid.dates import local_today, now_utc
+from legalaid.errors import InvalidInput, NotAllowed
+from legalaid.extensions import db
+from legalaid.lawyers.models import Lawyer
+from legalaid.roster import services as roster
+from legalaid.stations.models import Station
+
+ADMIN = "admin"
+
+
+@dataclass
+class Record:
+    """What the lawyer writes, as plain values."""
+
+    category: str
+    summary: str = ""
+    advice: str = ""
+    outcomes: list[str] = field(default_factory=list)
+    counselling_notes: str = ""
+    follow_up: bool = False
+    due_on: date | None = None
+
+
+def _check(record: Record, today: date) -> Record:
+    record.category = check_category(record.category)
+    record.summary = clean_text(record.summary)[:4000]
+    record.advice = clean_text(record.advice)[:4000]
+    record.counselling_notes = clean_text(record.counselling_notes)[:4000]
+    if not record.summary:
+        raise InvalidInput(_("Write what the problem is."), field="summary")
+    if not record.outcomes or not set(record.outcomes) <= set(OUTCOMES):
+        raise InvalidInput(_("Choose at least one outcome."), field="outcomes")
+    if record.follow_up and (record.due_on is None or record.due_on < today):
+        raise InvalidInput(_("Give the follow-up a due date from today on."), field="due_on")
+    return record
+
+
+def duty_lawyer_for(user: User, station: Station, today: date) -> Lawyer | None:
+    """The lawyer record of this user if they are on duty at the station today."""
+    shift = roster.shift_on(station, today)
+    if shift is None or shift.lawyer.user_id != user.id:
+        return None
+    return shift.lawyer
+
+
+def record_consultation(
+    station: Station,
+    author: User,
+    record: Record,
+    booking: Booking | None = None,
+    walkin: WalkIn | None = None,
+    name: str = "",
+    today: date | None = None,
+) -> Consultation:
+    """Record a consultation on today's shift; a booking becomes completed; a follow-up opens a matter."""
+    today = today or local_today(station.timezone)
+    shift = roster.shift_on(station, today)
+    if shift is None:
+        raise NotAllowed(_("There is no lawyer on duty today."))
+    if author.role != ADMIN and shift.lawyer.user_id != author.id:
+        raise NotAllowed(_("Only today's duty lawyer records consultations."))
+    record = _check(record, today)
+    veteran_id = None
+    if booking is not None:
+        if booking.shift_id != shift.id or booking.status not in ACTIVE_STATES:
+            raise NotAllowed(_("This booking is not open today."))
+        changed = db.session.execute(
+            sa.update(Booking)
+            .where(Booking.id == booking.id, Booking.status.in_(ACTIVE_STATES))
+            .values(status=COMPLETED, updated_at=now_utc())
+        ).rowcount
+        if not changed:
+            raise NotAllowed(_("This booking was changed a moment ago. Please look at it again."))
+        veteran_id, name = booking.veteran_id, booking.name
+    elif walkin is not None:
+        veteran_id, name = walkin.veteran_id, walkin.person
+        walkin.status = "done"
+    consultation = Consultation(
+        station_id=station.id,
+        shift_id=shift.id,
+        lawyer_id=shift.lawyer_id,
+        author_id=author.id,
+        booking_id=booking.id if booking else None,
+        walkin_id=walkin.id if walkin else None,
+        veteran_id=veteran_id,
+        name=clean_text(name)[:30],
+        held_on=today,
+        category=record.category,
+        summary=record.summary,
+        advice=record.advice,
+        outcomes=list(record.outcomes),
+        counselling_notes=record.counselling_notes,
+    )
+    db.session.add(consultation)
+    db.session.flush()
+    if record.follow_up:
+        db.session.add(
+            Matter(
+                consultation_id=consultation.id,
+                station_id=station.id,
+                owner_id=author.id,
+                due_on=record.due_on,
+                status=OPEN,
+            )
+        )
+    audit.record(
+        "consultation.create", consultation, details={"outcomes": record.outcomes}, station_id=station.id
+    )
+    db.session.flush()
+    return consultation
+
+
+def _snapshot(c: Consultation) -> dict:
+    return {
+        "category": c.category,
+        "summary": c.summary,
+        "advice": c.advice,
+        "outcomes": list(c.outcomes),
+        "counselling_notes": c.counselling_notes,
+    }
+
+
+def correct_consultation(c: Consultation, editor: User, record: Record, today: date | None = None) -> None:
+    """The author corrects their record; the earlier text is kept as a version every time."""
+    today = today or local_today()
+    if editor.id != c.author_id:
+        raise NotAllowed(_("Only the lawyer who wrote a record may correct it."))
+    record = _check(Record(**{**record.__dict__, "follow_up": False}), today)
+    db.session.add(ConsultationVersion(consultation_id=c.id, saved_by_id=editor.id, data=_snapshot(c)))
+    c.category, c.summary, c.advice = record.category, record.summary, record.advice
+    c.outcomes, c.counselling_notes = list(record.outcomes), record.counselling_notes
+    audit.record("consultation.correct", c, details={"same_day": c.held_on == today}, station_id=c.station_id)
+    db.session.flush()
+
+
+def may_read(c: Consultation, user: User) -> bool:
+    """A lawyer reads what they recorded; administrators read everything; staff read no content."""
+    return user.role == ADMIN or c.author_id == user.id
+
+
+def read_consultation(c: Consultation, user: User) -> Consultation:
+    """Open a record's content for a user who may read it; every such view is audited."""
+    if not may_read(c, user):
+        raise NotAllowed(_("You may not read this record."))
+    audit.record("consultation.view", c, station_id=c.station_id)
+    return c
+
+
+def history(veteran_id: int | None, station: Station, before: int | None = None) -> list[Consultation]:
+    """The same person's earlier consultations within the station's retention period."""
+    if veteran_id is None:
+        return []
+    since = local_today(station.timezone) - timedelta(days=365 * station.retention_years)
+    query = sa.select(Consultation).where(
+        Consultation.veteran_id == veteran_id, Consultation.held_on >= since
+    )
+    if before:
+        query = query.where(Consultation.id != before)
+    return list(db.session.scalars(query.order_by(Consultation.held_on.desc())))
+
+
+def get(consultation_id: int) -> Consultation | None:
+    """The consultation with this id, if any."""
+    return db.session.get(Consultation, consultation_id) if 0 < consultation_id < 2**31 else None
+
+
+# -- matters ---------------------------------------------------------------------------------------------
+
+
+def get_matter(matter_id: int) -> Matter | None:
+    """The matter with this id, if any."""
+    return db.session.get(Matter, matter_id) if 0 < matter_id < 2**31 else None
+
+
+def matters_for(user: User) -> list[Matter]:
+    """A lawyer's own matters, or all of them for an administrator; open ones first, by due date."""
+    query = sa.select(Matter).order_by(Matter.status == CLOSED, Matter.due_on)
+    if user.role != ADMIN:
+        query = query.where(Matter.owner_id == user.id)
+    return list(db.session.scalars(query))
+
+
+def is_overdue(matter: Matter, today: date | None = None) -> bool:
+    """Open past its due date, in the station's time."""
+    if matter.status == CLOSED:
+        return False
+    station = db.session.get(Station, matter.station_id)
+    return matter.due_on < (today or local_today(station.timezone))
+
+
+def _may_work_on(matter: Matter, user: User) -> None:
+    if user.role != ADMIN and matter.owner_id != user.id:
+        raise NotAllowed(_("This matter belongs to someone else."))
+
+
+def add_note(
+    matter: Matter, user: User, text: str, milestone: str | None = None, on: date | None = None
+) -> None:
+    """Add a note (or a legal-aid milestone with its date) to the timeline; open becomes in progress."""
+    _may_work_on(matter, user)
+    if matter.status == CLOSED:
+        raise NotAllowed(_("The matter is closed."))
+    text = clean_text(text)[:2000]
+    if milestone:
+        if milestone not in MILESTONES or on is None:
+            raise InvalidInput(_("Choose the step and its date."), field="milestone")
+    elif not text:
+        raise InvalidInput(_("Write the note."), field="text")
+    db.session.add(
+        MatterNote(matter_id=matter.id, author_id=user.id, text=text, milestone=milestone, milestone_on=on)
+    )
+    if matter.status == OPEN:
+        matter.status = IN_PROGRESS
+    audit.record("matter.note", matter, details={"milestone": milestone}, station_id=matter.station_id)
+    db.session.flush()
+
+
+def close_matter(matter: Matter, user: User, result: str | None, money_saved: int | None = None) -> None:
+    """Close a matter: a result is required, and the money recovered or saved where there is any."""
+    _may_work_on(matter, user)
+    if matter.status == CLOSED:
+        raise NotAllowed(_("The matter is closed."))
+    if result not in RESULTS:
+        raise InvalidInput(_("Choose the result."), field="result")
+    if money_saved is not None and money_saved < 0:
+        raise InvalidInput(_("Enter an amount of 0 or more."), field="money_saved")
+    matter.status, matter.result, matter.money_saved, matter.closed_at = (
+        CLOSED,
+        result,
+        money_saved,
+        now_utc(),
+    )
+    audit.record(
+        "matter.close", matter, details={"result": result, "money": money_saved}, station_id=matter.station_id
+    )
+    db.session.flush()
+
+
+def reassign(matter: Matter, admin: User, owner: User) -> None:
+    """An administrator gives a matter to another lawyer, or takes it (领导包案)."""
+    if admin.role != ADMIN:
+        raise NotAllowed(_("Only an administrator reassigns matters."))
+    if owner.role not in (ADMIN, "lawyer") or not owner.active:
+        raise InvalidInput(_("Choose a lawyer or an administrator."), field="owner_id")
+    old = matter.owner_id
+    matter.owner_id = owner.id
+    audit.record(
+        "matter.reassign", matter, details={"from": old, "to": owner.id}, station_id=matter.station_id
+    )
+    db.session.flush()
+
+
+def public_status(booking: Booking) -> tuple[str, str | None] | None:
+    """(stage, result) of the matter behind a booking, for the veteran's look-up; no content."""
+    consultation = db.session.scalar(sa.select(Consultation).where(Consultation.booking_id == booking.id))
+    if consultation is None:
+        return None
+    matter = consultation.matter
+    if matter is None:
+        return ("done", None)
+    return (matter.status, matter.result)
+
+
+def possible_owners() -> list[User]:
+    """Active lawyers and administrators, for reassigning."""
+    query = (
+        sa.select(User)
+        .where(User.active, User.role.in_(("lawyer", ADMIN)))
+        .order_by(User.role, User.username)
+    )
+    return list(db.session.scalars(query))
+
+
+def queue_person(booking: Booking | None, walkin: WalkIn | None) -> Veteran | None:
+    """The person behind a queue entry, if known."""
+    if booking is not None:
+        return booking.veteran
+    return walkin.veteran if walkin is not None else None

@@ -1,0 +1,60 @@
+"""In a real browser: the duty lawyer takes the next person from the queue and records a consultation
+with two outcomes and a follow-up."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from legalaid.bookings import services as bookings
+from legalaid.consultations.models import Consultation, Matter
+from legalaid.dates import local_today
+from legalaid.extensions import db
+from legalaid.roster import services as roster
+from tests.browser.conftest import ARTIFACTS
+from tests.conftest import DEFAULT_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_duty_lawyer_takes_the_next_person_and_records(live_server, chromium, make_station, make_lawyer):
+    station = make_station("工作台站")
+    lawyer = make_lawyer(station, name="张明")
+    today = local_today(station.timezone)
+    shift = roster.set_shift_lawyer(station, today, lawyer, "测试排班")
+    db.session.commit()
+    walkin = bookings.issue_walkin(station, "labour", name="赵大爷")  # always due, whatever the hour
+    db.session.commit()
+    assert walkin.label == "A001" and shift.duty_on == today
+
+    page = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 1000}).new_page()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("用户名").fill(lawyer.user.username)
+    page.get_by_label("密码").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live_server}/")
+    page.get_by_role("link", name="值班工作台").first.click()
+    page.get_by_role("button", name="接待下一位").click()
+    page.wait_for_url("**/consultations/new?walkin=*")
+    assert "赵大爷" in page.content()
+    page.get_by_label("问题概述").fill("单位拖欠工资三个月")
+    page.get_by_label("给出的意见").fill("先与单位协商，不成可申请劳动仲裁")
+    page.get_by_label("法律咨询").check()
+    page.get_by_label("调解").check()
+    page.get_by_label("需要跟进").check()
+    page.get_by_label("跟进期限").fill((today + timedelta(days=7)).isoformat())
+    page.get_by_role("button", name="保存记录").click()
+    page.wait_for_url("**/console")
+    assert "咨询记录已保存" in page.locator(".alert-success").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(f"{live_server}/matters")
+    page.screenshot(path=str(ARTIFACTS / "console-matters.png"), full_page=True)
+    assert "赵大爷" in page.content()
+
+    db.session.expire_all()
+    consultation = db.session.scalar(sa.select(Consultation))
+    assert consultation.outcomes == ["advice", "mediation"] and consultation.walkin_id == walkin.id
+    matter = db.session.scalar(sa.select(Matter))
+    assert matter.due_on == today + timedelta(days=7) and matter.owner_id == lawyer.user_id
