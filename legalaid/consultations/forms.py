@@ -46,7 +46,7 @@ STAGE_LABELS = {
     "done": _l("Advice given; nothing more to follow"),
     "open": _l("Being followed up"),
     "in_progress": _l("Being handled"),
-    "closed": _l("Closed"),
+    "closed": _l("Matter closed"),
 }
 
 
