@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -78,6 +79,14 @@ class Config:
     SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
     SMS_GATEWAY_KEY = os.environ.get("SMS_GATEWAY_KEY", "")
     SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
+    # Approved SMS template ids by message template key, as JSON: {"booking_confirmed": "SMS_1234"}.
+    SMS_TEMPLATES: dict = json.loads(os.environ.get("SMS_TEMPLATES", "{}") or "{}")
+    # Which sender each channel uses; anything unset writes to instance/outbox.log.
+    SENDERS = {
+        "log": "log",
+        "email": "smtp" if os.environ.get("MAIL_SERVER") else "log",
+        "sms": "sms" if os.environ.get("SMS_GATEWAY_URL") else "log",
+    }
 
     # The scheduler process holds a lease in the database; a second process idles until it lapses.
     SCHEDULER_LEASE_SECONDS = _int("SCHEDULER_LEASE_SECONDS", 60)

@@ -5,6 +5,7 @@ from legalaid.auth.models import LoginAttempt, User, UserSession
 from legalaid.bookings.models import Booking, DailyCounter, ShiftQuota, Slot, Veteran, WalkIn
 from legalaid.consultations.models import Consultation, ConsultationVersion, Matter, MatterNote
 from legalaid.lawyers.models import LawFirm, Lawyer, Unavailability
+from legalaid.reminders.models import OutboxMessage
 from legalaid.roster.models import Closure, DutyShift, HolidayYear, ShiftChange
 from legalaid.scheduler import SchedulerLease
 from legalaid.stations.models import Station, StationSession
@@ -22,6 +23,7 @@ __all__ = [
     "Consultation",
     "ConsultationVersion",
     "Matter",
+    "OutboxMessage",
     "MatterNote",
     "DutyShift",
     "HolidayYear",

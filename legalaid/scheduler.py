@@ -98,8 +98,15 @@ def _no_shows() -> int:
     return mark_no_shows()
 
 
-# Later features add their jobs here (reminders, retention …).
+def _send_due() -> object:
+    from legalaid.reminders.services import sweep
+
+    return sweep()
+
+
+# Later features add their jobs here (reminder enqueueing, retention …).
 JOBS: dict[str, Job] = {
+    "send_due": Job("send_due", _send_due, every_seconds=60),
     "housekeeping": Job("housekeeping", _housekeeping, every_seconds=3600),
     "no_shows": Job("no_shows", _no_shows, every_seconds=1800),
 }

@@ -1,0 +1,138 @@
+"""Senders, one per channel: a log file (the default), SMTP e-mail, and an SMS gateway.
+
+Chinese SMS gateways send an approved template id with parameters, never free text; the HTTP sender
+posts exactly that to the URL in the settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import urllib.request
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+from legalaid.privacy import mask_text
+from legalaid.reminders.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+# The texts of the messages, by template key: (subject, body). Babel translates them into the
+# recipient's language; the SMS gateway gets only the key's template id and the parameters.
+TEMPLATES: dict[str, tuple[object, object]] = {
+    "booking_confirmed": (
+        _l("Your consultation is booked"),
+        _l("Booking %(code)s: %(when)s with lawyer %(lawyer)s at %(station)s."),
+    ),
+    "booking_reminder": (
+        _l("Reminder of your consultation"),
+        _l("Reminder: %(when)s, %(station)s, booking %(code)s."),
+    ),
+    "duty_reminder": (
+        _l("Your duty shift"),
+        _l("Duty at %(station)s on %(day)s: %(count)s bookings so far."),
+    ),
+    "test": (_l("Test message"), _l("Test message from %(station)s.")),
+}
+
+
+class SendError(Exception):
+    """The channel refused or failed; the sweeper retries later."""
+
+
+class Sender(Protocol):
+    """Something that delivers one message or raises SendError."""
+
+    def send(self, message: OutboxMessage) -> None:
+        """Deliver the message."""
+
+
+def render(message: OutboxMessage) -> tuple[str, str]:
+    """The subject and body of a message in its recipient's language."""
+    subject, body = TEMPLATES[message.template]
+    with force_locale(message.locale):
+        return str(subject), str(body) % {k: str(v) for k, v in message.params.items()}
+
+
+class LogSender:
+    """Appends each message to instance/outbox.log (numbers masked): the default, for trying out."""
+
+    def send(self, message: OutboxMessage) -> None:
+        """Write the message as one line."""
+        subject, body = render(message)
+        line = mask_text(
+            f"#{message.id} {message.kind} to {message.recipient_type}:{message.address} {subject}: {body}"
+        )
+        path = Path(current_app.instance_path) / "outbox.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+        log.info("outbox %s", line)
+
+
+class SmtpSender:
+    """Sends e-mail through the SMTP server in the settings."""
+
+    def send(self, message: OutboxMessage) -> None:
+        """Send one e-mail."""
+        config = current_app.config
+        subject, body = render(message)
+        mail = EmailMessage()
+        mail["From"] = config["MAIL_FROM"]
+        mail["To"] = message.address
+        mail["Subject"] = subject
+        mail.set_content(body)
+        try:
+            with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20) as smtp:
+                if config["MAIL_USE_TLS"]:
+                    smtp.starttls()
+                if config["MAIL_USERNAME"]:
+                    smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+                smtp.send_message(mail)
+        except (OSError, smtplib.SMTPException) as error:
+            raise SendError(f"smtp: {type(error).__name__}") from error
+
+
+class HttpSmsSender:
+    """Posts {sign, template id, phone, params} as JSON to the SMS gateway in the settings."""
+
+    def send(self, message: OutboxMessage) -> None:
+        """Send one SMS through the gateway."""
+        config = current_app.config
+        template_id = config.get("SMS_TEMPLATES", {}).get(message.template)
+        if not template_id:
+            raise SendError(f"sms: no approved template for {message.template}")
+        payload = {
+            "sign": config["SMS_SIGN_NAME"],
+            "template_id": template_id,
+            "phone": message.address,
+            "params": {k: str(v) for k, v in message.params.items()},
+            "reference": message.dedupe_key,
+        }
+        request = urllib.request.Request(  # noqa: S310  (the gateway URL comes from the settings)
+            config["SMS_GATEWAY_URL"],
+            data=json.dumps(payload, ensure_ascii=False).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {config['SMS_GATEWAY_KEY']}",
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310
+                if response.status >= 300:
+                    raise SendError(f"sms: HTTP {response.status}")
+        except OSError as error:
+            raise SendError(f"sms: {type(error).__name__}") from error
+
+
+def sender_for(channel: str) -> Sender:
+    """The sender the settings choose for a channel (anything unset goes to the log)."""
+    choice = current_app.config.get("SENDERS", {}).get(channel, "log")
+    return {"log": LogSender, "smtp": SmtpSender, "sms": HttpSmsSender}[choice]()

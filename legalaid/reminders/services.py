@@ -1,0 +1,175 @@
+"""Enqueueing messages and sweeping the outbox: each message is sent once, or ends failed, expired or
+unknown for a person to check — never twice, never silently lost.
+
+A sweep claims due rows before sending them: `FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional
+update on SQLite; the claim is committed before anything leaves the machine. A row claimed but never
+confirmed (the sweeper died mid-send) becomes `unknown` after its lease rather than being sent again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from legalaid.dates import now_utc
+from legalaid.errors import NotAllowed
+from legalaid.extensions import db
+from legalaid.reminders.models import EXPIRED, FAILED, PENDING, SENDING, SENT, UNKNOWN, OutboxMessage
+from legalaid.reminders.senders import SendError, sender_for
+
+MAX_ATTEMPTS = 5
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+def enqueue(
+    *,
+    kind: str,
+    channel: str,
+    recipient_type: str,
+    recipient_id: int | None,
+    address: str,
+    template: str,
+    params: dict,
+    due_at: datetime,
+    dedupe_key: str,
+    expires_at: datetime | None = None,
+    locale: str = "zh_Hans_CN",
+) -> bool:
+    """Add a message in the caller's transaction; False if the same message was already queued."""
+    values = {
+        "kind": kind,
+        "channel": channel,
+        "recipient_type": recipient_type,
+        "recipient_id": recipient_id,
+        "address": address,
+        "template": template,
+        "params": params,
+        "due_at": due_at,
+        "expires_at": expires_at,
+        "dedupe_key": dedupe_key,
+        "locale": locale,
+        "status": PENDING,
+        "attempts": 0,
+        "last_error": "",
+        "created_at": now_utc(),
+    }
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    result = db.session.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+def worker_name() -> str:
+    """Who claims: host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claim(now: datetime, limit: int, worker: str) -> list[int]:
+    """Mark up to `limit` due messages as ours and commit, so no other sweeper sends them."""
+    due = (
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.due_at <= now)
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        ids = list(db.session.scalars(due.with_for_update(skip_locked=True)))
+        if ids:
+            db.session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(status=SENDING, claimed_at=now, claimed_by=worker)
+            )
+        db.session.commit()
+        return ids
+    claimed = []
+    for message_id in list(db.session.scalars(due)):
+        taken = db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
+            .values(status=SENDING, claimed_at=now, claimed_by=worker)
+        ).rowcount
+        db.session.commit()
+        if taken:
+            claimed.append(message_id)
+    return claimed
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=2 ** (attempts - 1))  # 1, 2, 4, 8 minutes
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    unknown: int = 0
+
+
+def sweep(now: datetime | None = None, batch: int = 100) -> SweepReport:
+    """Expire stale messages, give up on lost claims, then send what is due, batch by batch; commits."""
+    now = now or now_utc()
+    report = SweepReport()
+    report.expired = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.expires_at.is_not(None),
+            OutboxMessage.expires_at < now,
+        )
+        .values(status=EXPIRED)
+    ).rowcount
+    report.unknown = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - CLAIM_LEASE)
+        .values(status=UNKNOWN, last_error="claimed but never confirmed: check whether it arrived")
+    ).rowcount
+    db.session.commit()
+    worker = worker_name()
+    while True:
+        ids = _claim(now, batch, worker)
+        if not ids:
+            return report
+        for message_id in ids:
+            _send_one(db.session.get(OutboxMessage, message_id), now, report)
+
+
+def _send_one(message: OutboxMessage, now: datetime, report: SweepReport) -> None:
+    try:
+        sender_for(message.channel).send(message)
+    except (SendError, KeyError) as error:
+        message.attempts += 1
+        message.last_error = str(error)[:500]
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = FAILED
+            report.failed += 1
+        else:
+            message.status = PENDING
+            message.due_at = now + _backoff(message.attempts)
+            report.retried += 1
+    else:
+        message.status, message.sent_at, message.attempts = SENT, now_utc(), message.attempts + 1
+        report.sent += 1
+    db.session.commit()
+
+
+def resend(message: OutboxMessage) -> None:
+    """Put a failed or unknown message back in the queue (an administrator's decision)."""
+    if message.status not in (FAILED, UNKNOWN):
+        raise NotAllowed(_("Only a failed or unknown message can be sent again."))
+    message.status, message.due_at, message.attempts, message.last_error = PENDING, now_utc(), 0, ""
+    db.session.flush()
+
+
+__all__ = ["SENT", "enqueue", "resend", "sweep"]
