@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, abort, current_app, has_request_context, request
 from flask_login import current_user
 
 from legalaid.extensions import login_manager
@@ -68,6 +68,13 @@ def enforce_access():
         return login_manager.unauthorized()
     if allowed is None or current_user.role not in allowed:
         abort(403)
+    return None
+
+
+def current_user_id() -> int | None:
+    """The signed-in user's id inside a request, else None (CLI, jobs): who made a change."""
+    if has_request_context() and current_user.is_authenticated:
+        return current_user.id
     return None
 
 

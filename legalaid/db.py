@@ -59,3 +59,25 @@ class Base(DeclarativeBase):
         metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+
+def get_by_id(model: type, record_id: int | None):
+    """The row with this primary key, or None; ids from URLs and forms may be anything, and an id
+    beyond an integer column would otherwise be a database error (PostgreSQL int4)."""
+    from legalaid.extensions import db
+
+    if not isinstance(record_id, int) or not 0 < record_id <= MAX_ID:
+        return None
+    return db.session.get(model, record_id)
+
+
+def insert_if_absent(model: type, values: dict) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on either engine, for rows two requests may create at once;
+    True if this call inserted the row."""
+    from legalaid.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return bool(db.session.execute(insert(model).values(**values).on_conflict_do_nothing()).rowcount)

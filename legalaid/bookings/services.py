@@ -37,6 +37,7 @@ from legalaid.bookings.models import (
     WalkIn,
 )
 from legalaid.dates import local_to_utc, now_utc, to_local
+from legalaid.db import get_by_id, insert_if_absent
 from legalaid.errors import AlreadyBooked, InvalidInput, NotAllowed, SlotFull
 from legalaid.extensions import db
 from legalaid.roster import services as roster
@@ -59,15 +60,6 @@ def normalize_code(code: str | None) -> str:
     return validation.clean_text(code).replace(" ", "").upper()[:CODE_LENGTH]
 
 
-def _insert_ignore(model: type, values: dict) -> None:
-    """INSERT … ON CONFLICT DO NOTHING on either engine (for rows two requests may create at once)."""
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
-
-
 # -- slots ---------------------------------------------------------------------------------------------
 
 
@@ -82,7 +74,7 @@ def ensure_slots(shift: DutyShift) -> list[Slot]:
         finish = local_to_utc(shift.duty_on, end, station.timezone)
         step = timedelta(minutes=station.slot_minutes)
         while begin + step <= finish:
-            _insert_ignore(
+            insert_if_absent(
                 Slot,
                 {
                     "shift_id": shift.id,
@@ -96,7 +88,7 @@ def ensure_slots(shift: DutyShift) -> list[Slot]:
     total = shift_capacity(
         [(s.start_time, s.end_time) for s in station.sessions], station.slot_minutes, station.places_per_slot
     )
-    _insert_ignore(
+    insert_if_absent(
         ShiftQuota,
         {"shift_id": shift.id, "public_capacity": max(0, total - station.walkin_reserve), "public_booked": 0},
     )
@@ -154,7 +146,7 @@ def open_slots(shift: DutyShift, channel: str, now: datetime | None = None) -> l
 
 def get_slot(slot_id: int) -> Slot | None:
     """The slot with this id, if any."""
-    return db.session.get(Slot, slot_id) if 0 < slot_id < 2**31 else None
+    return get_by_id(Slot, slot_id)
 
 
 # -- booking -------------------------------------------------------------------------------------------
@@ -214,7 +206,7 @@ def find_by_code(code: str) -> Booking | None:
 
 def get_walkin(walkin_id: int) -> WalkIn | None:
     """The walk-in number with this id, if any."""
-    return db.session.get(WalkIn, walkin_id) if 0 < walkin_id < 2**31 else None
+    return get_by_id(WalkIn, walkin_id)
 
 
 def by_idempotency_key(key: str) -> Booking | None:
@@ -263,11 +255,15 @@ def _take_place(slot: Slot, public: bool) -> None:
         _take_quota(slot.shift_id)
 
 
-def veteran_for(name: str, mobile: str) -> Veteran:
-    """The person with this mobile number (created on first contact), with the name given now."""
+def _find_or_add_veteran(name: str, mobile: str) -> Veteran:
     now = now_utc()
-    _insert_ignore(Veteran, {"name": name, "mobile": mobile, "created_at": now, "updated_at": now})
-    veteran = db.session.scalar(sa.select(Veteran).where(Veteran.mobile == mobile))
+    insert_if_absent(Veteran, {"name": name, "mobile": mobile, "created_at": now, "updated_at": now})
+    return db.session.scalar(sa.select(Veteran).where(Veteran.mobile == mobile))
+
+
+def veteran_for(name: str, mobile: str) -> Veteran:
+    """The person with this mobile number (created on first contact), with the name the desk was given."""
+    veteran = _find_or_add_veteran(name, mobile)
     veteran.name = name
     return veteran
 
@@ -275,10 +271,8 @@ def veteran_for(name: str, mobile: str) -> Veteran:
 def _veteran_for(req: BookingRequest) -> Veteran:
     """The person behind a booking. Public channels only fill what is still empty: whoever types a
     known mobile number must not rename that person or replace their ID number."""
-    now = now_utc()
-    _insert_ignore(Veteran, {"name": req.name, "mobile": req.mobile, "created_at": now, "updated_at": now})
-    veteran = db.session.scalar(sa.select(Veteran).where(Veteran.mobile == req.mobile))
     trusted = req.channel not in PUBLIC_CHANNELS  # the desk sees the person or their papers
+    veteran = _find_or_add_veteran(req.name, req.mobile)
     if trusted:
         veteran.name = req.name
     if req.id_number and (trusted or not veteran.id_number):
@@ -398,7 +392,7 @@ def find_booking(code: str, mobile_last4: str) -> Booking | None:
 
 def get_booking(booking_id: int) -> Booking | None:
     """The booking with this id, if any."""
-    return db.session.get(Booking, booking_id) if 0 < booking_id < 2**31 else None
+    return get_by_id(Booking, booking_id)
 
 
 def _claim(booking: Booking, to_status: str, **values: object) -> None:
@@ -568,7 +562,7 @@ def issue_walkin(
     shift = roster.shift_on(station, today)
     if shift is None or today in roster.closed_days(station, today, today):
         raise NotAllowed(_("There is no lawyer on duty today."))
-    _insert_ignore(DailyCounter, {"station_id": station.id, "day": today, "last_number": 0})
+    insert_if_absent(DailyCounter, {"station_id": station.id, "day": today, "last_number": 0})
     number = db.session.execute(
         sa.update(DailyCounter)
         .where(DailyCounter.station_id == station.id, DailyCounter.day == today)

@@ -25,6 +25,7 @@ from legalaid.consultations.models import (
     MatterNote,
 )
 from legalaid.dates import local_today, now_utc
+from legalaid.db import get_by_id
 from legalaid.errors import InvalidInput, NotAllowed
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
@@ -187,7 +188,7 @@ def history(veteran_id: int | None, station: Station, before: int | None = None)
 
 def get(consultation_id: int) -> Consultation | None:
     """The consultation with this id, if any."""
-    return db.session.get(Consultation, consultation_id) if 0 < consultation_id < 2**31 else None
+    return get_by_id(Consultation, consultation_id)
 
 
 # -- matters ---------------------------------------------------------------------------------------------
@@ -195,7 +196,7 @@ def get(consultation_id: int) -> Consultation | None:
 
 def get_matter(matter_id: int) -> Matter | None:
     """The matter with this id, if any."""
-    return db.session.get(Matter, matter_id) if 0 < matter_id < 2**31 else None
+    return get_by_id(Matter, matter_id)
 
 
 def matters_for(user: User) -> list[Matter]:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from legalaid import audit
+from legalaid.access import current_user_id
 from legalaid.auth.models import User
 from legalaid.categories import MATTER_CATEGORIES
 from legalaid.errors import InvalidInput, NotAllowed
@@ -351,9 +352,7 @@ def add_unavailability(lawyer: Lawyer, start: date, end: date, reason: str) -> U
     entry = Unavailability(
         lawyer_id=lawyer.id, start_on=start, end_on=end, reason=(reason or "").strip()[:200]
     )
-    from legalaid.roster.services import _actor_id
-
-    entry.created_by_id = _actor_id()
+    entry.created_by_id = current_user_id()
     db.session.add(entry)
     db.session.flush()
     audit.record(

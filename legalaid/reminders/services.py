@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from legalaid.dates import now_utc
+from legalaid.db import insert_if_absent
 from legalaid.errors import NotAllowed
 from legalaid.extensions import db
 from legalaid.reminders.models import EXPIRED, FAILED, PENDING, SENDING, SENT, UNKNOWN, OutboxMessage
@@ -58,12 +59,7 @@ def enqueue(
         "last_error": "",
         "created_at": now_utc(),
     }
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    result = db.session.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    return insert_if_absent(OutboxMessage, values)
 
 
 def worker_name() -> str:

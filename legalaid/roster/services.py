@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from legalaid import audit
+from legalaid.access import current_user_id
 from legalaid.dates import local_today, now_utc
 from legalaid.errors import InvalidInput, NotAllowed, YearNotCovered
 from legalaid.extensions import db
@@ -70,7 +71,7 @@ def confirm_year(station: Station, year: int) -> None:
         raise InvalidInput(_("The holiday data already covers %(year)d.", year=year), field="year")
     if year in confirmed_years(station):
         return
-    db.session.add(HolidayYear(station_id=station.id, year=year, confirmed_by_id=_actor_id()))
+    db.session.add(HolidayYear(station_id=station.id, year=year, confirmed_by_id=current_user_id()))
     audit.record("roster.confirm_year", station, details={"year": year})
     db.session.flush()
 
@@ -113,7 +114,7 @@ def set_closure(station: Station, day: date, closed: bool, reason: str) -> Closu
         db.session.add(entry)
     entry.closed = closed
     entry.reason = (reason or "").strip()[:200]
-    entry.created_by_id = _actor_id()
+    entry.created_by_id = current_user_id()
     db.session.flush()
     audit.record(
         "roster.close" if closed else "roster.reopen",
@@ -424,7 +425,7 @@ def check_in(shift: DutyShift, today: date | None = None) -> None:
     if shift.checked_in_at is not None:
         return
     shift.checked_in_at = now_utc()
-    shift.checked_in_by_id = _actor_id()
+    shift.checked_in_by_id = current_user_id()
     audit.record("roster.check_in", shift, details={"date": shift.duty_on.isoformat()})
     db.session.flush()
 
@@ -516,15 +517,6 @@ def next_duty(station: Station, today: date | None = None) -> DutyShift | None:
         .limit(1)
     )
     return db.session.scalar(query)
-
-
-def _actor_id() -> int | None:
-    from flask import has_request_context
-    from flask_login import current_user
-
-    if has_request_context() and current_user.is_authenticated:
-        return current_user.id
-    return None
 
 
 def roster_rows(station: Station, start: date, end: date) -> Iterable[tuple[str, int, str, str]]:

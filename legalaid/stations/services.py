@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from legalaid import audit
 from legalaid.dates import DEFAULT_TIMEZONE, is_valid_timezone
-from legalaid.db import MAX_ID
+from legalaid.db import get_by_id
 from legalaid.errors import InvalidInput
 from legalaid.extensions import db
 from legalaid.stations.models import Station, StationSession, mask_to_weekdays, weekdays_to_mask
@@ -207,9 +207,7 @@ def list_stations(include_inactive: bool = True) -> list[Station]:
 
 def get_station(station_id: int) -> Station | None:
     """The station with this id, if any (ids from query strings may be anything)."""
-    if not 0 < station_id <= MAX_ID:
-        return None
-    return db.session.get(Station, station_id)
+    return get_by_id(Station, station_id)
 
 
 def station_for(user: object, station_id: int | None = None) -> Station | None:
