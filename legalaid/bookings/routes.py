@@ -13,7 +13,7 @@ from legalaid.access import ADMIN, STAFF, public, roles
 from legalaid.auth import services as throttle
 from legalaid.bookings import services
 from legalaid.bookings.forms import DeskBookingForm, ReasonForm, WalkInForm
-from legalaid.bookings.models import BOOKED, PUBLIC_CHANNELS
+from legalaid.bookings.models import BOOKED, ONLINE, PUBLIC_CHANNELS
 from legalaid.bookings.models import STAFF as STAFF_CHANNEL
 from legalaid.bookings.validation import check_category, check_mobile, check_name, clean_text
 from legalaid.consultations.services import public_status
@@ -71,8 +71,8 @@ def mine() -> str:
     booking = _looked_up()
     free = []
     if booking.status == BOOKED:
-        for shift, _left in services.bookable_shifts(booking.shift.station):
-            free += [s for s in services.open_slots(shift, "online") if s.free and s.id != booking.slot_id]
+        for day in services.bookable_days(booking.shift.station, ONLINE):
+            free += [s for s in day.slots if s.free and s.id != booking.slot_id]
         db.session.commit()
     return render_template(
         "bookings/mine.html",
@@ -158,10 +158,9 @@ def desk_walkin() -> Response:
     def issue():
         # A name alone is enough for the queue; with a mobile number the person is remembered.
         name = check_name(form.name.data) if clean_text(form.name.data) else ""
+        has_mobile = bool(clean_text(form.mobile.data))
         veteran = (
-            services.veteran_for(check_name(form.name.data), check_mobile(form.mobile.data))
-            if clean_text(form.mobile.data)
-            else None
+            services.veteran_for(check_name(name), check_mobile(form.mobile.data)) if has_mobile else None
         )
         category = check_category(form.category.data) if form.category.data else ""
         return services.issue_walkin(station, category, veteran, name=name)
@@ -213,9 +212,7 @@ def desk_book() -> Response | str:
     form = DeskBookingForm()
     if not form.is_submitted():
         form.key.data = secrets.token_urlsafe(24)
-    days = []
-    for shift, _left in services.bookable_shifts(station):
-        days.append((shift, services.open_slots(shift, STAFF_CHANNEL)))
+    days = [(day.shift, day.slots) for day in services.bookable_days(station, STAFF_CHANNEL)]
     db.session.commit()
     chosen = services.get_slot(form.slot_id.data or 0) if form.is_submitted() else None
     if chosen is not None and chosen.shift.station_id != station.id:

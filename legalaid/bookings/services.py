@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -124,19 +125,45 @@ def slot_is_open(slot: Slot, channel: str, now: datetime | None = None) -> bool:
     return slot.ends_at > now
 
 
-def bookable_shifts(station: Station, now: datetime | None = None) -> list[tuple[DutyShift, int]]:
-    """Coming duty days the public can book, with the places left on each (closed days excluded)."""
+class BookableDay(NamedTuple):
+    """A coming duty day: its shift, the slots a channel may book, and the places it has left."""
+
+    shift: DutyShift
+    slots: list[Slot]
+    left: int
+
+
+def bookable_days(station: Station, channel: str, now: datetime | None = None) -> list[BookableDay]:
+    """The coming duty days a channel can book (closed days excluded), with slots and places left.
+
+    Slots and quotas of the whole window are read in two queries, not per day.
+    """
     now = now or now_utc()
     first, last = booking_opens(station, now)
     closed = roster.closed_days(station, first, last)
-    result = []
-    for shift in roster.shifts_between(station, first, last):
-        if shift.duty_on in closed:
-            continue
-        slots = [s for s in ensure_slots(shift) if slot_is_open(s, PUBLIC_CHANNELS[0], now)]
-        free = min(sum(s.free for s in slots), public_places_left(shift))
-        result.append((shift, free))
-    return result
+    shifts = [s for s in roster.shifts_between(station, first, last) if s.duty_on not in closed]
+    ids = [s.id for s in shifts]
+    if not ids:
+        return []
+    have_slots = set(db.session.scalars(sa.select(Slot.shift_id).where(Slot.shift_id.in_(ids)).distinct()))
+    for shift in shifts:
+        if shift.id not in have_slots:
+            ensure_slots(shift)
+    slots: dict[int, list[Slot]] = {i: [] for i in ids}
+    for slot in db.session.scalars(sa.select(Slot).where(Slot.shift_id.in_(ids)).order_by(Slot.starts_at)):
+        slots[slot.shift_id].append(slot)
+    quota_left = {
+        q.shift_id: max(0, q.public_capacity - q.public_booked)
+        for q in db.session.scalars(sa.select(ShiftQuota).where(ShiftQuota.shift_id.in_(ids)))
+    }
+    days = []
+    for shift in shifts:
+        open_ = [s for s in slots[shift.id] if slot_is_open(s, channel, now)]
+        left = sum(s.free for s in open_)
+        if channel in PUBLIC_CHANNELS:
+            left = min(left, quota_left.get(shift.id, 0))
+        days.append(BookableDay(shift, open_, left))
+    return days
 
 
 def open_slots(shift: DutyShift, channel: str, now: datetime | None = None) -> list[Slot]:

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
-    current_app,
     has_request_context,
     jsonify,
     redirect,
@@ -25,6 +24,7 @@ from werkzeug.wrappers.response import Response
 
 from legalaid.access import ALL_ROLES, public, roles
 from legalaid.extensions import db
+from legalaid.kiosk.routes import kiosk_context
 
 bp = Blueprint("core", __name__)
 log = logging.getLogger(__name__)
@@ -88,13 +88,7 @@ def _error_page(code: int, detail: str | None = None) -> tuple[str, int]:
     if blueprint in ("kiosk", "book"):
         # On the kiosk an error stays in the kiosk's look, with its idle reset and "start again".
         return render_template(
-            "kiosk/error.html",
-            code=code,
-            title=title,
-            text=detail or text,
-            mode="kiosk" if blueprint == "kiosk" else "book",
-            url=lambda endpoint, **values: url_for(f"{blueprint}.{endpoint}", **values),
-            idle_seconds=current_app.config["KIOSK_IDLE_SECONDS"],
+            "kiosk/error.html", code=code, title=title, text=detail or text, **kiosk_context()
         ), code
     return render_template("core/error.html", code=code, title=title, text=detail or text), code
 

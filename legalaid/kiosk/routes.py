@@ -70,14 +70,13 @@ def _station() -> Station:
     return station
 
 
+def kiosk_context() -> dict[str, object]:
+    """What every kiosk or /book page needs: its look, its own links, and the idle reset."""
+    return {"mode": _mode(), "url": _url, "idle_seconds": current_app.config["KIOSK_IDLE_SECONDS"]}
+
+
 def _render(template: str, **context: object) -> str:
-    return render_template(
-        f"kiosk/{template}",
-        mode=_mode(),
-        url=_url,
-        idle_seconds=current_app.config["KIOSK_IDLE_SECONDS"],
-        **context,
-    )
+    return render_template(f"kiosk/{template}", **kiosk_context(), **context)
 
 
 @bp.get("/")
@@ -110,7 +109,7 @@ def reset() -> Response:
 def days() -> str:
     """Step 1: the coming duty days with places left."""
     station = _station()
-    shifts = bookings.bookable_shifts(station)
+    shifts = [(day.shift, day.left) for day in bookings.bookable_days(station, _channel())]
     db.session.commit()  # the first look at a day creates its slots
     return _render("days.html", station=station, shifts=shifts)
 
