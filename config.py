@@ -88,8 +88,14 @@ class Config:
         "sms": "sms" if os.environ.get("SMS_GATEWAY_URL") else "log",
     }
 
-    # The scheduler process holds a lease in the database; a second process idles until it lapses.
-    SCHEDULER_LEASE_SECONDS = _int("SCHEDULER_LEASE_SECONDS", 60)
+    # Reminder times of day and day counts (station time), as JSON overriding the defaults in
+    # legalaid/reminders/rules.py, e.g. {"duty_eve_at": "16:30", "quiet_start": "20:00"}.
+    REMINDER_TIMES: dict = json.loads(os.environ.get("REMINDER_TIMES", "{}") or "{}")
+
+    # A waiting scheduler process tries the single-instance lock this often (seconds).
+    SCHEDULER_POLL_SECONDS = _int("SCHEDULER_POLL_SECONDS", 5)
+    # Job intervals in seconds, to override the defaults in legalaid/scheduler.py, as JSON.
+    SCHEDULER_INTERVALS: dict = json.loads(os.environ.get("SCHEDULER_INTERVALS", "{}") or "{}")
 
     # The kiosk returns to its start screen after this many idle seconds (a countdown comes first).
     KIOSK_IDLE_SECONDS = _int("KIOSK_IDLE_SECONDS", 90)

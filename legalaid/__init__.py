@@ -60,14 +60,13 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.auth.routes import bp as auth_bp
     from legalaid.bookings.forms import booking_state
     from legalaid.bookings.routes import bp as bookings_bp
-    from legalaid.bookings.services import mask_name
     from legalaid.categories import category_label
     from legalaid.consultations.forms import label as consultation_label
     from legalaid.consultations.routes import bp as consultations_bp
     from legalaid.core.routes import bp as core_bp
     from legalaid.kiosk.routes import bp as kiosk_bp
     from legalaid.lawyers.routes import bp as lawyers_bp
-    from legalaid.privacy import mask_mobile
+    from legalaid.privacy import mask_mobile, mask_name
     from legalaid.roster.forms import change_label
     from legalaid.roster.routes import bp as roster_bp
     from legalaid.stations.forms import weekday_names

@@ -144,9 +144,10 @@ def _fail(error: DomainError) -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", "display_name", default="", help="Full name shown in the pages.")
 @click.option("--station", "station_id", type=int, default=None, help="Station id for staff and lawyers.")
+@click.option("--email", default="", help="Where notices for this person go.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(
-    username: str, role: str, display_name: str, station_id: int | None, password_stdin: bool
+    username: str, role: str, display_name: str, station_id: int | None, email: str, password_stdin: bool
 ) -> None:
     """Create an account; the password is read from standard input or asked for."""
     if password_stdin:
@@ -154,7 +155,9 @@ def users_create(
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = accounts.create_user(username, display_name or username, role, password, station_id=station_id)
+        user = accounts.create_user(
+            username, display_name or username, role, password, station_id=station_id, email=email
+        )
     except DomainError as error:
         _fail(error)
     db.session.commit()

@@ -5,9 +5,9 @@ from legalaid.auth.models import LoginAttempt, User, UserSession
 from legalaid.bookings.models import Booking, DailyCounter, ShiftQuota, Slot, Veteran, WalkIn
 from legalaid.consultations.models import Consultation, ConsultationVersion, Matter, MatterNote
 from legalaid.lawyers.models import LawFirm, Lawyer, Unavailability
-from legalaid.reminders.models import OutboxMessage
+from legalaid.reminders.models import OutboxEvent, OutboxMessage
 from legalaid.roster.models import Closure, DutyShift, HolidayYear, ShiftChange
-from legalaid.scheduler import SchedulerLease
+from legalaid.scheduler import JobRun
 from legalaid.stations.models import Station, StationSession
 from legalaid.swaps.models import SwapRequest
 
@@ -24,13 +24,14 @@ __all__ = [
     "ConsultationVersion",
     "Matter",
     "OutboxMessage",
+    "OutboxEvent",
     "MatterNote",
     "DutyShift",
     "HolidayYear",
     "LawFirm",
     "Lawyer",
     "LoginAttempt",
-    "SchedulerLease",
+    "JobRun",
     "ShiftChange",
     "Station",
     "StationSession",

@@ -9,6 +9,17 @@ import re
 _NUMBER_RUN = re.compile(r"(?<![0-9A-Za-z])\+?\d(?:[\d \t-]*[\dXx])?")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MIN_DIGITS = 7  # shorter numbers (counts, years, room numbers) are not personal
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def is_email(text: str) -> bool:
+    """Whether the text looks like one e-mail address (the mail server has the last word)."""
+    return bool(_EMAIL.match(text.strip()))
+
+
+def mask_name(name: str) -> str:
+    """王芳 → 王*, 欧阳娜娜 → 欧***: enough for a person to recognise themself on the hall display."""
+    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
 
 
 def mask_mobile(number: str | None) -> str:

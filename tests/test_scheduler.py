@@ -1,103 +1,167 @@
-"""One scheduler runs the jobs; a second one idles until the first one's lease lapses."""
+"""One scheduler runs the jobs: a PostgreSQL advisory lock or a lock file beside the SQLite database
+keeps a second copy waiting, and the holder's death lets the second one take over."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import timedelta
+from pathlib import Path
 
-import time_machine
+import sqlalchemy as sa
 
 from legalaid import scheduler
+from legalaid.dates import now_utc
 from legalaid.extensions import db
+from legalaid.reminders import services as outbox
+from legalaid.reminders.models import SENT, OutboxMessage
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_only_one_holder_at_a_time(app):
-    assert scheduler.acquire_lease("host-a:1", 60)
-    assert not scheduler.acquire_lease("host-b:2", 60)
-    assert scheduler.acquire_lease("host-a:1", 60)  # renewing is fine
+def test_only_one_guard_at_a_time_and_release_lets_the_next_in(app):
+    first, second = scheduler.guard_for(app), scheduler.guard_for(app)
+    assert first.acquire()
+    try:
+        assert not second.acquire()
+        assert first.still_held()
+    finally:
+        first.release()
+    assert second.acquire()
+    second.release()
 
 
-def test_a_standby_takes_over_when_the_lease_lapses(app):
-    start = datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
-    with time_machine.travel(start, tick=False):
-        assert scheduler.acquire_lease("host-a:1", 60)
-    with time_machine.travel(start + timedelta(seconds=59), tick=False):
-        assert not scheduler.acquire_lease("host-b:2", 60)
-    with time_machine.travel(start + timedelta(seconds=61), tick=False):
-        assert scheduler.acquire_lease("host-b:2", 60)
-        assert not scheduler.acquire_lease("host-a:1", 60)
-
-
-def test_release_lets_the_standby_in_at_once(app):
-    assert scheduler.acquire_lease("host-a:1", 60)
-    scheduler.release_lease("host-a:1")
-    assert scheduler.acquire_lease("host-b:2", 60)
-
-
-def test_two_scheduler_processes_race_and_one_wins(app_factory):
-    apps = [app_factory(), app_factory()]
-    results: list[bool] = []
-
-    def contend(application, holder):
-        with application.app_context():
-            results.append(scheduler.acquire_lease(holder, 60))
-            db.session.remove()
-
-    threads = [threading.Thread(target=contend, args=(a, f"h{i}")) for i, a in enumerate(apps)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(results) == [False, True]
-
-
-def test_serve_runs_jobs_while_holding_the_lease(app_factory, monkeypatch):
-    app = app_factory(SCHEDULER_LEASE_SECONDS=3)
+def test_serve_runs_jobs_while_holding_the_guard_and_records_the_run(app_factory, monkeypatch):
+    app = app_factory(SCHEDULER_POLL_SECONDS=0.2)
     ran = threading.Event()
-    monkeypatch.setitem(scheduler.JOBS, "probe", scheduler.Job("probe", ran.set, every_seconds=3600))
+    monkeypatch.setattr(scheduler, "JOBS", {"probe": scheduler.Job("probe", ran.set, every_seconds=3600)})
     stop = threading.Event()
     worker = threading.Thread(target=scheduler.serve, args=(app, stop))
     worker.start()
     try:
         assert ran.wait(10), "the job did not run"
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with app.app_context():
+                run = scheduler.last_runs().get("probe")
+                db.session.remove()
+            if run is not None:
+                break
+            time.sleep(0.1)
+        assert run is not None and run.ok and run.holder == scheduler.holder_name()
     finally:
         stop.set()
         worker.join(10)
-    with app.app_context():  # a clean stop gives the lease back
-        assert scheduler.acquire_lease("someone-else", 60)
+    with app.app_context():  # a clean stop gives the guard back
+        guard = scheduler.guard_for(app)
+        assert guard.acquire()
+        guard.release()
+
+
+def test_a_failing_job_is_recorded(app, monkeypatch):
+    def boom():
+        raise RuntimeError("no")
+
+    monkeypatch.setitem(scheduler.JOBS, "boom", scheduler.Job("boom", boom, every_seconds=60))
+    try:
+        scheduler.run_job(app, "boom")
+    except RuntimeError:
+        pass
+    run = scheduler.last_runs()["boom"]
+    assert not run.ok and run.result == "RuntimeError"
+
+
+def _queue(n: int, prefix: str) -> None:
+    for i in range(n):
+        outbox.enqueue(
+            kind="test",
+            channel="log",
+            recipient_type="veteran",
+            recipient_id=None,
+            address="13812345678",
+            template="test",
+            params={"station": "解放区站"},
+            due_at=now_utc() - timedelta(seconds=1),
+            dedupe_key=f"{prefix}{i}",
+        )
+    db.session.commit()
+
+
+def _scheduler_process(database_url: str, instance: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "LEGALAID_ENV": "test",
+        "DATABASE_URL": database_url,
+        "LEGALAID_INSTANCE_PATH": str(instance),
+        "SCHEDULER_POLL_SECONDS": "1",
+        "SCHEDULER_INTERVALS": json.dumps({"send_due": 1, "enqueue_reminders": 3600, "no_shows": 3600}),
+        # No quiet hours here: the test must pass at any hour of the day.
+        "REMINDER_TIMES": json.dumps({"quiet_start": "00:00", "quiet_end": "00:00"}),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for(condition, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        if condition():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def _senders() -> dict[str, int]:
+    rows = db.session.execute(
+        sa.select(OutboxMessage.claimed_by, sa.func.count())
+        .where(OutboxMessage.status == SENT)
+        .group_by(OutboxMessage.claimed_by)
+    )
+    return {holder.rsplit(":", 1)[1]: n for holder, n in rows.all()}
+
+
+def test_two_scheduler_processes_only_one_sweeps_and_the_other_takes_over(app, database_url, tmp_path):
+    _queue(3, "before")
+    first = _scheduler_process(database_url, tmp_path)
+    second = None
+    try:
+        assert _wait_for(lambda: _senders() == {str(first.pid): 3}), _senders()
+        second = _scheduler_process(database_url, tmp_path)
+        time.sleep(4)  # the second one tries the lock every second meanwhile
+        _queue(2, "while-both")
+        assert _wait_for(lambda: _senders() == {str(first.pid): 5}), _senders()
+        assert second.poll() is None  # still there, waiting
+        first.kill()  # dies without letting go: the OS or the database server frees the lock
+        first.wait(10)
+        _queue(4, "after")
+        assert _wait_for(lambda: _senders().get(str(second.pid)) == 4), _senders()
+        assert _senders() == {str(first.pid): 5, str(second.pid): 4}
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(20) == 0
+        output = second.stdout.read()
+        assert "waits: another scheduler holds the lock" in output and "holds the lock; running jobs" in output
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(10)
+    lines = (tmp_path / "outbox.log").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 9  # nine messages, each written once
 
 
 def test_jobs_run_by_hand_from_the_cli(runner):
     result = runner.invoke(args=["jobs", "run", "housekeeping"])
     assert result.exit_code == 0, result.output
     assert "housekeeping: 0" in result.output
-
-
-def test_a_second_scheduler_process_idles_while_the_first_runs(app_factory, monkeypatch):
-    first_app, second_app = app_factory(SCHEDULER_LEASE_SECONDS=3), app_factory(SCHEDULER_LEASE_SECONDS=3)
-    runs: list[str] = []
-    ran = threading.Event()
-
-    def probe():
-        runs.append(threading.current_thread().name)
-        ran.set()
-
-    monkeypatch.setitem(scheduler.JOBS, "probe", scheduler.Job("probe", probe, every_seconds=3600))
-    first_stop, second_stop = threading.Event(), threading.Event()
-    first = threading.Thread(target=scheduler.serve, args=(first_app, first_stop), name="first")
-    first.start()
-    try:
-        assert ran.wait(10)
-        second = threading.Thread(target=scheduler.serve, args=(second_app, second_stop), name="second")
-        second.start()
-        second_stop.wait(2.5)  # the standby polls the lease a few times meanwhile
-        assert len(runs) == 1  # the job ran once, in the first process only
-        with second_app.app_context():
-            lease = db.session.get(scheduler.SchedulerLease, scheduler.LEASE_NAME)
-            assert lease is not None and lease.holder.count(":") == 2
-            db.session.remove()
-    finally:
-        first_stop.set()
-        first.join(10)
-        second_stop.set()
-        second.join(10)

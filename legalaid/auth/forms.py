@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from legalaid.access import ADMIN, LAWYER, STAFF
 
@@ -40,6 +40,7 @@ class UserCreateForm(FlaskForm):
         ],
     )
     display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
+    email = StringField(_l("E-mail for notices"), validators=[Optional(), Length(max=120)])
     role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
     station_id = SelectField(_l("Station"), coerce=int)
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])

@@ -27,6 +27,8 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(100))
+    # Where notices for this person go (administrators: contract ends, the monthly review).
+    email: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     role: Mapped[str] = mapped_column(sa.String(16), index=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())

@@ -133,6 +133,7 @@ def user_new() -> Response | str:
                 form.role.data,
                 form.password.data,
                 station_id=form.station_id.data or None,
+                email=form.email.data or "",
             ),
         )
         if done.ok:

@@ -18,6 +18,7 @@ from legalaid.auth.models import ROLES, LoginAttempt, User, UserSession
 from legalaid.dates import now_utc
 from legalaid.errors import InvalidInput, NotAllowed, TooManyAttempts
 from legalaid.extensions import db
+from legalaid.privacy import is_email
 
 # Checked when the account does not exist, so both paths take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -64,6 +65,7 @@ def create_user(
     role: str,
     password: str,
     station_id: int | None = None,
+    email: str = "",
 ) -> User:
     """Add an account; the username must be new and the password long enough."""
     username = normalize_username(username)
@@ -73,11 +75,15 @@ def create_user(
         raise InvalidInput(_("The username must have at least 2 characters."), field="username")
     if find_by_username(username) is not None:
         raise InvalidInput(_("The username %(name)s is already taken.", name=username), field="username")
+    email = (email or "").strip()
+    if email and not is_email(email):
+        raise InvalidInput(_("Enter a valid e-mail address."), field="email")
     check_password_rules(password)
     user = User(
         username=username,
         display_name=(display_name or username).strip(),
         role=role,
+        email=email,
         password_hash=generate_password_hash(password),
         # Administrators are bureau-wide: they have no station of their own.
         station_id=None if role == ADMIN else station_id,

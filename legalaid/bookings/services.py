@@ -41,6 +41,8 @@ from legalaid.dates import local_to_utc, now_utc, to_local
 from legalaid.db import get_by_id, insert_if_absent
 from legalaid.errors import AlreadyBooked, InvalidInput, NotAllowed, SlotFull
 from legalaid.extensions import db
+from legalaid.privacy import mask_name
+from legalaid.reminders import rules as reminders
 from legalaid.roster import services as roster
 from legalaid.roster.models import DutyShift
 from legalaid.stations.models import Station
@@ -352,6 +354,7 @@ def _book(req: BookingRequest, now: datetime, actor_id: int | None) -> Booking:
         details={"channel": req.channel, "date": shift.duty_on.isoformat(), "mobile": req.mobile},
         station_id=shift.station_id,
     )
+    reminders.on_booking_made(booking, now)
     return booking
 
 
@@ -457,6 +460,7 @@ def cancel(booking: Booking, reason: str, by_staff: bool = False, now: datetime 
         details={"reason": reason, "by_staff": by_staff},
         station_id=booking.shift.station_id,
     )
+    reminders.on_booking_cancelled(booking, now)
     db.session.flush()
 
 
@@ -526,6 +530,7 @@ def move(booking: Booking, new_slot: Slot, by_staff: bool = False, now: datetime
         },
         station_id=new_slot.shift.station_id,
     )
+    reminders.on_booking_moved(booking, now)
 
 
 def mark_no_show(booking: Booking) -> None:
@@ -622,11 +627,6 @@ class QueueEntry:
     booking: Booking | None = None
     walkin: WalkIn | None = None
     called: bool = False
-
-
-def mask_name(name: str) -> str:
-    """王芳 → 王*, 欧阳娜娜 → 欧***: enough for a person to recognise themself on the hall display."""
-    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
 
 
 def todays_queue(station: Station, now: datetime | None = None) -> tuple[list[Booking], list[WalkIn]]:

@@ -19,12 +19,11 @@ from legalaid.categories import MATTER_CATEGORIES
 from legalaid.errors import InvalidInput, NotAllowed
 from legalaid.extensions import db
 from legalaid.lawyers.models import LawFirm, Lawyer, Unavailability
-from legalaid.privacy import mask_mobile
+from legalaid.privacy import is_email, mask_mobile
 from legalaid.stations.models import Station
 
 LICENCE_NO = re.compile(r"^\d{17}$")
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 IMPORT_COLUMNS = ("name", "firm", "licence_no", "mobile", "email", "contract_start", "contract_end")
 
 
@@ -112,7 +111,7 @@ def check_lawyer(
         )
     if data.mobile and not MOBILE.match(data.mobile.strip()):
         raise InvalidInput(_("Enter an 11-digit mobile number starting with 1."), field="mobile")
-    if data.email and not EMAIL.match(data.email.strip()):
+    if data.email and not is_email(data.email):
         raise InvalidInput(_("Enter a valid e-mail address."), field="email")
     if data.contract_start is None:
         raise InvalidInput(_("Enter the contract's start date."), field="contract_start")

@@ -53,3 +53,17 @@ class OutboxMessage(db.Model):
     # The same reminder for the same thing is enqueued once, however often the job runs.
     dedupe_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class OutboxEvent(db.Model):
+    """One step in a message's life (tried and failed, sent, expired, sent again…), for its history."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=now_utc)
+    status: Mapped[str] = mapped_column(sa.String(8))
+    detail: Mapped[str] = mapped_column(sa.String(300), default="")

@@ -30,13 +30,52 @@ TEMPLATES: dict[str, tuple[object, object]] = {
         _l("Your consultation is booked"),
         _l("Booking %(code)s: %(when)s with lawyer %(lawyer)s at %(station)s."),
     ),
+    "booking_moved": (
+        _l("Your consultation has moved"),
+        _l("Booking %(code)s now: %(when)s with lawyer %(lawyer)s at %(station)s."),
+    ),
+    "booking_cancelled": (
+        _l("Your consultation is cancelled"),
+        _l("Booking %(code)s for %(when)s at %(station)s is cancelled."),
+    ),
     "booking_reminder": (
         _l("Reminder of your consultation"),
-        _l("Reminder: %(when)s, %(station)s, booking %(code)s."),
+        _l("Reminder: %(when)s with lawyer %(lawyer)s at %(station)s, %(address)s. Booking %(code)s."),
     ),
-    "duty_reminder": (
-        _l("Your duty shift"),
+    "lawyer_changed": (
+        _l("Another lawyer will see you"),
+        _l("Booking %(code)s on %(when)s: the duty lawyer is now %(lawyer)s. Your time stays the same."),
+    ),
+    "duty_week": (
+        _l("Your duty shift in a week"),
         _l("Duty at %(station)s on %(day)s: %(count)s bookings so far."),
+    ),
+    "duty_eve": (
+        _l("Your duty shift is next"),
+        _l("Reminder: duty at %(station)s on %(day)s, %(count)s bookings so far."),
+    ),
+    "duty_morning": (
+        _l("You are on duty today"),
+        _l("Today you are on duty at %(station)s, %(address)s: %(count)s bookings."),
+    ),
+    "matter_due": (
+        _l("A follow-up matter falls due"),
+        _l("Follow-up matter no. %(matter)s (%(name)s) is due on %(due)s."),
+    ),
+    "matter_overdue": (
+        _l("A follow-up matter is overdue"),
+        _l("Follow-up matter no. %(matter)s (%(name)s) was due on %(due)s and is overdue."),
+    ),
+    "contract_ending": (
+        _l("A lawyer's contract is ending"),
+        _l("The contract of lawyer %(lawyer)s (%(firm)s) ends on %(end)s."),
+    ),
+    "monthly_review": (
+        _l("Monthly review"),
+        _l(
+            "Monthly review of %(station)s for %(month)s: %(consultations)s consultations, "
+            "%(new_matters)s new follow-up matters, %(overdue)s overdue now. Outcomes: %(outcomes)s."
+        ),
     ),
     "test": (_l("Test message"), _l("Test message from %(station)s.")),
 }

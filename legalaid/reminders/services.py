@@ -20,11 +20,21 @@ from legalaid.dates import now_utc
 from legalaid.db import insert_if_absent
 from legalaid.errors import NotAllowed
 from legalaid.extensions import db
-from legalaid.reminders.models import EXPIRED, FAILED, PENDING, SENDING, SENT, UNKNOWN, OutboxMessage
+from legalaid.reminders.models import (
+    EXPIRED,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    UNKNOWN,
+    OutboxEvent,
+    OutboxMessage,
+)
 from legalaid.reminders.senders import SendError, sender_for
 
 MAX_ATTEMPTS = 5
 CLAIM_LEASE = timedelta(minutes=10)
+LOST_CLAIM = "claimed but never confirmed: check whether it arrived"
 
 
 def enqueue(
@@ -98,6 +108,14 @@ def _claim(now: datetime, limit: int, worker: str) -> list[int]:
     return claimed
 
 
+def _log_events(ids: list[int], status: str, detail: str, at: datetime) -> None:
+    if ids:
+        db.session.execute(
+            sa.insert(OutboxEvent),
+            [{"message_id": i, "status": status, "detail": detail, "at": at} for i in ids],
+        )
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=2 ** (attempts - 1))  # 1, 2, 4, 8 minutes
 
@@ -114,24 +132,41 @@ class SweepReport:
 
 
 def sweep(now: datetime | None = None, batch: int = 100) -> SweepReport:
-    """Expire stale messages, give up on lost claims, then send what is due, batch by batch; commits."""
+    """Expire stale messages, give up on lost claims, then send what is due, batch by batch; commits.
+
+    In the quiet hours (21:00–08:00 station time) nothing is sent: after downtime, what fell due
+    before 21:00 waits until 08:00 (or expires meanwhile).
+    """
+    from legalaid.reminders.rules import is_quiet
+
     now = now or now_utc()
     report = SweepReport()
-    report.expired = db.session.execute(
-        sa.update(OutboxMessage)
-        .where(
-            OutboxMessage.status == PENDING,
-            OutboxMessage.expires_at.is_not(None),
-            OutboxMessage.expires_at < now,
+    expired = list(
+        db.session.scalars(
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.status == PENDING,
+                OutboxMessage.expires_at.is_not(None),
+                OutboxMessage.expires_at < now,
+            )
+            .values(status=EXPIRED)
+            .returning(OutboxMessage.id)
         )
-        .values(status=EXPIRED)
-    ).rowcount
-    report.unknown = db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - CLAIM_LEASE)
-        .values(status=UNKNOWN, last_error="claimed but never confirmed: check whether it arrived")
-    ).rowcount
+    )
+    _log_events(expired, EXPIRED, "no longer worth sending", now)
+    lost = list(
+        db.session.scalars(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - CLAIM_LEASE)
+            .values(status=UNKNOWN, last_error=LOST_CLAIM)
+            .returning(OutboxMessage.id)
+        )
+    )
+    _log_events(lost, UNKNOWN, LOST_CLAIM, now)
+    report.expired, report.unknown = len(expired), len(lost)
     db.session.commit()
+    if is_quiet(now):
+        return report
     worker = worker_name()
     while True:
         ids = _claim(now, batch, worker)
@@ -142,6 +177,8 @@ def sweep(now: datetime | None = None, batch: int = 100) -> SweepReport:
 
 
 def _send_one(message: OutboxMessage, now: datetime, report: SweepReport) -> None:
+    from legalaid.reminders.rules import out_of_quiet
+
     try:
         sender_for(message.channel).send(message)
     except (SendError, KeyError) as error:
@@ -152,20 +189,39 @@ def _send_one(message: OutboxMessage, now: datetime, report: SweepReport) -> Non
             report.failed += 1
         else:
             message.status = PENDING
-            message.due_at = now + _backoff(message.attempts)
+            message.due_at = out_of_quiet(now + _backoff(message.attempts))
             report.retried += 1
+        _log_events(
+            [message.id], message.status, f"attempt {message.attempts}: {message.last_error}", now_utc()
+        )
     else:
         message.status, message.sent_at, message.attempts = SENT, now_utc(), message.attempts + 1
+        _log_events([message.id], SENT, f"attempt {message.attempts}", message.sent_at)
         report.sent += 1
     db.session.commit()
 
 
-def resend(message: OutboxMessage) -> None:
+def resend(message: OutboxMessage, by: str = "") -> None:
     """Put a failed or unknown message back in the queue (an administrator's decision)."""
     if message.status not in (FAILED, UNKNOWN):
         raise NotAllowed(_("Only a failed or unknown message can be sent again."))
-    message.status, message.due_at, message.attempts, message.last_error = PENDING, now_utc(), 0, ""
+    now = now_utc()
+    message.status, message.due_at, message.attempts, message.last_error = PENDING, now, 0, ""
+    if message.expires_at is not None and message.expires_at < now:
+        message.expires_at = None  # a person decided it is still worth sending
+    _log_events([message.id], PENDING, f"sent again by {by}".strip(), now)
     db.session.flush()
+
+
+def history(message: OutboxMessage) -> list[OutboxEvent]:
+    """A message's steps after it was queued, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(OutboxEvent)
+            .where(OutboxEvent.message_id == message.id)
+            .order_by(OutboxEvent.at, OutboxEvent.id)
+        )
+    )
 
 
 __all__ = ["SENT", "enqueue", "resend", "sweep"]

@@ -1,0 +1,604 @@
+"""What is sent, to whom, and when: the reminder rules.
+
+Each rule looks at what is coming (shifts, bookings, matters, contracts, the month) and plans messages
+with a due time and an expiry in the station's time. `enqueue_due()` — the scheduler's job, run every
+minute, safe to run twice — queues each planned message once its due time has come (the unique
+de-duplication key makes a second run a no-op); the sweeper then sends it, or expires it when it is no
+longer worth sending (after downtime). Messages caused by a person's action (a booking made, cancelled
+or moved) are queued in that action's transaction by the `on_booking_*` functions.
+
+Nothing goes out between 21:00 and 08:00: a message that falls due then waits until 08:00.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import chinese_calendar
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+
+from legalaid.access import ADMIN
+from legalaid.auth.models import User
+from legalaid.bookings.models import BOOKED, Booking, Slot
+from legalaid.consultations.models import CLOSED, Consultation, Matter
+from legalaid.dates import DEFAULT_TIMEZONE, local_to_utc, now_utc, to_local
+from legalaid.extensions import db
+from legalaid.lawyers.models import Lawyer
+from legalaid.privacy import mask_name
+from legalaid.reminders.models import EXPIRED, PENDING, OutboxMessage
+from legalaid.roster.models import DutyShift, ShiftChange
+from legalaid.stations.models import Station
+
+log = logging.getLogger(__name__)
+DEFAULT_LOCALE = "zh_Hans_CN"
+
+# Every time of day is station time; every setting may be overridden by REMINDER_TIMES (JSON).
+DEFAULT_TIMES: dict[str, str | int] = {
+    "quiet_start": "21:00",  # nothing is sent from here …
+    "quiet_end": "08:00",  # … until here
+    "duty_days_before": 7,
+    "duty_week_at": "10:00",
+    "duty_eve_at": "17:00",  # on the previous working day
+    "duty_morning_at": "08:00",
+    "duty_morning_until": "12:00",  # a "today is your duty" message is pointless after noon
+    "veteran_eve_at": "17:00",  # the day before
+    "veteran_day_at": "08:00",
+    "matter_at": "09:00",
+    "overdue_every_days": 7,
+    "contract_days_before": 30,
+    "admin_at": "09:00",
+}
+
+
+def times() -> dict[str, str | int]:
+    """The reminder times in force: the defaults with the settings' overrides."""
+    return {**DEFAULT_TIMES, **current_app.config.get("REMINDER_TIMES", {})}
+
+
+def _clock(name: str) -> time:
+    return time.fromisoformat(str(times()[name]))
+
+
+def _days(name: str) -> int:
+    return int(times()[name])
+
+
+def at(day: date, setting: str, tz: str | None) -> datetime:
+    """The UTC instant of the setting's time of day on a local date."""
+    return local_to_utc(day, _clock(setting), tz)
+
+
+def is_quiet(instant: datetime, tz: str | None = None) -> bool:
+    """Whether an instant falls in the quiet hours (21:00–08:00 by default) where the station is."""
+    clock = to_local(instant, tz).time()
+    start, end = _clock("quiet_start"), _clock("quiet_end")
+    return clock >= start or clock < end if start > end else start <= clock < end
+
+
+def out_of_quiet(instant: datetime, tz: str | None = None) -> datetime:
+    """The instant itself, or the end of the quiet hours it falls in."""
+    if not is_quiet(instant, tz):
+        return instant
+    local = to_local(instant, tz)
+    day = local.date() if local.time() < _clock("quiet_end") else local.date() + timedelta(days=1)
+    return at(day, "quiet_end", tz)
+
+
+def is_working_day(day: date) -> bool:
+    """A working day by the State Council calendar (调休 Saturdays count); Mon–Fri beyond its data."""
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:  # a year the installed holiday data does not cover yet
+        return day.weekday() < 5
+
+
+def previous_working_day(day: date) -> date:
+    """The last working day before a date."""
+    day -= timedelta(days=1)
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def first_working_day(year: int, month: int) -> date:
+    """The first working day of a month."""
+    day = date(year, month, 1)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+@dataclass
+class Planned:
+    """A message a rule wants sent: to whom, what, and between when and when."""
+
+    kind: str
+    recipient: tuple[str, int | None, str, str]  # (type, id, channel, address)
+    template: str
+    params: dict
+    due_at: datetime
+    expires_at: datetime | None
+    dedupe_key: str
+    tz: str | None = DEFAULT_TIMEZONE
+    locale: str = DEFAULT_LOCALE
+    extra: dict = field(default_factory=dict)
+
+
+# -- who gets it, and how ---------------------------------------------------------------------------
+
+
+def veteran_contact(booking: Booking) -> tuple[str, int | None, str, str]:
+    """A veteran is reached by SMS on the mobile number they booked with."""
+    return ("veteran", booking.veteran_id, "sms", booking.veteran.mobile)
+
+
+def lawyer_contact(lawyer: Lawyer) -> tuple[str, int | None, str, str]:
+    """A lawyer by SMS, else e-mail, else only the log (and the admin outbox page)."""
+    if lawyer.mobile:
+        return ("lawyer", lawyer.id, "sms", lawyer.mobile)
+    if lawyer.email:
+        return ("lawyer", lawyer.id, "email", lawyer.email)
+    return ("lawyer", lawyer.id, "log", lawyer.name)
+
+
+def user_contact(user: User) -> tuple[str, int | None, str, str]:
+    """A signed-in user: as their lawyer record if they are one, else by e-mail, else the log."""
+    lawyer = db.session.scalar(sa.select(Lawyer).where(Lawyer.user_id == user.id))
+    if lawyer is not None and (lawyer.mobile or lawyer.email):
+        kind, _id, channel, address = lawyer_contact(lawyer)
+        return ("user", user.id, channel, address)
+    if user.email:
+        return ("user", user.id, "email", user.email)
+    return ("user", user.id, "log", user.username)
+
+
+# -- queueing ---------------------------------------------------------------------------------------
+
+
+def queue(planned: list[Planned], now: datetime) -> int:
+    """Queue each planned message whose time has come and which is not queued yet; returns how many.
+
+    Messages due in the quiet hours wait for their end. Existing keys are read first, in one query per
+    thousand, so a job that runs every minute costs a read, not a failed insert per message.
+    """
+    from legalaid.reminders.services import enqueue
+
+    ready = [p for p in planned if p.due_at <= now]
+    if not ready:
+        return 0
+    keys = [p.dedupe_key for p in ready]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        existing |= set(
+            db.session.scalars(sa.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk)))
+        )
+    added = 0
+    for p in ready:
+        if p.dedupe_key in existing:
+            continue
+        recipient_type, recipient_id, channel, address = p.recipient
+        added += enqueue(
+            kind=p.kind,
+            channel=channel,
+            recipient_type=recipient_type,
+            recipient_id=recipient_id,
+            address=address,
+            template=p.template,
+            params=p.params,
+            due_at=out_of_quiet(max(p.due_at, now), p.tz),
+            expires_at=p.expires_at,
+            dedupe_key=p.dedupe_key,
+            locale=p.locale,
+        )
+        existing.add(p.dedupe_key)
+    return added
+
+
+def _when(instant: datetime, tz: str | None) -> str:
+    local = to_local(instant, tz)
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
+def _booking_params(booking: Booking) -> dict:
+    shift = booking.shift
+    station = shift.station
+    return {
+        "code": booking.code,
+        "when": _when(booking.slot.starts_at, station.timezone),
+        "lawyer": shift.lawyer.name,
+        "station": station.name,
+        "address": station.address,
+    }
+
+
+# -- booking events (in the caller's transaction) ----------------------------------------------------
+
+
+def _booking_notice(booking: Booking, kind: str, key: str, now: datetime) -> int:
+    tz = booking.shift.station.timezone
+    planned = Planned(
+        kind=kind,
+        recipient=veteran_contact(booking),
+        template=kind,
+        params=_booking_params(booking),
+        due_at=now,
+        expires_at=booking.slot.starts_at,
+        dedupe_key=key,
+        tz=tz,
+    )
+    return queue([planned], now)
+
+
+def on_booking_made(booking: Booking, now: datetime | None = None) -> int:
+    """Queue the booking's confirmation (in the booking's transaction)."""
+    now = now or now_utc()
+    return _booking_notice(booking, "booking_confirmed", f"booking-confirmed:{booking.id}", now)
+
+
+def on_booking_moved(booking: Booking, now: datetime | None = None) -> int:
+    """Queue a confirmation of the new time; reminders already queued for the old time lapse."""
+    now = now or now_utc()
+    _expire_booking_reminders(booking.id)
+    key = f"booking-moved:{booking.id}:{booking.slot_id}:{int(now.timestamp())}"
+    return _booking_notice(booking, "booking_moved", key, now)
+
+
+def on_booking_cancelled(booking: Booking, now: datetime | None = None) -> int:
+    """Queue a confirmation of the cancellation; its pending reminders are not sent."""
+    now = now or now_utc()
+    _expire_booking_reminders(booking.id)
+    return _booking_notice(booking, "booking_cancelled", f"booking-cancelled:{booking.id}", now)
+
+
+def _expire_booking_reminders(booking_id: int) -> None:
+    prefixes = (f"booking-eve:{booking_id}:", f"booking-day:{booking_id}:")
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.status == PENDING,
+            sa.or_(*(OutboxMessage.dedupe_key.startswith(p) for p in prefixes)),
+        )
+        .values(status=EXPIRED, last_error="the booking changed before it was sent")
+    )
+
+
+# -- the timed rules ---------------------------------------------------------------------------------
+
+
+def _stations_by_zone() -> dict[str, list[Station]]:
+    zones: dict[str, list[Station]] = defaultdict(list)
+    for station in db.session.scalars(sa.select(Station).where(Station.active.is_(True))):
+        zones[station.timezone or DEFAULT_TIMEZONE].append(station)
+    return zones
+
+
+def duty_reminders(now: datetime) -> list[Planned]:
+    """The duty lawyer: a week before, at 17:00 on the previous working day, and on the morning."""
+    from legalaid.bookings.services import booking_counts
+
+    planned: list[Planned] = []
+    for tz, stations in _stations_by_zone().items():
+        today = to_local(now, tz).date()
+        # Two weeks ahead: before a long holiday the previous working day can be more than a week back.
+        shifts = list(
+            db.session.scalars(
+                sa.select(DutyShift).where(
+                    DutyShift.station_id.in_([s.id for s in stations]),
+                    DutyShift.duty_on.between(today, today + timedelta(days=14)),
+                )
+            )
+        )
+        counts = booking_counts([s.id for s in shifts])
+        lawyers = {
+            lawyer.id: lawyer
+            for lawyer in db.session.scalars(
+                sa.select(Lawyer).where(Lawyer.id.in_({s.lawyer_id for s in shifts}))
+            )
+        }
+        for shift in shifts:
+            lawyer = lawyers[shift.lawyer_id]
+            if not lawyer.active:
+                continue
+            week = at(shift.duty_on - timedelta(days=_days("duty_days_before")), "duty_week_at", tz)
+            eve = at(previous_working_day(shift.duty_on), "duty_eve_at", tz)
+            morning = at(shift.duty_on, "duty_morning_at", tz)
+            until = at(shift.duty_on, "duty_morning_until", tz)
+            params = {
+                "station": shift.station.name,
+                "day": f"{shift.duty_on:%Y-%m-%d}",
+                "count": counts.get(shift.id, 0),
+                "address": shift.station.address,
+            }
+            for kind, due, expires in (
+                ("duty_week", week, min(eve, morning)),
+                ("duty_eve", eve, morning),
+                ("duty_morning", morning, until),
+            ):
+                if kind == "duty_week" and due >= eve:
+                    continue  # before a long holiday the eve reminder comes first: one is enough
+                planned.append(
+                    Planned(
+                        kind=kind,
+                        recipient=lawyer_contact(lawyer),
+                        template=kind,
+                        params=params,
+                        due_at=due,
+                        expires_at=expires,
+                        dedupe_key=f"{kind}:{shift.id}:{lawyer.id}",
+                        tz=tz,
+                    )
+                )
+    return planned
+
+
+def booking_reminders(now: datetime) -> list[Planned]:
+    """The veteran: at 17:00 the day before and at 08:00 on the day — unless booked after that moment."""
+    planned: list[Planned] = []
+    for tz, stations in _stations_by_zone().items():
+        today = to_local(now, tz).date()
+        start = local_to_utc(today, time.min, tz)
+        bookings = db.session.scalars(
+            sa.select(Booking)
+            .join(Slot, Slot.id == Booking.slot_id)
+            .join(DutyShift, DutyShift.id == Booking.shift_id)
+            .where(
+                DutyShift.station_id.in_([s.id for s in stations]),
+                Booking.status == BOOKED,
+                Slot.starts_at >= start,
+                Slot.starts_at < start + timedelta(days=2, hours=1),
+            )
+        )
+        for booking in bookings:
+            slot_start = booking.slot.starts_at
+            day = to_local(slot_start, tz).date()
+            # The moment the booking took its present time (made, or last moved).
+            booked_at = max(booking.created_at, booking.updated_at)
+            for kind, due in (
+                ("booking_eve", at(day - timedelta(days=1), "veteran_eve_at", tz)),
+                ("booking_day", at(day, "veteran_day_at", tz)),
+            ):
+                if booked_at > due or due >= slot_start:
+                    continue  # booked after the reminder's moment: the confirmation said it all
+                planned.append(
+                    Planned(
+                        kind=kind,
+                        recipient=veteran_contact(booking),
+                        template="booking_reminder",
+                        params=_booking_params(booking),
+                        due_at=due,
+                        expires_at=slot_start,
+                        dedupe_key=f"{kind}:{booking.id}:{booking.slot_id}",
+                        tz=tz,
+                    )
+                )
+    return planned
+
+
+def lawyer_change_notices(now: datetime) -> list[Planned]:
+    """Booked veterans when their day's lawyer changes; marks the roster's change records processed."""
+    planned: list[Planned] = []
+    changes = list(
+        db.session.scalars(
+            sa.select(ShiftChange)
+            .where(ShiftChange.processed_at.is_(None))
+            .order_by(ShiftChange.id)
+            .limit(500)
+        )
+    )
+    for change in changes:
+        change.processed_at = now
+        shift = db.session.get(DutyShift, change.shift_id) if change.shift_id else None
+        if shift is None or change.new_lawyer_id == change.old_lawyer_id:
+            continue
+        tz = shift.station.timezone
+        if shift.duty_on < to_local(now, tz).date():
+            continue
+        if change.old_lawyer_id is not None:
+            old_keys = [
+                f"{kind}:{shift.id}:{change.old_lawyer_id}"
+                for kind in ("duty_week", "duty_eve", "duty_morning")
+            ]
+            db.session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.status == PENDING, OutboxMessage.dedupe_key.in_(old_keys))
+                .values(status=EXPIRED, last_error="the lawyer of this shift changed")
+            )
+        bookings = db.session.scalars(
+            sa.select(Booking).where(Booking.shift_id == shift.id, Booking.status == BOOKED)
+        )
+        for booking in bookings:
+            planned.append(
+                Planned(
+                    kind="lawyer_changed",
+                    recipient=veteran_contact(booking),
+                    template="lawyer_changed",
+                    params=_booking_params(booking),
+                    due_at=now,
+                    expires_at=booking.slot.starts_at,
+                    dedupe_key=f"lawyer-changed:{change.id}:{booking.id}",
+                    tz=tz,
+                )
+            )
+    return planned
+
+
+def matter_reminders(now: datetime) -> list[Planned]:
+    """The follow-up owner: the day before a matter falls due; when overdue, once, then weekly."""
+    planned: list[Planned] = []
+    every = _days("overdue_every_days")
+    owners: dict[int, User] = {}
+    for tz, stations in _stations_by_zone().items():
+        today = to_local(now, tz).date()
+        matters = db.session.scalars(
+            sa.select(Matter).where(
+                Matter.station_id.in_([s.id for s in stations]),
+                Matter.status != CLOSED,
+                Matter.due_on <= today + timedelta(days=1),
+            )
+        )
+        for matter in matters:
+            owner = owners.get(matter.owner_id) or db.session.get(User, matter.owner_id)
+            owners[matter.owner_id] = owner
+            if owner is None or not owner.active:
+                continue
+            params = {
+                "matter": matter.id,
+                "name": mask_name(matter.consultation.name),
+                "due": f"{matter.due_on:%Y-%m-%d}",
+            }
+            if matter.due_on >= today:
+                due = at(matter.due_on - timedelta(days=1), "matter_at", tz)
+                kind, key = "matter_due", f"matter-due:{matter.id}:{matter.due_on}"
+                expires = local_to_utc(matter.due_on + timedelta(days=1), time.min, tz)
+            else:
+                weeks = (today - matter.due_on - timedelta(days=1)).days // every
+                first = matter.due_on + timedelta(days=1 + weeks * every)
+                due = at(first, "matter_at", tz)
+                kind, key = "matter_overdue", f"matter-overdue:{matter.id}:{matter.due_on}:{weeks}"
+                expires = due + timedelta(days=every)
+            planned.append(
+                Planned(
+                    kind=kind,
+                    recipient=user_contact(owner),
+                    template=kind,
+                    params=params,
+                    due_at=due,
+                    expires_at=expires,
+                    dedupe_key=key,
+                    tz=tz,
+                )
+            )
+    return planned
+
+
+def _admins() -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(User.role == ADMIN, User.active.is_(True))))
+
+
+def contract_notices(now: datetime, admins: list[User]) -> list[Planned]:
+    """Administrators: a lawyer's contract ends within 30 days (once per contract end date)."""
+    planned: list[Planned] = []
+    before = _days("contract_days_before")
+    for tz, stations in _stations_by_zone().items():
+        today = to_local(now, tz).date()
+        lawyers = db.session.scalars(
+            sa.select(Lawyer).where(
+                Lawyer.station_id.in_([s.id for s in stations]),
+                Lawyer.active.is_(True),
+                Lawyer.contract_end.between(today, today + timedelta(days=before)),
+            )
+        )
+        for lawyer in lawyers:
+            due = at(lawyer.contract_end - timedelta(days=before), "admin_at", tz)
+            params = {
+                "lawyer": lawyer.name,
+                "firm": lawyer.firm.name,
+                "end": f"{lawyer.contract_end:%Y-%m-%d}",
+            }
+            for admin in admins:
+                planned.append(
+                    Planned(
+                        kind="contract_ending",
+                        recipient=user_contact(admin),
+                        template="contract_ending",
+                        params=params,
+                        due_at=due,
+                        expires_at=local_to_utc(lawyer.contract_end + timedelta(days=1), time.min, tz),
+                        dedupe_key=f"contract-ending:{lawyer.id}:{lawyer.contract_end}:{admin.id}",
+                        tz=tz,
+                    )
+                )
+    return planned
+
+
+def review_summary(station: Station, month_start: date, today: date) -> dict:
+    """每月研判: last month's consultations, new matters and outcomes, and the matters overdue today."""
+    from legalaid.consultations.forms import label
+
+    last_start = (month_start - timedelta(days=1)).replace(day=1)
+    held_last_month = sa.and_(
+        Consultation.station_id == station.id,
+        Consultation.held_on >= last_start,
+        Consultation.held_on < month_start,
+    )
+    consultations = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Consultation).where(held_last_month)
+    )
+    new_matters = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Matter)
+        .join(Consultation, Consultation.id == Matter.consultation_id)
+        .where(held_last_month)
+    )
+    overdue = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Matter)
+        .where(Matter.station_id == station.id, Matter.status != CLOSED, Matter.due_on < today)
+    )
+    outcomes: Counter[str] = Counter()
+    for row in db.session.scalars(sa.select(Consultation.outcomes).where(held_last_month)):
+        outcomes.update(row or [])
+    with force_locale(DEFAULT_LOCALE):
+        by_outcome = "，".join(f"{label('outcome', code)} {n}" for code, n in outcomes.most_common()) or "—"
+    return {
+        "station": station.name,
+        "month": f"{last_start:%Y-%m}",
+        "consultations": consultations or 0,
+        "new_matters": new_matters or 0,
+        "overdue": overdue or 0,
+        "outcomes": by_outcome,
+    }
+
+
+def monthly_reviews(now: datetime, admins: list[User]) -> list[Planned]:
+    """Administrators: the monthly review summary on the first working day of the month, per station."""
+    planned: list[Planned] = []
+    for tz, stations in _stations_by_zone().items():
+        today = to_local(now, tz).date()
+        first = first_working_day(today.year, today.month)
+        due = at(first, "admin_at", tz)
+        if now < due:
+            continue
+        for station in stations:
+            key = f"monthly-review:{station.id}:{first:%Y-%m}"
+            if db.session.scalar(
+                sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key.startswith(key)).limit(1)
+            ):
+                continue  # already summarised this month: skip the counting
+            params = review_summary(station, today.replace(day=1), today)
+            for admin in admins:
+                planned.append(
+                    Planned(
+                        kind="monthly_review",
+                        recipient=user_contact(admin),
+                        template="monthly_review",
+                        params=params,
+                        due_at=due,
+                        expires_at=due + timedelta(days=7),
+                        dedupe_key=f"{key}:{admin.id}",
+                        tz=tz,
+                    )
+                )
+    return planned
+
+
+def enqueue_due(now: datetime | None = None) -> dict[str, int]:
+    """Queue every reminder whose time has come (the scheduler's job; safe to run twice). Flushes."""
+    now = now or now_utc()
+    admins = _admins()
+    report = {
+        "duty": queue(duty_reminders(now), now),
+        "booking": queue(booking_reminders(now), now),
+        "lawyer_changed": queue(lawyer_change_notices(now), now),
+        "matter": queue(matter_reminders(now), now),
+        "contract": queue(contract_notices(now, admins), now),
+        "review": queue(monthly_reviews(now, admins), now),
+    }
+    db.session.flush()
+    return report
