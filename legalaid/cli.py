@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app wsgi users|stations|demo|jobs|scheduler …`."""
+"""Command-line tools: `flask --app wsgi users|stations|demo|jobs|scheduler|reminders|bookings …`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ stations_cli = AppGroup("stations", help="Manage stations.")
 demo_cli = AppGroup("demo", help="Demo data.")
 jobs_cli = AppGroup("jobs", help="Run a scheduled job once, by hand.")
 scheduler_cli = AppGroup("scheduler", help="The scheduler process.")
+reminders_cli = AppGroup("reminders", help="Reminders and the outbox.")
+bookings_cli = AppGroup("bookings", help="Bookings.")
 roster_cli = AppGroup("roster", help="The duty roster.")
 lawyers_cli = AppGroup("lawyers", help="Lawyers.")
 
@@ -217,18 +219,41 @@ def jobs_list() -> None:
 @click.argument("name", type=click.Choice(sorted(scheduler.JOBS)))
 def jobs_run(name: str) -> None:
     """Run one job now (safe even while the scheduler runs it too)."""
+    _run_job(name)
+
+
+def _run_job(name: str) -> None:
     result = scheduler.run_job(current_app._get_current_object(), name)
     click.echo(f"{name}: {result}")
 
 
+@reminders_cli.command("send-due")
+def reminders_send_due() -> None:
+    """Send the messages that are due (the scheduler does this every minute; safe to run twice)."""
+    _run_job("send_due")
+
+
+@reminders_cli.command("enqueue")
+def reminders_enqueue() -> None:
+    """Queue every reminder whose time has come (the scheduler does this every minute; safe twice)."""
+    _run_job("enqueue_reminders")
+
+
+@bookings_cli.command("mark-no-shows")
+def bookings_mark_no_shows() -> None:
+    """Mark as no-show the bookings of shifts that have ended (safe to run twice)."""
+    _run_job("no_shows")
+
+
 @scheduler_cli.command("run")
 def scheduler_run() -> None:
-    """Run the scheduler process (only one holds the lease; others wait as standby)."""
+    """Run the scheduler process (one holds the lock and runs the jobs; another copy waits)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
     scheduler.serve_until_signalled(current_app._get_current_object())
 
 
 def register_cli(app: Flask) -> None:
     """Add the command groups to `flask`."""
-    for group in (users_cli, stations_cli, demo_cli, jobs_cli, scheduler_cli, roster_cli, lawyers_cli):
+    groups = (users_cli, stations_cli, demo_cli, jobs_cli, scheduler_cli, roster_cli, lawyers_cli)
+    for group in (*groups, reminders_cli, bookings_cli):
         app.cli.add_command(group)

@@ -151,7 +151,9 @@ def test_two_scheduler_processes_only_one_sweeps_and_the_other_takes_over(app, d
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0
         output = second.stdout.read()
-        assert "waits: another scheduler holds the lock" in output and "holds the lock; running jobs" in output
+        assert (
+            "waits: another scheduler holds the lock" in output and "holds the lock; running jobs" in output
+        )
     finally:
         for process in (first, second):
             if process is not None and process.poll() is None:

@@ -359,9 +359,10 @@ def booking_reminders(now: datetime) -> list[Planned]:
             day = to_local(slot_start, tz).date()
             # The moment the booking took its present time (made, or last moved).
             booked_at = max(booking.created_at, booking.updated_at)
-            for kind, due in (
-                ("booking_eve", at(day - timedelta(days=1), "veteran_eve_at", tz)),
-                ("booking_day", at(day, "veteran_day_at", tz)),
+            eve, morning = at(day - timedelta(days=1), "veteran_eve_at", tz), at(day, "veteran_day_at", tz)
+            for kind, due, expires in (
+                ("booking_eve", eve, min(morning, slot_start)),  # late, the morning one takes over
+                ("booking_day", morning, slot_start),
             ):
                 if booked_at > due or due >= slot_start:
                     continue  # booked after the reminder's moment: the confirmation said it all
@@ -372,7 +373,7 @@ def booking_reminders(now: datetime) -> list[Planned]:
                         template="booking_reminder",
                         params=_booking_params(booking),
                         due_at=due,
-                        expires_at=slot_start,
+                        expires_at=expires,
                         dedupe_key=f"{kind}:{booking.id}:{booking.slot_id}",
                         tz=tz,
                     )
