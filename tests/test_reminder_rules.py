@@ -7,7 +7,7 @@ Beijing is UTC+8: 17:00 there is 09:00 UTC.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
