@@ -66,7 +66,9 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.core.routes import bp as core_bp
     from legalaid.kiosk.routes import bp as kiosk_bp
     from legalaid.lawyers.routes import bp as lawyers_bp
-    from legalaid.privacy import mask_mobile, mask_name
+    from legalaid.privacy import mask_mobile, mask_name, mask_text
+    from legalaid.reminders.forms import outbox_label
+    from legalaid.reminders.routes import bp as outbox_bp
     from legalaid.roster.forms import change_label
     from legalaid.roster.routes import bp as roster_bp
     from legalaid.stations.forms import weekday_names
@@ -84,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
         swaps_bp,
         bookings_bp,
         consultations_bp,
+        outbox_bp,
     ):
         app.register_blueprint(blueprint)
     # The same booking flow twice: the hall's touch screen and a phone-sized site.
@@ -97,8 +100,10 @@ def register_blueprints(app: Flask) -> None:
         swap_state=swap_state,
         booking_state=booking_state,
         consultation_label=consultation_label,
+        outbox_label=outbox_label,
     )
     app.jinja_env.filters["masked"] = mask_mobile
+    app.jinja_env.filters["masked_text"] = mask_text
     app.jinja_env.filters["name_mask"] = mask_name
 
 

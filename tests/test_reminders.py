@@ -227,3 +227,56 @@ def test_an_administrator_can_send_again(app, status):
     message.status = status
     outbox.resend(message)
     assert message.status == PENDING
+
+
+def test_the_outbox_page_filters_shows_history_and_sends_again(app, signed_in, tmp_path):
+    from legalaid.scheduler import run_job
+    from tests.conftest import post_form
+
+    app.instance_path = str(tmp_path)
+    gateway = Gateway(fail=True)
+    try:
+        _sms_settings(app, gateway.url)
+        _queue(1, channel="sms", prefix="bad")
+        _queue(2, channel="log", prefix="good")
+        moment = NOW
+        for _attempt in range(5):
+            outbox.sweep(moment)
+            moment += timedelta(minutes=20)
+    finally:
+        gateway.close()
+    with time_machine.travel(NOW, tick=False):
+        run_job(app, "send_due")
+    client = signed_in("admin")
+    page = client.get("/admin/outbox/").get_data(as_text=True)
+    assert "发件箱" in page and "138****5678" in page and "13812345678" not in page
+    assert "解放区退役军人事务局" in page and "k3y" not in page  # the sign is shown, never the key
+    last_sweep = page.split('id="last-sweep">')[1].split("</dd>")[0]
+    assert "上次发送" in page and "2026年3月9日" in last_sweep
+    failed = client.get("/admin/outbox/?status=failed").get_data(as_text=True)
+    assert "1 条消息" in failed and "HTTP" in failed
+    sent = client.get("/admin/outbox/?status=sent&channel=log").get_data(as_text=True)
+    assert "2 条消息" in sent
+    bad = client.get("/admin/outbox/?start_on=2026-13-40")
+    assert bad.status_code == 200 and "is-invalid" in bad.get_data(as_text=True)
+
+    message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.status == FAILED))
+    detail = client.get(f"/admin/outbox/{message.id}").get_data(as_text=True)
+    assert detail.count("attempt") == 5 and "再发一次" in detail and "测试消息" in detail
+    response = post_form(
+        client, f"/admin/outbox/{message.id}/resend", {}, form_page=f"/admin/outbox/{message.id}"
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, message.id).status == PENDING
+    again = client.get(f"/admin/outbox/{message.id}").get_data(as_text=True)
+    assert "sent again by" in again
+    from legalaid.audit.models import AuditEntry
+
+    assert db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "outbox.resend")) is not None
+    sent_message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.status == SENT))
+    post_form(
+        client, f"/admin/outbox/{sent_message.id}/resend", {}, form_page=f"/admin/outbox/{sent_message.id}"
+    )
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, sent_message.id).status == SENT  # a sent message is not sent twice

@@ -11,13 +11,16 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
 
-from legalaid.dates import now_utc
-from legalaid.db import insert_if_absent
+from legalaid.dates import local_day_bounds, now_utc
+from legalaid.db import get_by_id, insert_if_absent
 from legalaid.errors import NotAllowed
 from legalaid.extensions import db
 from legalaid.reminders.models import (
@@ -222,6 +225,64 @@ def history(message: OutboxMessage) -> list[OutboxEvent]:
             .order_by(OutboxEvent.at, OutboxEvent.id)
         )
     )
+
+
+@dataclass
+class OutboxFilter:
+    """Which messages the administrator wants to see."""
+
+    status: str | None = None
+    kind: str | None = None
+    channel: str | None = None
+    start_on: date | None = None
+    end_on: date | None = None
+
+
+def search(criteria: OutboxFilter, page: int = 1, per_page: int = 50) -> Pagination:
+    """Messages matching the filter (by due day in station time), latest due first, a page at a time."""
+    query = sa.select(OutboxMessage)
+    if criteria.status:
+        query = query.where(OutboxMessage.status == criteria.status)
+    if criteria.kind:
+        query = query.where(OutboxMessage.kind == criteria.kind)
+    if criteria.channel:
+        query = query.where(OutboxMessage.channel == criteria.channel)
+    if criteria.start_on:
+        query = query.where(OutboxMessage.due_at >= local_day_bounds(criteria.start_on)[0])
+    if criteria.end_on:
+        query = query.where(OutboxMessage.due_at < local_day_bounds(criteria.end_on)[1])
+    query = query.order_by(OutboxMessage.due_at.desc(), OutboxMessage.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def status_counts() -> dict[str, int]:
+    """How many messages are in each status."""
+    rows = db.session.execute(sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status))
+    return dict(rows.all())
+
+
+def get_message(message_id: int) -> OutboxMessage | None:
+    """The message with this id, if any."""
+    return get_by_id(OutboxMessage, message_id)
+
+
+def sender_configuration() -> list[tuple[str, str, str]]:
+    """Per channel: the sender in use and where it sends (secrets are only said to be set)."""
+    config = current_app.config
+    rows = []
+    for channel in ("log", "email", "sms"):
+        choice = config.get("SENDERS", {}).get(channel, "log")
+        if choice == "smtp":
+            where = f"{config['MAIL_SERVER']}:{config['MAIL_PORT']} · {config['MAIL_FROM']}"
+        elif choice == "sms":
+            templates = ", ".join(sorted(config.get("SMS_TEMPLATES", {}))) or "—"
+            key = _("key set") if config.get("SMS_GATEWAY_KEY") else _("no key")
+            host = urlsplit(config.get("SMS_GATEWAY_URL", "")).netloc
+            where = f"{host} · {config.get('SMS_SIGN_NAME', '')} · {key} · {templates}"
+        else:
+            where = "instance/outbox.log"
+        rows.append((channel, choice, where))
+    return rows
 
 
 __all__ = ["SENT", "enqueue", "resend", "sweep"]

@@ -1,0 +1,67 @@
+"""The outbox page's filter and the labels of kinds, statuses and channels."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, SubmitField
+from wtforms.validators import Optional
+
+from legalaid.audit.forms import EARLIEST, LATEST
+from legalaid.forms import DateRange
+
+KIND_LABELS: dict[str, object] = {
+    "booking_confirmed": _l("Booking confirmed"),
+    "booking_moved": _l("Booking moved"),
+    "booking_cancelled": _l("Booking cancelled"),
+    "booking_eve": _l("Veteran: the day before"),
+    "booking_day": _l("Veteran: on the day"),
+    "lawyer_changed": _l("Veteran: lawyer changed"),
+    "duty_week": _l("Duty lawyer: a week before"),
+    "duty_eve": _l("Duty lawyer: the working day before"),
+    "duty_morning": _l("Duty lawyer: on the morning"),
+    "matter_due": _l("Follow-up falls due"),
+    "matter_overdue": _l("Follow-up overdue"),
+    "contract_ending": _l("Contract ending"),
+    "monthly_review": _l("Monthly review"),
+    "test": _l("Test message"),
+}
+STATUS_LABELS: dict[str, object] = {
+    "pending": _l("Waiting"),
+    "sending": _l("Sending"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+    "expired": _l("Expired"),
+    "unknown": _l("Unknown: check"),
+}
+CHANNEL_LABELS: dict[str, object] = {"log": _l("Log file"), "email": _l("E-mail"), "sms": _l("SMS")}
+
+
+def outbox_label(kind: str, code: str | None) -> str:
+    """The translated label of a message kind, status or channel code."""
+    table = {"kind": KIND_LABELS, "status": STATUS_LABELS, "channel": CHANNEL_LABELS}[kind]
+    return str(table.get(code or "", code or ""))
+
+
+class OutboxFilterForm(FlaskForm):
+    """Which messages: by status, kind, channel and due date (GET, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        _l("Status"), choices=lambda: [("", "—"), *STATUS_LABELS.items()], validators=[Optional()]
+    )
+    kind = SelectField(_l("Kind"), choices=lambda: [("", "—"), *KIND_LABELS.items()], validators=[Optional()])
+    channel = SelectField(
+        _l("Channel"), choices=lambda: [("", "—"), *CHANNEL_LABELS.items()], validators=[Optional()]
+    )
+    start_on = DateField(_l("Due from"), validators=[Optional(), DateRange(min=EARLIEST, max=LATEST)])
+    end_on = DateField(_l("Due until"), validators=[Optional(), DateRange(min=EARLIEST, max=LATEST)])
+    submit = SubmitField(_l("Filter"))
+
+
+class ResendForm(FlaskForm):
+    """Send a failed or unknown message again."""
+
+    submit = SubmitField(_l("Send again"))
