@@ -19,6 +19,7 @@ from legalaid.dates import local_today
 from legalaid.extensions import db
 from legalaid.lawyers import services as lawyers
 from legalaid.lawyers.models import Lawyer
+from legalaid.reminders.models import OutboxMessage
 from legalaid.roster import services as roster
 from legalaid.roster.models import DutyShift
 from legalaid.stations import services as stations
@@ -71,7 +72,12 @@ def load(today: date | None = None) -> list[str]:
         user = accounts.find_by_username(username)
         if user is None:
             user = accounts.create_user(
-                username, name, role, password, station_id=None if role == ADMIN else station.id
+                username,
+                name,
+                role,
+                password,
+                station_id=None if role == ADMIN else station.id,
+                email="admin@example.org" if role == ADMIN else "",
             )
             added.append(f"user {username}")
         users[username] = user
@@ -109,6 +115,11 @@ def load(today: date | None = None) -> list[str]:
     if not db.session.scalar(sa.select(sa.func.count()).select_from(Consultation)):
         _load_consultations(station, today)
         added.append("consultations")
+    if not db.session.scalar(
+        sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key.startswith("demo:")).limit(1)
+    ):
+        _load_messages(station, today)
+        added.append("messages")
     return added
 
 
@@ -259,6 +270,110 @@ def _load_consultations(station: Station, today: date) -> None:
                 owner,
                 "mediation_agreement" if "mediation" in outcomes else "resolved",
                 money_saved=8000 if "mediation" in outcomes else None,
+            )
+    db.session.commit()
+
+
+def _load_messages(station: Station, today: date) -> None:
+    """The outbox as after some weeks of use: the bookings' confirmations sent, and one message in each
+    other status (waiting, sending, failed, expired, unknown) for the administrator to look at."""
+    from legalaid.dates import now_utc
+    from legalaid.reminders import rules
+    from legalaid.reminders import services as outbox
+    from legalaid.reminders.models import EXPIRED, FAILED, PENDING, SENDING, SENT, UNKNOWN, OutboxEvent
+
+    now = now_utc()
+    # The demo's bookings were made "a week before" their day; their confirmations went out then.
+    for message in db.session.scalars(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.status == PENDING, OutboxMessage.kind.startswith("booking_")
+        )
+    ):
+        message.due_at = min(message.due_at, now)
+        message.status, message.attempts, message.sent_at = SENT, 1, message.due_at + timedelta(seconds=20)
+        message.claimed_at, message.claimed_by = message.due_at, "demo"
+        db.session.add(
+            OutboxEvent(message_id=message.id, at=message.sent_at, status=SENT, detail="attempt 1")
+        )
+    db.session.flush()
+    coming = roster.shifts_between(station, today + timedelta(days=1), today + timedelta(weeks=4))
+    past = roster.shifts_between(station, today - timedelta(weeks=4), today - timedelta(days=1))
+    booked = db.session.scalars(sa.select(Booking).where(Booking.shift_id.in_([s.id for s in past]))).all()
+    if not coming or not booked:
+        return
+    veteran_booking, shift = booked[0], coming[-1]
+    lawyer = shift.lawyer
+    tz = station.timezone
+    samples = (
+        # (status, kind, to, template, due, attempts, error)
+        (
+            PENDING,
+            "duty_morning",
+            rules.lawyer_contact(lawyer),
+            rules.at(shift.duty_on, "duty_morning_at", tz),
+            0,
+            "",
+        ),
+        (SENDING, "duty_week", rules.lawyer_contact(lawyer), now - timedelta(minutes=1), 0, ""),
+        (
+            FAILED,
+            "booking_eve",
+            rules.veteran_contact(veteran_booking),
+            veteran_booking.slot.starts_at - timedelta(hours=16),
+            5,
+            "sms: HTTP 503",
+        ),
+        (
+            EXPIRED,
+            "booking_day",
+            rules.veteran_contact(veteran_booking),
+            veteran_booking.slot.starts_at - timedelta(hours=1),
+            0,
+            "",
+        ),
+        (UNKNOWN, "duty_eve", rules.lawyer_contact(lawyer), now - timedelta(hours=2), 1, outbox.LOST_CLAIM),
+    )
+    params = {
+        "station": station.name,
+        "day": f"{shift.duty_on:%Y-%m-%d}",
+        "count": 3,
+        "address": station.address,
+    }
+    for status, kind, contact, due, attempts, error in samples:
+        recipient_type, recipient_id, channel, address = contact
+        booking_kind = kind.startswith("booking_")
+        message = OutboxMessage(
+            kind=kind,
+            channel=channel,
+            recipient_type=recipient_type,
+            recipient_id=recipient_id,
+            address=address,
+            template="booking_reminder" if booking_kind else kind,
+            params=rules.booking_params(veteran_booking) if booking_kind else params,
+            due_at=due,
+            expires_at=veteran_booking.slot.starts_at if booking_kind else None,
+            status=status,
+            attempts=attempts,
+            last_error=error,
+            claimed_at=now - timedelta(minutes=1) if status in (SENDING, UNKNOWN) else None,
+            claimed_by="demo" if status in (SENDING, UNKNOWN) else None,
+            dedupe_key=f"demo:{kind}:{status}",
+        )
+        db.session.add(message)
+        db.session.flush()
+        for attempt in range(1, attempts + 1) if status == FAILED else ():
+            at = due + timedelta(minutes=2**attempt)
+            detail = f"attempt {attempt}: {error}"
+            db.session.add(
+                OutboxEvent(
+                    message_id=message.id, at=at, status=PENDING if attempt < 5 else FAILED, detail=detail
+                )
+            )
+        if status in (EXPIRED, UNKNOWN):
+            db.session.add(
+                OutboxEvent(
+                    message_id=message.id, at=due + timedelta(minutes=11), status=status, detail=error
+                )
             )
     db.session.commit()
 

@@ -27,3 +27,14 @@ def test_printed_demo_accounts_sign_in(runner, client):
         assert username in listing and password in listing
         fresh = client.application.test_client()
         assert login(fresh, username, password).status_code == 302
+
+
+def test_demo_outbox_has_a_message_in_every_status_and_the_admin_page_shows_them(runner, client):
+    from legalaid.reminders.models import STATUSES, OutboxMessage
+
+    runner.invoke(args=["demo", "load"])
+    statuses = set(db.session.scalars(sa.select(OutboxMessage.status).distinct()))
+    assert statuses == set(STATUSES)
+    login(client, "admin", "admin-demo-2026")
+    page = client.get("/admin/outbox/?status=unknown").get_data(as_text=True)
+    assert "1 条消息" in page and "值班律师：前一个工作日" in page

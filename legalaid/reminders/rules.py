@@ -205,7 +205,8 @@ def _when(instant: datetime, tz: str | None) -> str:
     return f"{local:%Y-%m-%d %H:%M}"
 
 
-def _booking_params(booking: Booking) -> dict:
+def booking_params(booking: Booking) -> dict:
+    """What a message about a booking says: code, time, lawyer, station and its address."""
     shift = booking.shift
     station = shift.station
     return {
@@ -226,7 +227,7 @@ def _booking_notice(booking: Booking, kind: str, key: str, now: datetime) -> int
         kind=kind,
         recipient=veteran_contact(booking),
         template=kind,
-        params=_booking_params(booking),
+        params=booking_params(booking),
         due_at=now,
         expires_at=booking.slot.starts_at,
         dedupe_key=key,
@@ -371,7 +372,7 @@ def booking_reminders(now: datetime) -> list[Planned]:
                         kind=kind,
                         recipient=veteran_contact(booking),
                         template="booking_reminder",
-                        params=_booking_params(booking),
+                        params=booking_params(booking),
                         due_at=due,
                         expires_at=expires,
                         dedupe_key=f"{kind}:{booking.id}:{booking.slot_id}",
@@ -419,7 +420,7 @@ def lawyer_change_notices(now: datetime) -> list[Planned]:
                     kind="lawyer_changed",
                     recipient=veteran_contact(booking),
                     template="lawyer_changed",
-                    params=_booking_params(booking),
+                    params=booking_params(booking),
                     due_at=now,
                     expires_at=booking.slot.starts_at,
                     dedupe_key=f"lawyer-changed:{change.id}:{booking.id}",
