@@ -67,7 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.kiosk.routes import bp as kiosk_bp
     from legalaid.lawyers.routes import bp as lawyers_bp
     from legalaid.privacy import mask_mobile, mask_name, mask_text
-    from legalaid.reminders.forms import outbox_label
+    from legalaid.reminders.forms import outbox_detail, outbox_label
     from legalaid.reminders.routes import bp as outbox_bp
     from legalaid.roster.forms import change_label
     from legalaid.roster.routes import bp as roster_bp
@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
         booking_state=booking_state,
         consultation_label=consultation_label,
         outbox_label=outbox_label,
+        outbox_detail=outbox_detail,
     )
     app.jinja_env.filters["masked"] = mask_mobile
     app.jinja_env.filters["masked_text"] = mask_text

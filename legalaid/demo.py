@@ -279,8 +279,17 @@ def _load_messages(station: Station, today: date) -> None:
     other status (waiting, sending, failed, expired, unknown) for the administrator to look at."""
     from legalaid.dates import now_utc
     from legalaid.reminders import rules
-    from legalaid.reminders import services as outbox
-    from legalaid.reminders.models import EXPIRED, FAILED, PENDING, SENDING, SENT, UNKNOWN, OutboxEvent
+    from legalaid.reminders.models import (
+        EXPIRED,
+        FAILED,
+        LOST_CLAIM,
+        PENDING,
+        SENDING,
+        SENT,
+        STALE,
+        UNKNOWN,
+        OutboxEvent,
+    )
 
     now = now_utc()
     # The demo's bookings were made "a week before" their day; their confirmations went out then.
@@ -298,65 +307,49 @@ def _load_messages(station: Station, today: date) -> None:
     db.session.flush()
     coming = roster.shifts_between(station, today + timedelta(days=1), today + timedelta(weeks=4))
     past = roster.shifts_between(station, today - timedelta(weeks=4), today - timedelta(days=1))
-    booked = db.session.scalars(sa.select(Booking).where(Booking.shift_id.in_([s.id for s in past]))).all()
-    if not coming or not booked:
+    booked_before = db.session.scalars(
+        sa.select(Booking).where(Booking.shift_id.in_([s.id for s in past]))
+    ).all()
+    booked_ahead = db.session.scalars(
+        sa.select(Booking).where(Booking.shift_id.in_([s.id for s in coming]), Booking.status == "booked")
+    ).all()
+    if not coming or not booked_before or not booked_ahead:
         return
-    veteran_booking, shift = booked[0], coming[-1]
-    lawyer = shift.lawyer
-    tz = station.timezone
+    shift, lawyer, tz = coming[-1], coming[-1].lawyer, station.timezone
+    earlier, later = booked_before[0], booked_ahead[-1]
     samples = (
-        # (status, kind, to, template, due, attempts, error)
-        (
-            PENDING,
-            "duty_morning",
-            rules.lawyer_contact(lawyer),
-            rules.at(shift.duty_on, "duty_morning_at", tz),
-            0,
-            "",
-        ),
-        (SENDING, "duty_week", rules.lawyer_contact(lawyer), now - timedelta(minutes=1), 0, ""),
-        (
-            FAILED,
-            "booking_eve",
-            rules.veteran_contact(veteran_booking),
-            veteran_booking.slot.starts_at - timedelta(hours=16),
-            5,
-            "sms: HTTP 503",
-        ),
-        (
-            EXPIRED,
-            "booking_day",
-            rules.veteran_contact(veteran_booking),
-            veteran_booking.slot.starts_at - timedelta(hours=1),
-            0,
-            "",
-        ),
-        (UNKNOWN, "duty_eve", rules.lawyer_contact(lawyer), now - timedelta(hours=2), 1, outbox.LOST_CLAIM),
+        # (status, kind, booking or None, due, attempts, last error)
+        (PENDING, "duty_morning", None, rules.at(shift.duty_on, "duty_morning_at", tz), 0, ""),
+        (SENDING, "duty_week", None, now - timedelta(minutes=1), 0, ""),
+        (FAILED, "booking_confirmed", later, now - timedelta(hours=3), 5, "sms: HTTP 503"),
+        (EXPIRED, "booking_day", earlier, earlier.slot.starts_at - timedelta(hours=1), 0, STALE),
+        (UNKNOWN, "duty_eve", None, now - timedelta(hours=2), 1, LOST_CLAIM),
     )
-    params = {
+    duty_params = {
         "station": station.name,
         "day": f"{shift.duty_on:%Y-%m-%d}",
         "count": 3,
         "address": station.address,
     }
-    for status, kind, contact, due, attempts, error in samples:
+    for status, kind, booking, due, attempts, error in samples:
+        contact = rules.veteran_contact(booking) if booking else rules.lawyer_contact(lawyer)
         recipient_type, recipient_id, channel, address = contact
-        booking_kind = kind.startswith("booking_")
         message = OutboxMessage(
             kind=kind,
             channel=channel,
             recipient_type=recipient_type,
             recipient_id=recipient_id,
             address=address,
-            template="booking_reminder" if booking_kind else kind,
-            params=rules.booking_params(veteran_booking) if booking_kind else params,
+            template="booking_reminder" if kind == "booking_day" else kind,
+            params=rules.booking_params(booking) if booking else duty_params,
             due_at=due,
-            expires_at=veteran_booking.slot.starts_at if booking_kind else None,
+            expires_at=booking.slot.starts_at if booking else None,
             status=status,
             attempts=attempts,
             last_error=error,
-            claimed_at=now - timedelta(minutes=1) if status in (SENDING, UNKNOWN) else None,
+            claimed_at=due if status in (SENDING, UNKNOWN) else None,
             claimed_by="demo" if status in (SENDING, UNKNOWN) else None,
+            created_at=min(due, now) - timedelta(minutes=1),
             dedupe_key=f"demo:{kind}:{status}",
         )
         db.session.add(message)
@@ -364,17 +357,11 @@ def _load_messages(station: Station, today: date) -> None:
         for attempt in range(1, attempts + 1) if status == FAILED else ():
             at = due + timedelta(minutes=2**attempt)
             detail = f"attempt {attempt}: {error}"
-            db.session.add(
-                OutboxEvent(
-                    message_id=message.id, at=at, status=PENDING if attempt < 5 else FAILED, detail=detail
-                )
-            )
+            status_then = PENDING if attempt < attempts else FAILED
+            db.session.add(OutboxEvent(message_id=message.id, at=at, status=status_then, detail=detail))
         if status in (EXPIRED, UNKNOWN):
-            db.session.add(
-                OutboxEvent(
-                    message_id=message.id, at=due + timedelta(minutes=11), status=status, detail=error
-                )
-            )
+            at = due + timedelta(minutes=11) if status == UNKNOWN else booking.slot.starts_at
+            db.session.add(OutboxEvent(message_id=message.id, at=at, status=status, detail=error))
     db.session.commit()
 
 

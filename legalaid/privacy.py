@@ -7,7 +7,7 @@ import re
 # A run of digits, possibly written in groups ("138 1234 5678", "+86 138-1234-5678") and ending in
 # the X of an ID number. Letters glued to it (licence "A123…") stop the match; Chinese text does not.
 _NUMBER_RUN = re.compile(r"(?<![0-9A-Za-z])\+?\d(?:[\d \t-]*[\dXx])?")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2})?$")  # a date, or a date and an hour
 _MIN_DIGITS = 7  # shorter numbers (counts, years, room numbers) are not personal
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -18,7 +18,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -167,6 +167,8 @@ class Job:
     name: str
     run: Callable[[], object]
     every_seconds: int
+    # Seconds after start for the first run: the sweep comes just after the reminders are queued.
+    offset_seconds: int = 0
 
 
 def _housekeeping() -> int:
@@ -195,7 +197,7 @@ def _enqueue_reminders() -> object:
 
 JOBS: dict[str, Job] = {
     "enqueue_reminders": Job("enqueue_reminders", _enqueue_reminders, every_seconds=60),
-    "send_due": Job("send_due", _send_due, every_seconds=60),
+    "send_due": Job("send_due", _send_due, every_seconds=60, offset_seconds=10),
     "no_shows": Job("no_shows", _no_shows, every_seconds=900),
     "housekeeping": Job("housekeeping", _housekeeping, every_seconds=3600),
 }
@@ -250,7 +252,7 @@ def _start_jobs(app: Flask) -> BackgroundScheduler:
             args=(app, job.name),
             seconds=intervals.get(job.name, job.every_seconds),
             id=job.name,
-            next_run_time=now_utc(),
+            next_run_time=now_utc() + timedelta(seconds=job.offset_seconds),
         )
     scheduler.start()
     return scheduler

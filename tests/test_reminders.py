@@ -262,7 +262,7 @@ def test_the_outbox_page_filters_shows_history_and_sends_again(app, signed_in, t
 
     message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.status == FAILED))
     detail = client.get(f"/admin/outbox/{message.id}").get_data(as_text=True)
-    assert detail.count("attempt") == 5 and "再发一次" in detail and "测试消息" in detail
+    assert detail.count("次尝试") == 5 and "再发一次" in detail and "测试消息" in detail
     response = post_form(
         client, f"/admin/outbox/{message.id}/resend", {}, form_page=f"/admin/outbox/{message.id}"
     )
@@ -270,7 +270,7 @@ def test_the_outbox_page_filters_shows_history_and_sends_again(app, signed_in, t
     db.session.expire_all()
     assert db.session.get(OutboxMessage, message.id).status == PENDING
     again = client.get(f"/admin/outbox/{message.id}").get_data(as_text=True)
-    assert "sent again by" in again
+    assert "由 " in again and " 重发" in again and "第 5 次尝试" in again
     from legalaid.audit.models import AuditEntry
 
     assert db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "outbox.resend")) is not None
@@ -280,3 +280,14 @@ def test_the_outbox_page_filters_shows_history_and_sends_again(app, signed_in, t
     )
     db.session.expire_all()
     assert db.session.get(OutboxMessage, sent_message.id).status == SENT  # a sent message is not sent twice
+
+
+def test_a_message_whose_time_has_passed_is_not_sent_again(app):
+    from legalaid.errors import NotAllowed
+
+    _queue(1)
+    message = db.session.scalar(sa.select(OutboxMessage))
+    message.status, message.expires_at = FAILED, NOW - timedelta(hours=1)
+    with pytest.raises(NotAllowed):
+        outbox.resend(message)
+    assert message.status == FAILED

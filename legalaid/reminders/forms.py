@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SubmitField
@@ -9,6 +12,7 @@ from wtforms.validators import Optional
 
 from legalaid.audit.forms import EARLIEST, LATEST
 from legalaid.forms import DateRange
+from legalaid.reminders.models import BOOKING_CHANGED, LAWYER_CHANGED, LOST_CLAIM, STALE
 
 KIND_LABELS: dict[str, object] = {
     "booking_confirmed": _l("Booking confirmed"),
@@ -35,6 +39,30 @@ STATUS_LABELS: dict[str, object] = {
     "unknown": _l("Unknown: check"),
 }
 CHANNEL_LABELS: dict[str, object] = {"log": _l("Log file"), "email": _l("E-mail"), "sms": _l("SMS")}
+
+
+_NOTES: dict[str, object] = {
+    LOST_CLAIM: _l("Claimed but never confirmed: check whether it arrived."),
+    STALE: _l("No longer worth sending."),
+    BOOKING_CHANGED: _l("The booking changed before it was sent."),
+    LAWYER_CHANGED: _l("The shift's lawyer changed before it was sent."),
+}
+_ATTEMPT = re.compile(r"^attempt (\d+)(?:: (.*))?$", re.DOTALL)
+_AGAIN = re.compile(r"^sent again by (.*)$")
+
+
+def outbox_detail(text: str | None) -> str:
+    """A message's note or history entry in the reader's language (senders' errors stay as they are)."""
+    text = text or ""
+    if text in _NOTES:
+        return str(_NOTES[text])
+    if match := _ATTEMPT.match(text):
+        number, error = match.groups()
+        said = _("Attempt %(n)s", n=number)
+        return f"{said}: {error}" if error else said
+    if match := _AGAIN.match(text):
+        return _("Sent again by %(name)s", name=match.group(1))
+    return text
 
 
 def outbox_label(kind: str, code: str | None) -> str:

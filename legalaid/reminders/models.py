@@ -19,6 +19,11 @@ PENDING, SENDING, SENT, FAILED, EXPIRED, UNKNOWN = (
     "unknown",
 )
 STATUSES = (PENDING, SENDING, SENT, FAILED, EXPIRED, UNKNOWN)
+# Notes kept on messages, in English in the database; the admin pages translate them.
+LOST_CLAIM = "claimed but never confirmed: check whether it arrived"
+STALE = "no longer worth sending"
+BOOKING_CHANGED = "the booking changed before it was sent"
+LAWYER_CHANGED = "the lawyer of this shift changed"
 CHANNELS = ("log", "email", "sms")
 
 

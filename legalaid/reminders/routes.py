@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from legalaid import audit
 from legalaid.access import ADMIN, roles
 from legalaid.audit.services import ACTION_LABELS, TARGETS
+from legalaid.dates import now_utc
 from legalaid.forms import commit_or_flash
 from legalaid.reminders import services
 from legalaid.reminders.forms import OutboxFilterForm, ResendForm
@@ -62,6 +63,7 @@ def show(message_id: int) -> str:
         body=body,
         events=services.history(message),
         form=ResendForm(),
+        now=now_utc(),
     )
 
 

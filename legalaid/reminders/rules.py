@@ -30,7 +30,7 @@ from legalaid.dates import DEFAULT_TIMEZONE, local_to_utc, now_utc, to_local
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
 from legalaid.privacy import mask_name
-from legalaid.reminders.models import EXPIRED, PENDING, OutboxMessage
+from legalaid.reminders.models import BOOKING_CHANGED, EXPIRED, LAWYER_CHANGED, PENDING, OutboxMessage
 from legalaid.roster.models import DutyShift, ShiftChange
 from legalaid.stations.models import Station
 
@@ -265,7 +265,7 @@ def _expire_booking_reminders(booking_id: int) -> None:
             OutboxMessage.status == PENDING,
             sa.or_(*(OutboxMessage.dedupe_key.startswith(p) for p in prefixes)),
         )
-        .values(status=EXPIRED, last_error="the booking changed before it was sent")
+        .values(status=EXPIRED, last_error=BOOKING_CHANGED)
     )
 
 
@@ -409,7 +409,7 @@ def lawyer_change_notices(now: datetime) -> list[Planned]:
             db.session.execute(
                 sa.update(OutboxMessage)
                 .where(OutboxMessage.status == PENDING, OutboxMessage.dedupe_key.in_(old_keys))
-                .values(status=EXPIRED, last_error="the lawyer of this shift changed")
+                .values(status=EXPIRED, last_error=LAWYER_CHANGED)
             )
         bookings = db.session.scalars(
             sa.select(Booking).where(Booking.shift_id == shift.id, Booking.status == BOOKED)

@@ -26,9 +26,11 @@ from legalaid.extensions import db
 from legalaid.reminders.models import (
     EXPIRED,
     FAILED,
+    LOST_CLAIM,
     PENDING,
     SENDING,
     SENT,
+    STALE,
     UNKNOWN,
     OutboxEvent,
     OutboxMessage,
@@ -37,7 +39,6 @@ from legalaid.reminders.senders import SendError, sender_for
 
 MAX_ATTEMPTS = 5
 CLAIM_LEASE = timedelta(minutes=10)
-LOST_CLAIM = "claimed but never confirmed: check whether it arrived"
 
 
 def enqueue(
@@ -156,7 +157,7 @@ def sweep(now: datetime | None = None, batch: int = 100) -> SweepReport:
             .returning(OutboxMessage.id)
         )
     )
-    _log_events(expired, EXPIRED, "no longer worth sending", now)
+    _log_events(expired, EXPIRED, STALE, now)
     lost = list(
         db.session.scalars(
             sa.update(OutboxMessage)
@@ -209,9 +210,9 @@ def resend(message: OutboxMessage, by: str = "") -> None:
     if message.status not in (FAILED, UNKNOWN):
         raise NotAllowed(_("Only a failed or unknown message can be sent again."))
     now = now_utc()
-    message.status, message.due_at, message.attempts, message.last_error = PENDING, now, 0, ""
     if message.expires_at is not None and message.expires_at < now:
-        message.expires_at = None  # a person decided it is still worth sending
+        raise NotAllowed(_("Its time has passed: this message is no longer worth sending."))
+    message.status, message.due_at, message.attempts, message.last_error = PENDING, now, 0, ""
     _log_events([message.id], PENDING, f"sent again by {by}".strip(), now)
     db.session.flush()
 
