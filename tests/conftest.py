@@ -99,12 +99,13 @@ def _empty_tables(app: Flask) -> None:
 
 
 @pytest.fixture
-def app_factory(database_url: str) -> Iterator[Callable[..., Flask]]:
+def app_factory(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """Build more app instances on the same database (like two gunicorn workers)."""
     apps: list[Flask] = []
 
     def build(**overrides: object) -> Flask:
         app = make_app(database_url, **overrides)
+        app.instance_path = str(tmp_path / "instance")  # the outbox log and lock files stay out of the repo
         app.test_client_class = IsolatedClient
         apps.append(app)
         return app
