@@ -434,7 +434,7 @@ def matter_reminders(now: datetime) -> list[Planned]:
     """The follow-up owner: the day before a matter falls due; when overdue, once, then weekly."""
     planned: list[Planned] = []
     every = _days("overdue_every_days")
-    owners: dict[int, User] = {}
+    contacts: dict[int, tuple[str, int | None, str, str] | None] = {}
     for tz, stations in _stations_by_zone().items():
         today = to_local(now, tz).date()
         matters = db.session.scalars(
@@ -445,9 +445,13 @@ def matter_reminders(now: datetime) -> list[Planned]:
             )
         )
         for matter in matters:
-            owner = owners.get(matter.owner_id) or db.session.get(User, matter.owner_id)
-            owners[matter.owner_id] = owner
-            if owner is None or not owner.active:
+            if matter.owner_id not in contacts:
+                owner = db.session.get(User, matter.owner_id)
+                contacts[matter.owner_id] = (
+                    user_contact(owner) if owner is not None and owner.active else None
+                )
+            contact = contacts[matter.owner_id]
+            if contact is None:
                 continue
             params = {
                 "matter": matter.id,
@@ -467,7 +471,7 @@ def matter_reminders(now: datetime) -> list[Planned]:
             planned.append(
                 Planned(
                     kind=kind,
-                    recipient=user_contact(owner),
+                    recipient=contact,
                     template=kind,
                     params=params,
                     due_at=due,
@@ -569,10 +573,12 @@ def monthly_reviews(now: datetime, admins: list[User]) -> list[Planned]:
             continue
         for station in stations:
             key = f"monthly-review:{station.id}:{first:%Y-%m}"
-            if db.session.scalar(
-                sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key.startswith(key)).limit(1)
-            ):
-                continue  # already summarised this month: skip the counting
+            keys = [f"{key}:{admin.id}" for admin in admins]
+            queued = db.session.scalars(
+                sa.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+            )
+            if len(set(queued)) == len(keys):
+                continue  # every administrator has this month's summary: skip the counting
             params = review_summary(station, today.replace(day=1), today)
             for admin in admins:
                 planned.append(
