@@ -291,3 +291,13 @@ def test_a_message_whose_time_has_passed_is_not_sent_again(app):
     with pytest.raises(NotAllowed):
         outbox.resend(message)
     assert message.status == FAILED
+
+
+def test_a_message_sent_again_at_night_waits_for_the_morning(app):
+    _queue(1)
+    message = db.session.scalar(sa.select(OutboxMessage))
+    message.status = FAILED
+    night = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)  # 23:00 in Beijing
+    with time_machine.travel(night, tick=False):
+        outbox.resend(message)
+    assert message.status == PENDING and message.due_at == datetime(2026, 3, 10, 0, 0, tzinfo=UTC)  # 08:00

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,6 +15,7 @@ from legalaid.access import ADMIN, roles
 from legalaid.audit.services import ACTION_LABELS, TARGETS
 from legalaid.dates import now_utc
 from legalaid.forms import commit_or_flash
+from legalaid.i18n import format_instant
 from legalaid.reminders import services
 from legalaid.reminders.forms import OutboxFilterForm, ResendForm
 from legalaid.reminders.senders import render
@@ -79,5 +82,14 @@ def resend(message_id: int) -> Response:
             audit.record("outbox.resend", message, details={"kind": message.kind})
 
         if commit_or_flash(again):
-            flash(_("The message will be sent again within a minute."), "success")
+            if message.due_at > now_utc() + timedelta(minutes=1):  # quiet hours: it waits until morning
+                flash(
+                    _(
+                        "No messages go out at night: this one will be sent at %(time)s.",
+                        time=format_instant(message.due_at),
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("The message will be sent again within a minute."), "success")
     return redirect(url_for("outbox.show", message_id=message_id))

@@ -206,13 +206,16 @@ def _send_one(message: OutboxMessage, now: datetime, report: SweepReport) -> Non
 
 
 def resend(message: OutboxMessage, by: str = "") -> None:
-    """Put a failed or unknown message back in the queue (an administrator's decision)."""
+    """Put a failed or unknown message back in the queue (an administrator's decision); at night it
+    waits for the end of the quiet hours like any other message."""
+    from legalaid.reminders.rules import out_of_quiet
+
     if message.status not in (FAILED, UNKNOWN):
         raise NotAllowed(_("Only a failed or unknown message can be sent again."))
     now = now_utc()
     if message.expires_at is not None and message.expires_at < now:
         raise NotAllowed(_("Its time has passed: this message is no longer worth sending."))
-    message.status, message.due_at, message.attempts, message.last_error = PENDING, now, 0, ""
+    message.status, message.due_at, message.attempts, message.last_error = PENDING, out_of_quiet(now), 0, ""
     _log_events([message.id], PENDING, f"sent again by {by}".strip(), now)
     db.session.flush()
 
