@@ -313,15 +313,24 @@ def _load_messages(station: Station, today: date) -> None:
     booked_ahead = db.session.scalars(
         sa.select(Booking).where(Booking.shift_id.in_([s.id for s in coming]), Booking.status == "booked")
     ).all()
-    if not coming or not booked_before or not booked_ahead:
+    if not booked_before:
         return
-    shift, lawyer, tz = coming[-1], coming[-1].lawyer, station.timezone
-    earlier, later = booked_before[0], booked_ahead[-1]
+    # Near the end of the holiday data's last year there may be no coming shift: use the last one.
+    shift = (coming or past)[-1]
+    lawyer, tz = shift.lawyer, station.timezone
+    earlier, later = booked_before[0], (booked_ahead[-1] if booked_ahead else None)
     samples = (
         # (status, kind, booking or None, due, attempts, last error)
         (PENDING, "duty_morning", None, rules.at(shift.duty_on, "duty_morning_at", tz), 0, ""),
         (SENDING, "duty_week", None, now - timedelta(minutes=1), 0, ""),
-        (FAILED, "booking_confirmed", later, now - timedelta(hours=3), 5, "sms: HTTP 503"),
+        (
+            FAILED,
+            "booking_confirmed" if later else "duty_eve",
+            later,
+            now - timedelta(hours=3),
+            5,
+            "sms: HTTP 503",
+        ),
         (EXPIRED, "booking_day", earlier, earlier.slot.starts_at - timedelta(hours=1), 0, STALE),
         (UNKNOWN, "duty_eve", None, now - timedelta(hours=2), 1, LOST_CLAIM),
     )
