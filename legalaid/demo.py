@@ -278,7 +278,7 @@ def _load_messages(station: Station, today: date) -> None:
     """The outbox as after some weeks of use: the bookings' confirmations sent, and one message in each
     other status (waiting, sending, failed, expired, unknown) for the administrator to look at."""
     from legalaid.dates import now_utc
-    from legalaid.reminders import rules
+    from legalaid.reminders import rules, timing
     from legalaid.reminders.models import (
         EXPIRED,
         FAILED,
@@ -321,7 +321,7 @@ def _load_messages(station: Station, today: date) -> None:
     earlier, later = booked_before[0], (booked_ahead[-1] if booked_ahead else None)
     samples = (
         # (status, kind, booking or None, due, attempts, last error)
-        (PENDING, "duty_morning", None, rules.at(shift.duty_on, "duty_morning_at", tz), 0, ""),
+        (PENDING, "duty_morning", None, timing.at(shift.duty_on, "duty_morning_at", tz), 0, ""),
         (SENDING, "duty_week", None, now - timedelta(minutes=1), 0, ""),
         (
             FAILED,
@@ -342,13 +342,9 @@ def _load_messages(station: Station, today: date) -> None:
     }
     for status, kind, booking, due, attempts, error in samples:
         contact = rules.veteran_contact(booking) if booking else rules.lawyer_contact(lawyer)
-        recipient_type, recipient_id, channel, address = contact
         message = OutboxMessage(
             kind=kind,
-            channel=channel,
-            recipient_type=recipient_type,
-            recipient_id=recipient_id,
-            address=address,
+            **contact._asdict(),
             template="booking_reminder" if kind == "booking_day" else kind,
             params=rules.booking_params(booking) if booking else duty_params,
             due_at=due,

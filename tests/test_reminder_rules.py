@@ -17,7 +17,7 @@ import time_machine
 from legalaid.bookings import services as bookings
 from legalaid.consultations import services as consultations
 from legalaid.extensions import db
-from legalaid.reminders import rules
+from legalaid.reminders import rules, timing
 from legalaid.reminders import services as outbox
 from legalaid.reminders.models import EXPIRED, PENDING, SENT, OutboxMessage
 from legalaid.roster import services as roster
@@ -82,21 +82,21 @@ def book(world, at: datetime, slot_index: int = 0, mobile: str = "13812345678", 
 
 
 def test_quiet_hours_run_from_21_to_08_station_time(app):
-    assert not rules.is_quiet(bj(3, 9, 20, 59)) and rules.is_quiet(bj(3, 9, 21, 0))
-    assert rules.is_quiet(bj(3, 10, 7, 59)) and not rules.is_quiet(bj(3, 10, 8, 0))
-    assert rules.out_of_quiet(bj(3, 9, 22, 30)) == bj(3, 10, 8, 0)
-    assert rules.out_of_quiet(bj(3, 10, 6, 0)) == bj(3, 10, 8, 0)
-    assert rules.out_of_quiet(bj(3, 10, 12, 0)) == bj(3, 10, 12, 0)
+    assert not timing.is_quiet(bj(3, 9, 20, 59)) and timing.is_quiet(bj(3, 9, 21, 0))
+    assert timing.is_quiet(bj(3, 10, 7, 59)) and not timing.is_quiet(bj(3, 10, 8, 0))
+    assert timing.out_of_quiet(bj(3, 9, 22, 30)) == bj(3, 10, 8, 0)
+    assert timing.out_of_quiet(bj(3, 10, 6, 0)) == bj(3, 10, 8, 0)
+    assert timing.out_of_quiet(bj(3, 10, 12, 0)) == bj(3, 10, 12, 0)
 
 
 def test_working_days_follow_the_state_council_calendar(app):
-    assert rules.previous_working_day(date(2026, 3, 10)) == date(2026, 3, 9)
+    assert timing.previous_working_day(date(2026, 3, 10)) == date(2026, 3, 9)
     # 清明: Saturday 4 to Monday 6 April off, so the Tuesday's eve is Friday 3 April.
-    assert rules.previous_working_day(date(2026, 4, 7)) == date(2026, 4, 3)
+    assert timing.previous_working_day(date(2026, 4, 7)) == date(2026, 4, 3)
     # 调休: Saturday 28 February 2026 is a working day.
-    assert rules.previous_working_day(date(2026, 3, 2)) == date(2026, 2, 28)
-    assert rules.first_working_day(2026, 10) == date(2026, 10, 8)  # after 国庆
-    assert rules.first_working_day(2026, 3) == date(2026, 3, 2)
+    assert timing.previous_working_day(date(2026, 3, 2)) == date(2026, 2, 28)
+    assert timing.first_working_day(2026, 10) == date(2026, 10, 8)  # after 国庆
+    assert timing.first_working_day(2026, 3) == date(2026, 3, 2)
 
 
 # -- the duty lawyer -----------------------------------------------------------------------------------
@@ -347,3 +347,23 @@ def test_the_enqueue_and_send_commands(runner, world):
     with time_machine.travel(bj(3, 11, 10, 0), tick=False):
         result = runner.invoke(args=["bookings", "mark-no-shows"])
         assert result.exit_code == 0 and "no_shows: 1" in result.output, result.output
+
+
+def test_a_reminder_queued_but_not_yet_sent_lapses_when_the_booking_is_cancelled(world):
+    booking = book(world, bj(3, 5, 10), slot_index=6)
+    run_at(bj(3, 9, 17, 0))  # queued; the sweep has not run yet
+    with time_machine.travel(
+        bj(
+            3,
+            9,
+            17,
+            0,
+        ),
+        tick=False,
+    ):
+        bookings.cancel(db.session.get(type(booking), booking.id), "有事")
+        db.session.commit()
+    eve = messages("booking_eve")
+    assert len(eve) == 1 and eve[0].status == EXPIRED
+    history = outbox.history(eve[0])
+    assert [e.status for e in history] == [EXPIRED]

@@ -12,14 +12,12 @@ Nothing goes out between 21:00 and 08:00: a message that falls due then waits un
 
 from __future__ import annotations
 
-import logging
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
-import chinese_calendar
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import force_locale
 
 from legalaid.access import ADMIN
@@ -30,87 +28,24 @@ from legalaid.dates import DEFAULT_TIMEZONE, local_to_utc, now_utc, to_local
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
 from legalaid.privacy import mask_name
-from legalaid.reminders.models import BOOKING_CHANGED, EXPIRED, LAWYER_CHANGED, PENDING, OutboxMessage
+from legalaid.reminders.models import BOOKING_CHANGED, LAWYER_CHANGED, OutboxMessage
+from legalaid.reminders.services import enqueue, expire_pending
+from legalaid.reminders.timing import at, days, first_working_day, out_of_quiet, previous_working_day
 from legalaid.roster.models import DutyShift, ShiftChange
 from legalaid.stations.models import Station
 
-log = logging.getLogger(__name__)
 DEFAULT_LOCALE = "zh_Hans_CN"
-
-# Every time of day is station time; every setting may be overridden by REMINDER_TIMES (JSON).
-DEFAULT_TIMES: dict[str, str | int] = {
-    "quiet_start": "21:00",  # nothing is sent from here …
-    "quiet_end": "08:00",  # … until here
-    "duty_days_before": 7,
-    "duty_week_at": "10:00",
-    "duty_eve_at": "17:00",  # on the previous working day
-    "duty_morning_at": "08:00",
-    "duty_morning_until": "12:00",  # a "today is your duty" message is pointless after noon
-    "veteran_eve_at": "17:00",  # the day before
-    "veteran_day_at": "08:00",
-    "matter_at": "09:00",
-    "overdue_every_days": 7,
-    "contract_days_before": 30,
-    "admin_at": "09:00",
-}
+Zones = dict[str, list[Station]]  # active stations by time zone
+DUTY_KINDS = ("duty_week", "duty_eve", "duty_morning")
 
 
-def times() -> dict[str, str | int]:
-    """The reminder times in force: the defaults with the settings' overrides."""
-    return {**DEFAULT_TIMES, **current_app.config.get("REMINDER_TIMES", {})}
+class Contact(NamedTuple):
+    """Who a message is for and where it goes."""
 
-
-def _clock(name: str) -> time:
-    return time.fromisoformat(str(times()[name]))
-
-
-def _days(name: str) -> int:
-    return int(times()[name])
-
-
-def at(day: date, setting: str, tz: str | None) -> datetime:
-    """The UTC instant of the setting's time of day on a local date."""
-    return local_to_utc(day, _clock(setting), tz)
-
-
-def is_quiet(instant: datetime, tz: str | None = None) -> bool:
-    """Whether an instant falls in the quiet hours (21:00–08:00 by default) where the station is."""
-    clock = to_local(instant, tz).time()
-    start, end = _clock("quiet_start"), _clock("quiet_end")
-    return clock >= start or clock < end if start > end else start <= clock < end
-
-
-def out_of_quiet(instant: datetime, tz: str | None = None) -> datetime:
-    """The instant itself, or the end of the quiet hours it falls in."""
-    if not is_quiet(instant, tz):
-        return instant
-    local = to_local(instant, tz)
-    day = local.date() if local.time() < _clock("quiet_end") else local.date() + timedelta(days=1)
-    return at(day, "quiet_end", tz)
-
-
-def is_working_day(day: date) -> bool:
-    """A working day by the State Council calendar (调休 Saturdays count); Mon–Fri beyond its data."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:  # a year the installed holiday data does not cover yet
-        return day.weekday() < 5
-
-
-def previous_working_day(day: date) -> date:
-    """The last working day before a date."""
-    day -= timedelta(days=1)
-    while not is_working_day(day):
-        day -= timedelta(days=1)
-    return day
-
-
-def first_working_day(year: int, month: int) -> date:
-    """The first working day of a month."""
-    day = date(year, month, 1)
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
+    recipient_type: str  # user · lawyer · veteran
+    recipient_id: int | None
+    channel: str
+    address: str
 
 
 @dataclass
@@ -118,7 +53,7 @@ class Planned:
     """A message a rule wants sent: to whom, what, and between when and when."""
 
     kind: str
-    recipient: tuple[str, int | None, str, str]  # (type, id, channel, address)
+    recipient: Contact
     template: str
     params: dict
     due_at: datetime
@@ -126,35 +61,34 @@ class Planned:
     dedupe_key: str
     tz: str | None = DEFAULT_TIMEZONE
     locale: str = DEFAULT_LOCALE
-    extra: dict = field(default_factory=dict)
 
 
 # -- who gets it, and how ---------------------------------------------------------------------------
 
 
-def veteran_contact(booking: Booking) -> tuple[str, int | None, str, str]:
+def veteran_contact(booking: Booking) -> Contact:
     """A veteran is reached by SMS on the mobile number they booked with."""
-    return ("veteran", booking.veteran_id, "sms", booking.veteran.mobile)
+    return Contact("veteran", booking.veteran_id, "sms", booking.veteran.mobile)
 
 
-def lawyer_contact(lawyer: Lawyer) -> tuple[str, int | None, str, str]:
+def lawyer_contact(lawyer: Lawyer, as_user: int | None = None) -> Contact:
     """A lawyer by SMS, else e-mail, else only the log (and the admin outbox page)."""
+    who = ("user", as_user) if as_user is not None else ("lawyer", lawyer.id)
     if lawyer.mobile:
-        return ("lawyer", lawyer.id, "sms", lawyer.mobile)
+        return Contact(*who, "sms", lawyer.mobile)
     if lawyer.email:
-        return ("lawyer", lawyer.id, "email", lawyer.email)
-    return ("lawyer", lawyer.id, "log", lawyer.name)
+        return Contact(*who, "email", lawyer.email)
+    return Contact(*who, "log", lawyer.name)
 
 
-def user_contact(user: User) -> tuple[str, int | None, str, str]:
+def user_contact(user: User) -> Contact:
     """A signed-in user: as their lawyer record if they are one, else by e-mail, else the log."""
     lawyer = db.session.scalar(sa.select(Lawyer).where(Lawyer.user_id == user.id))
     if lawyer is not None and (lawyer.mobile or lawyer.email):
-        kind, _id, channel, address = lawyer_contact(lawyer)
-        return ("user", user.id, channel, address)
+        return lawyer_contact(lawyer, as_user=user.id)
     if user.email:
-        return ("user", user.id, "email", user.email)
-    return ("user", user.id, "log", user.username)
+        return Contact("user", user.id, "email", user.email)
+    return Contact("user", user.id, "log", user.username)
 
 
 # -- queueing ---------------------------------------------------------------------------------------
@@ -163,14 +97,10 @@ def user_contact(user: User) -> tuple[str, int | None, str, str]:
 def queue(planned: list[Planned], now: datetime) -> int:
     """Queue each planned message whose time has come and which is not queued yet; returns how many.
 
-    Messages due in the quiet hours wait for their end. Existing keys are read first, in one query per
-    thousand, so a job that runs every minute costs a read, not a failed insert per message.
+    A message is queued as due now (or at the end of the quiet hours). Existing keys are read first, a
+    thousand at a time, so a job that runs every minute costs a read, not a failed insert per message.
     """
-    from legalaid.reminders.services import enqueue
-
     ready = [p for p in planned if p.due_at <= now]
-    if not ready:
-        return 0
     keys = [p.dedupe_key for p in ready]
     existing: set[str] = set()
     for start in range(0, len(keys), 1000):
@@ -182,16 +112,12 @@ def queue(planned: list[Planned], now: datetime) -> int:
     for p in ready:
         if p.dedupe_key in existing:
             continue
-        recipient_type, recipient_id, channel, address = p.recipient
         added += enqueue(
             kind=p.kind,
-            channel=channel,
-            recipient_type=recipient_type,
-            recipient_id=recipient_id,
-            address=address,
+            **p.recipient._asdict(),
             template=p.template,
             params=p.params,
-            due_at=out_of_quiet(max(p.due_at, now), p.tz),
+            due_at=out_of_quiet(now, p.tz),
             expires_at=p.expires_at,
             dedupe_key=p.dedupe_key,
             locale=p.locale,
@@ -258,33 +184,27 @@ def on_booking_cancelled(booking: Booking, now: datetime | None = None) -> int:
 
 
 def _expire_booking_reminders(booking_id: int) -> None:
-    prefixes = (f"booking-eve:{booking_id}:", f"booking-day:{booking_id}:")
-    db.session.execute(
-        sa.update(OutboxMessage)
-        .where(
-            OutboxMessage.status == PENDING,
-            sa.or_(*(OutboxMessage.dedupe_key.startswith(p) for p in prefixes)),
-        )
-        .values(status=EXPIRED, last_error=BOOKING_CHANGED)
-    )
+    prefixes = (f"booking_eve:{booking_id}:", f"booking_day:{booking_id}:")
+    expire_pending(sa.or_(*(OutboxMessage.dedupe_key.startswith(p) for p in prefixes)), BOOKING_CHANGED)
 
 
 # -- the timed rules ---------------------------------------------------------------------------------
 
 
-def _stations_by_zone() -> dict[str, list[Station]]:
+def stations_by_zone() -> Zones:
+    """The active stations grouped by time zone (each rule works zone by zone)."""
     zones: dict[str, list[Station]] = defaultdict(list)
     for station in db.session.scalars(sa.select(Station).where(Station.active.is_(True))):
         zones[station.timezone or DEFAULT_TIMEZONE].append(station)
     return zones
 
 
-def duty_reminders(now: datetime) -> list[Planned]:
+def duty_reminders(now: datetime, zones: Zones) -> list[Planned]:
     """The duty lawyer: a week before, at 17:00 on the previous working day, and on the morning."""
     from legalaid.bookings.services import booking_counts
 
     planned: list[Planned] = []
-    for tz, stations in _stations_by_zone().items():
+    for tz, stations in zones.items():
         today = to_local(now, tz).date()
         # Two weeks ahead: before a long holiday the previous working day can be more than a week back.
         shifts = list(
@@ -306,7 +226,7 @@ def duty_reminders(now: datetime) -> list[Planned]:
             lawyer = lawyers[shift.lawyer_id]
             if not lawyer.active:
                 continue
-            week = at(shift.duty_on - timedelta(days=_days("duty_days_before")), "duty_week_at", tz)
+            week = at(shift.duty_on - timedelta(days=days("duty_days_before")), "duty_week_at", tz)
             eve = at(previous_working_day(shift.duty_on), "duty_eve_at", tz)
             morning = at(shift.duty_on, "duty_morning_at", tz)
             until = at(shift.duty_on, "duty_morning_until", tz)
@@ -338,10 +258,10 @@ def duty_reminders(now: datetime) -> list[Planned]:
     return planned
 
 
-def booking_reminders(now: datetime) -> list[Planned]:
+def booking_reminders(now: datetime, zones: Zones) -> list[Planned]:
     """The veteran: at 17:00 the day before and at 08:00 on the day — unless booked after that moment."""
     planned: list[Planned] = []
-    for tz, stations in _stations_by_zone().items():
+    for tz, stations in zones.items():
         today = to_local(now, tz).date()
         start = local_to_utc(today, time.min, tz)
         bookings = db.session.scalars(
@@ -359,7 +279,7 @@ def booking_reminders(now: datetime) -> list[Planned]:
             slot_start = booking.slot.starts_at
             day = to_local(slot_start, tz).date()
             # The moment the booking took its present time (made, or last moved).
-            booked_at = max(booking.created_at, booking.updated_at)
+            booked_at = booking.updated_at
             eve, morning = at(day - timedelta(days=1), "veteran_eve_at", tz), at(day, "veteran_day_at", tz)
             for kind, due, expires in (
                 ("booking_eve", eve, min(morning, slot_start)),  # late, the morning one takes over
@@ -402,15 +322,8 @@ def lawyer_change_notices(now: datetime) -> list[Planned]:
         if shift.duty_on < to_local(now, tz).date():
             continue
         if change.old_lawyer_id is not None:
-            old_keys = [
-                f"{kind}:{shift.id}:{change.old_lawyer_id}"
-                for kind in ("duty_week", "duty_eve", "duty_morning")
-            ]
-            db.session.execute(
-                sa.update(OutboxMessage)
-                .where(OutboxMessage.status == PENDING, OutboxMessage.dedupe_key.in_(old_keys))
-                .values(status=EXPIRED, last_error=LAWYER_CHANGED)
-            )
+            old_keys = [f"{kind}:{shift.id}:{change.old_lawyer_id}" for kind in DUTY_KINDS]
+            expire_pending(OutboxMessage.dedupe_key.in_(old_keys), LAWYER_CHANGED, now)
         bookings = db.session.scalars(
             sa.select(Booking).where(Booking.shift_id == shift.id, Booking.status == BOOKED)
         )
@@ -430,12 +343,12 @@ def lawyer_change_notices(now: datetime) -> list[Planned]:
     return planned
 
 
-def matter_reminders(now: datetime) -> list[Planned]:
+def matter_reminders(now: datetime, zones: Zones) -> list[Planned]:
     """The follow-up owner: the day before a matter falls due; when overdue, once, then weekly."""
     planned: list[Planned] = []
-    every = _days("overdue_every_days")
+    every = days("overdue_every_days")
     contacts: dict[int, tuple[str, int | None, str, str] | None] = {}
-    for tz, stations in _stations_by_zone().items():
+    for tz, stations in zones.items():
         today = to_local(now, tz).date()
         matters = db.session.scalars(
             sa.select(Matter).where(
@@ -483,15 +396,17 @@ def matter_reminders(now: datetime) -> list[Planned]:
     return planned
 
 
-def _admins() -> list[User]:
-    return list(db.session.scalars(sa.select(User).where(User.role == ADMIN, User.active.is_(True))))
+def admin_contacts() -> list[Contact]:
+    """Where each active administrator's notices go."""
+    admins = db.session.scalars(sa.select(User).where(User.role == ADMIN, User.active.is_(True)))
+    return [user_contact(admin) for admin in admins]
 
 
-def contract_notices(now: datetime, admins: list[User]) -> list[Planned]:
+def contract_notices(now: datetime, zones: Zones, admins: list[Contact]) -> list[Planned]:
     """Administrators: a lawyer's contract ends within 30 days (once per contract end date)."""
     planned: list[Planned] = []
-    before = _days("contract_days_before")
-    for tz, stations in _stations_by_zone().items():
+    before = days("contract_days_before")
+    for tz, stations in zones.items():
         today = to_local(now, tz).date()
         lawyers = db.session.scalars(
             sa.select(Lawyer).where(
@@ -511,12 +426,12 @@ def contract_notices(now: datetime, admins: list[User]) -> list[Planned]:
                 planned.append(
                     Planned(
                         kind="contract_ending",
-                        recipient=user_contact(admin),
+                        recipient=admin,
                         template="contract_ending",
                         params=params,
                         due_at=due,
                         expires_at=local_to_utc(lawyer.contract_end + timedelta(days=1), time.min, tz),
-                        dedupe_key=f"contract-ending:{lawyer.id}:{lawyer.contract_end}:{admin.id}",
+                        dedupe_key=f"contract-ending:{lawyer.id}:{lawyer.contract_end}:{admin.recipient_id}",
                         tz=tz,
                     )
                 )
@@ -562,10 +477,10 @@ def review_summary(station: Station, month_start: date, today: date) -> dict:
     }
 
 
-def monthly_reviews(now: datetime, admins: list[User]) -> list[Planned]:
+def monthly_reviews(now: datetime, zones: Zones, admins: list[Contact]) -> list[Planned]:
     """Administrators: the monthly review summary on the first working day of the month, per station."""
     planned: list[Planned] = []
-    for tz, stations in _stations_by_zone().items():
+    for tz, stations in zones.items():
         today = to_local(now, tz).date()
         first = first_working_day(today.year, today.month)
         due = at(first, "admin_at", tz)
@@ -573,7 +488,7 @@ def monthly_reviews(now: datetime, admins: list[User]) -> list[Planned]:
             continue
         for station in stations:
             key = f"monthly-review:{station.id}:{first:%Y-%m}"
-            keys = [f"{key}:{admin.id}" for admin in admins]
+            keys = [f"{key}:{admin.recipient_id}" for admin in admins]
             queued = db.session.scalars(
                 sa.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
             )
@@ -584,12 +499,12 @@ def monthly_reviews(now: datetime, admins: list[User]) -> list[Planned]:
                 planned.append(
                     Planned(
                         kind="monthly_review",
-                        recipient=user_contact(admin),
+                        recipient=admin,
                         template="monthly_review",
                         params=params,
                         due_at=due,
                         expires_at=due + timedelta(days=7),
-                        dedupe_key=f"{key}:{admin.id}",
+                        dedupe_key=f"{key}:{admin.recipient_id}",
                         tz=tz,
                     )
                 )
@@ -599,14 +514,14 @@ def monthly_reviews(now: datetime, admins: list[User]) -> list[Planned]:
 def enqueue_due(now: datetime | None = None) -> dict[str, int]:
     """Queue every reminder whose time has come (the scheduler's job; safe to run twice). Flushes."""
     now = now or now_utc()
-    admins = _admins()
+    zones, admins = stations_by_zone(), admin_contacts()
     report = {
-        "duty": queue(duty_reminders(now), now),
-        "booking": queue(booking_reminders(now), now),
+        "duty": queue(duty_reminders(now, zones), now),
+        "booking": queue(booking_reminders(now, zones), now),
         "lawyer_changed": queue(lawyer_change_notices(now), now),
-        "matter": queue(matter_reminders(now), now),
-        "contract": queue(contract_notices(now, admins), now),
-        "review": queue(monthly_reviews(now, admins), now),
+        "matter": queue(matter_reminders(now, zones), now),
+        "contract": queue(contract_notices(now, zones, admins), now),
+        "review": queue(monthly_reviews(now, zones, admins), now),
     }
     db.session.flush()
     return report

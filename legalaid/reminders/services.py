@@ -36,6 +36,7 @@ from legalaid.reminders.models import (
     OutboxMessage,
 )
 from legalaid.reminders.senders import SendError, sender_for
+from legalaid.reminders.timing import is_quiet, out_of_quiet
 
 MAX_ATTEMPTS = 5
 CLAIM_LEASE = timedelta(minutes=10)
@@ -120,6 +121,21 @@ def _log_events(ids: list[int], status: str, detail: str, at: datetime) -> None:
         )
 
 
+def expire_pending(condition: sa.ColumnElement[bool], note: str, now: datetime | None = None) -> int:
+    """Mark the pending messages matching the condition expired, with the reason in their history."""
+    now = now or now_utc()
+    ids = list(
+        db.session.scalars(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.status == PENDING, condition)
+            .values(status=EXPIRED, last_error=note)
+            .returning(OutboxMessage.id)
+        )
+    )
+    _log_events(ids, EXPIRED, note, now)
+    return len(ids)
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=2 ** (attempts - 1))  # 1, 2, 4, 8 minutes
 
@@ -141,23 +157,11 @@ def sweep(now: datetime | None = None, batch: int = 100) -> SweepReport:
     In the quiet hours (21:00–08:00 station time) nothing is sent: after downtime, what fell due
     before 21:00 waits until 08:00 (or expires meanwhile).
     """
-    from legalaid.reminders.rules import is_quiet
-
     now = now or now_utc()
     report = SweepReport()
-    expired = list(
-        db.session.scalars(
-            sa.update(OutboxMessage)
-            .where(
-                OutboxMessage.status == PENDING,
-                OutboxMessage.expires_at.is_not(None),
-                OutboxMessage.expires_at < now,
-            )
-            .values(status=EXPIRED)
-            .returning(OutboxMessage.id)
-        )
+    report.expired = expire_pending(
+        sa.and_(OutboxMessage.expires_at.is_not(None), OutboxMessage.expires_at < now), STALE, now
     )
-    _log_events(expired, EXPIRED, STALE, now)
     lost = list(
         db.session.scalars(
             sa.update(OutboxMessage)
@@ -167,7 +171,7 @@ def sweep(now: datetime | None = None, batch: int = 100) -> SweepReport:
         )
     )
     _log_events(lost, UNKNOWN, LOST_CLAIM, now)
-    report.expired, report.unknown = len(expired), len(lost)
+    report.unknown = len(lost)
     db.session.commit()
     if is_quiet(now):
         return report
@@ -181,8 +185,6 @@ def sweep(now: datetime | None = None, batch: int = 100) -> SweepReport:
 
 
 def _send_one(message: OutboxMessage, now: datetime, report: SweepReport) -> None:
-    from legalaid.reminders.rules import out_of_quiet
-
     try:
         sender_for(message.channel).send(message)
     except (SendError, KeyError) as error:
@@ -208,8 +210,6 @@ def _send_one(message: OutboxMessage, now: datetime, report: SweepReport) -> Non
 def resend(message: OutboxMessage, by: str = "") -> None:
     """Put a failed or unknown message back in the queue (an administrator's decision); at night it
     waits for the end of the quiet hours like any other message."""
-    from legalaid.reminders.rules import out_of_quiet
-
     if message.status not in (FAILED, UNKNOWN):
         raise NotAllowed(_("Only a failed or unknown message can be sent again."))
     now = now_utc()
