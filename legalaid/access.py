@@ -58,6 +58,8 @@ def enforce_access():
     """Refuse the request unless the endpoint allows this visitor (before every request)."""
     if request.endpoint is None:  # no such URL: let the 404 page answer
         return None
+    if request.endpoint in BUILTIN_PUBLIC_ENDPOINTS:  # static files: no page, no user to look up
+        return None
     # Load the signed-in user now, before the view writes anything: the loader commits its own
     # small session-row update, which must never carry a view's half-done changes with it.
     signed_in = current_user.is_authenticated

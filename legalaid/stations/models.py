@@ -62,7 +62,6 @@ class Station(db.Model):
         back_populates="station",
         order_by="StationSession.start_time",
         cascade="all, delete-orphan",
-        lazy="selectin",
     )
 
     @property

@@ -7,6 +7,7 @@ from datetime import datetime, time
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from legalaid import audit
 from legalaid.dates import DEFAULT_TIMEZONE, is_valid_timezone
@@ -199,7 +200,7 @@ def _plain(value: object) -> object:
 
 def list_stations(include_inactive: bool = True) -> list[Station]:
     """All stations by name."""
-    query = sa.select(Station).order_by(Station.name)
+    query = sa.select(Station).options(selectinload(Station.sessions)).order_by(Station.name)
     if not include_inactive:
         query = query.where(Station.active)
     return list(db.session.scalars(query))
