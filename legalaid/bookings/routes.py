@@ -22,7 +22,6 @@ from legalaid.errors import AlreadyBooked, DomainError, SlotFull
 from legalaid.extensions import db
 from legalaid.forms import commit_or_flash, show_error
 from legalaid.kiosk.forms import CancelForm, LookupForm, MoveForm
-from legalaid.roster import services as roster
 from legalaid.stations import services as stations
 from legalaid.stations.models import Station
 
@@ -132,15 +131,14 @@ def _desk_station() -> Station:
 def desk() -> str:
     """Today's queue: bookings in time order, walk-ins by number; call the next person."""
     station = _desk_station()
-    queue_bookings, walkins = services.todays_queue(station)
-    today = services.booking_opens(station)[0]
+    queue = services.todays_queue(station)
     return render_template(
         "bookings/desk.html",
         station=station,
-        shift=roster.shift_on(station, today),
-        bookings=queue_bookings,
-        walkins=walkins,
-        calling=services.now_calling(station),
+        shift=queue.shift,
+        bookings=queue.bookings,
+        walkins=queue.walkins,
+        calling=queue.calling,
         walkin_form=WalkInForm(),
         reason_form=ReasonForm(),
     )

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from legalaid import audit
 from legalaid.bookings import validation
@@ -618,19 +619,43 @@ def issue_walkin(
 
 @dataclass
 class QueueEntry:
-    """One person waiting today: a checked-in booking or a walk-in number."""
+    """One person called today: a checked-in booking or a walk-in number."""
 
     kind: str  # booking · walkin
-    label: str  # the code time or the number
+    label: str  # the booking code or the number
     name: str  # masked
     at: datetime | None
     booking: Booking | None = None
     walkin: WalkIn | None = None
-    called: bool = False
 
 
-def todays_queue(station: Station, now: datetime | None = None) -> tuple[list[Booking], list[WalkIn]]:
-    """Today's bookings in time order and walk-ins by number."""
+def _booking_entry(booking: Booking) -> QueueEntry:
+    return QueueEntry("booking", booking.code, mask_name(booking.name), booking.called_at, booking=booking)
+
+
+def _walkin_entry(walkin: WalkIn) -> QueueEntry:
+    return QueueEntry("walkin", walkin.label, mask_name(walkin.person), walkin.called_at, walkin=walkin)
+
+
+@dataclass
+class Queue:
+    """Today at a station: the shift (if any), its bookings in time order, and walk-ins by number."""
+
+    shift: DutyShift | None
+    bookings: list[Booking]
+    walkins: list[WalkIn]
+
+    @property
+    def calling(self) -> QueueEntry | None:
+        """Who was called last, from the lists already loaded."""
+        entries = [_booking_entry(b) for b in self.bookings if b.called_at] + [
+            _walkin_entry(w) for w in self.walkins if w.called_at
+        ]
+        return max(entries, key=lambda e: e.at) if entries else None
+
+
+def todays_queue(station: Station, now: datetime | None = None) -> Queue:
+    """Today's shift, its bookings in time order and the walk-ins by number."""
     now = now or now_utc()
     today = to_local(now, station.timezone).date()
     shift = roster.shift_on(station, today)
@@ -639,10 +664,11 @@ def todays_queue(station: Station, now: datetime | None = None) -> tuple[list[Bo
         bookings = list(
             db.session.scalars(
                 sa.select(Booking)
-                .join(Slot)
+                .join(Booking.slot)
+                .options(contains_eager(Booking.slot))  # the join orders and loads: no second join
                 .where(Booking.shift_id == shift.id, Booking.status != CANCELLED)
                 .order_by(Slot.starts_at, Booking.id)
-            )
+            ).unique()
         )
     walkins = list(
         db.session.scalars(
@@ -651,65 +677,48 @@ def todays_queue(station: Station, now: datetime | None = None) -> tuple[list[Bo
             .order_by(WalkIn.number)
         )
     )
-    return bookings, walkins
+    return Queue(shift, bookings, walkins)
 
 
 def call_next(station: Station, now: datetime | None = None) -> QueueEntry | None:
     """Call the next person: arrived bookings whose time has come first, then walk-ins by number."""
     now = now or now_utc()
-    bookings, walkins = todays_queue(station, now)
-    due = [
-        b
-        for b in bookings
-        if b.status == CHECKED_IN and b.called_at is None and b.slot.starts_at <= now + timedelta(minutes=10)
-    ]
-    waiting = [w for w in walkins if w.status == "waiting"]
-    later = [b for b in bookings if b.status == CHECKED_IN and b.called_at is None]
-    if due:
-        return _call_booking(due[0], now)
+    queue = todays_queue(station, now)
+    arrived = [b for b in queue.bookings if b.status == CHECKED_IN and b.called_at is None]
+    due = [b for b in arrived if b.slot.starts_at <= now + timedelta(minutes=10)]
+    waiting = [w for w in queue.walkins if w.status == "waiting"]
+    if due or (arrived and not waiting):
+        booking = (due or arrived)[0]
+        booking.called_at = now
+        audit.record("booking.call", booking, station_id=station.id)
+        db.session.flush()
+        return _booking_entry(booking)
     if waiting:
         walkin = waiting[0]
-        walkin.status = "called"
-        walkin.called_at = now
+        walkin.status, walkin.called_at = "called", now
         audit.record("walkin.call", walkin, details={"number": walkin.label}, station_id=station.id)
         db.session.flush()
-        return QueueEntry(
-            "walkin",
-            walkin.label,
-            mask_name(walkin.person),
-            now,
-            walkin=walkin,
-            called=True,
-        )
-    if later:
-        return _call_booking(later[0], now)
+        return _walkin_entry(walkin)
     return None
 
 
-def _call_booking(booking: Booking, now: datetime) -> QueueEntry:
-    booking.called_at = now
-    audit.record("booking.call", booking, station_id=booking.shift.station_id)
-    db.session.flush()
-    return QueueEntry("booking", booking.code, mask_name(booking.name), now, booking=booking, called=True)
-
-
 def now_calling(station: Station, now: datetime | None = None) -> QueueEntry | None:
-    """Who was called last today, for the hall display (masked)."""
-    bookings, walkins = todays_queue(station, now)
-    entries = [
-        QueueEntry("booking", b.code, mask_name(b.name), b.called_at, booking=b, called=True)
-        for b in bookings
-        if b.called_at
-    ] + [
-        QueueEntry(
-            "walkin",
-            w.label,
-            mask_name(w.person),
-            w.called_at,
-            walkin=w,
-            called=True,
-        )
-        for w in walkins
-        if w.called_at
-    ]
+    """Who was called last today, for the hall display (polled every few seconds: two small reads)."""
+    now = now or now_utc()
+    today = to_local(now, station.timezone).date()
+    shift = roster.shift_on(station, today)
+    booking = shift and db.session.scalar(
+        sa.select(Booking)
+        .where(Booking.shift_id == shift.id, Booking.called_at.is_not(None))
+        .order_by(Booking.called_at.desc())
+        .limit(1)
+    )
+    walkin = db.session.scalar(
+        sa.select(WalkIn)
+        .where(WalkIn.station_id == station.id, WalkIn.day == today, WalkIn.called_at.is_not(None))
+        .order_by(WalkIn.called_at.desc())
+        .limit(1)
+    )
+    entries = [_booking_entry(booking)] if booking else []
+    entries += [_walkin_entry(walkin)] if walkin else []
     return max(entries, key=lambda e: e.at) if entries else None

@@ -46,14 +46,14 @@ def _on_duty(station: Station) -> bool:
 def console() -> str:
     """Today's queue for the duty lawyer: call the next person, record, mark a no-show."""
     station = _station()
-    queue_bookings, walkins = bookings.todays_queue(station)
+    queue = bookings.todays_queue(station)
     return render_template(
         "consultations/console.html",
         station=station,
         on_duty=_on_duty(station),
-        bookings=queue_bookings,
-        walkins=walkins,
-        calling=bookings.now_calling(station),
+        bookings=queue.bookings,
+        walkins=queue.walkins,
+        calling=queue.calling,
         confirm=ConfirmForm(),
     )
 
