@@ -403,3 +403,23 @@ def test_a_public_move_to_another_day_respects_its_booking_quota(shift):
     db.session.commit()
     with pytest.raises(NotAllowed):
         bookings.move(db.session.get(Booking, phone.id), other_slots[1], by_staff=True, now=BEFORE)
+
+
+def test_the_move_page_offers_only_days_with_public_places_left(shift):
+    from legalaid.bookings.models import ShiftQuota
+
+    second = roster.set_shift_lawyer(
+        shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
+    )
+    db.session.commit()
+    bookings.ensure_slots(second)
+    db.session.commit()
+    booking = bookings.place_booking(request(bookings.ensure_slots(shift)[0]), now=BEFORE)
+    offered = {s.shift_id for s in bookings.move_choices(booking, now=BEFORE)}
+    assert offered == {shift.id, second.id}
+    db.session.execute(
+        sa.update(ShiftQuota).where(ShiftQuota.shift_id == second.id).values(public_capacity=0)
+    )
+    db.session.commit()
+    offered = {s.shift_id for s in bookings.move_choices(booking, now=BEFORE)}
+    assert offered == {shift.id}  # the same day still, not a day whose public places are gone

@@ -13,7 +13,7 @@ from legalaid.access import ADMIN, STAFF, public, roles
 from legalaid.auth import services as throttle
 from legalaid.bookings import services
 from legalaid.bookings.forms import DeskBookingForm, ReasonForm, WalkInForm
-from legalaid.bookings.models import BOOKED, ONLINE, PUBLIC_CHANNELS
+from legalaid.bookings.models import BOOKED, PUBLIC_CHANNELS
 from legalaid.bookings.models import STAFF as STAFF_CHANNEL
 from legalaid.bookings.validation import check_category, check_mobile, check_name, clean_text
 from legalaid.consultations.services import public_status
@@ -68,11 +68,8 @@ def _looked_up():
 def mine() -> str:
     """The booking found: date, time, lawyer, status; cancel it or move it."""
     booking = _looked_up()
-    free = []
-    if booking.status == BOOKED:
-        for day in services.bookable_days(booking.shift.station, ONLINE):
-            free += [s for s in day.slots if s.free and s.id != booking.slot_id]
-        db.session.commit()
+    free = services.move_choices(booking) if booking.status == BOOKED else []
+    db.session.commit()  # slots may have been made for a day nobody looked at yet
     return render_template(
         "bookings/mine.html",
         booking=booking,

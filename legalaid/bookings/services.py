@@ -476,6 +476,18 @@ def _release(slot_id: int, shift_id: int, public: bool) -> None:
         )
 
 
+def move_choices(booking: Booking, now: datetime | None = None) -> list[Slot]:
+    """The free slots a veteran may move their booking to: the same day, or a day with public places
+    left (a move to another day takes one, as `move` does)."""
+    return [
+        slot
+        for day in bookable_days(booking.shift.station, ONLINE, now)
+        if day.shift.id == booking.shift_id or day.left > 0
+        for slot in day.slots
+        if slot.free and slot.id != booking.slot_id
+    ]
+
+
 def move(booking: Booking, new_slot: Slot, by_staff: bool = False, now: datetime | None = None) -> None:
     """Move a booking to another free slot (until the cutoff for veterans), with the same rules as a
     new booking: open day, window and cutoff, the walk-in reserve kept from public moves."""
