@@ -64,7 +64,6 @@ class Config:
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "legalaid" / "translations")
-    LANGUAGES = ("zh_Hans_CN", "zh_Hant_TW", "en")
 
     # How many reverse proxies (nginx …) stand in front and set X-Forwarded-For.
     PROXY_COUNT = _int("PROXY_COUNT", 0)

@@ -12,10 +12,6 @@ class DomainError(Exception):
         self.field = field
 
 
-class NotFound(DomainError):
-    """The record asked for does not exist (or is not visible to this user)."""
-
-
 class NotAllowed(DomainError):
     """The rule forbids this change (for example: an administrator deactivating themself)."""
 

@@ -10,7 +10,7 @@ is unique in the database, so it finds the first booking instead of making a sec
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
@@ -196,7 +196,6 @@ class BookingRequest:
     description: str = ""
     id_number: str | None = None
     veteran_card_no: str | None = None
-    errors: dict[str, str] = field(default_factory=dict)
 
 
 def check_request(req: BookingRequest) -> BookingRequest:

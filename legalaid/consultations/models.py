@@ -47,7 +47,6 @@ class Consultation(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
     lawyer = relationship("Lawyer", lazy="joined")
-    booking = relationship("Booking")
     matter: Mapped[Matter | None] = relationship(back_populates="consultation", uselist=False)
 
 

@@ -146,13 +146,7 @@ def view(consultation_id: int) -> str:
     """A consultation record (every view is audited)."""
     consultation = services.read_consultation(_consultation_or_404(consultation_id), current_user)
     db.session.commit()
-    return render_template(
-        "consultations/view.html",
-        c=consultation,
-        earlier=services.history(
-            consultation.veteran_id, consultation.lawyer.station, before=consultation.id
-        ),
-    )
+    return render_template("consultations/view.html", c=consultation)
 
 
 @bp.route("/consultations/<int:consultation_id>/edit", methods=["GET", "POST"])

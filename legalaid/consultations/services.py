@@ -173,7 +173,7 @@ def read_consultation(c: Consultation, user: User) -> Consultation:
     return c
 
 
-def history(veteran_id: int | None, station: Station, before: int | None = None) -> list[Consultation]:
+def history(veteran_id: int | None, station: Station) -> list[Consultation]:
     """The same person's earlier consultations within the station's retention period."""
     if veteran_id is None:
         return []
@@ -181,8 +181,6 @@ def history(veteran_id: int | None, station: Station, before: int | None = None)
     query = sa.select(Consultation).where(
         Consultation.veteran_id == veteran_id, Consultation.held_on >= since
     )
-    if before:
-        query = query.where(Consultation.id != before)
     return list(db.session.scalars(query.order_by(Consultation.held_on.desc())))
 
 

@@ -16,7 +16,7 @@ from legalaid import audit
 from legalaid.access import current_user_id
 from legalaid.auth.models import User
 from legalaid.categories import MATTER_CATEGORIES
-from legalaid.errors import InvalidInput, NotAllowed
+from legalaid.errors import InvalidInput
 from legalaid.extensions import db
 from legalaid.lawyers.models import LawFirm, Lawyer, Unavailability
 from legalaid.privacy import is_email, mask_mobile
@@ -373,11 +373,3 @@ def remove_unavailability(entry: Unavailability) -> None:
 def get_unavailability(entry_id: int) -> Unavailability | None:
     """The dates-off entry with this id, if any."""
     return db.session.get(Unavailability, entry_id)
-
-
-def ensure_owner(lawyer: Lawyer, user: User) -> None:
-    """A lawyer acts only on their own record; administrators on any."""
-    if user.role == "admin":
-        return
-    if lawyer.user_id != user.id:
-        raise NotAllowed(_("This is another lawyer's record."))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField
+from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 
@@ -18,7 +18,6 @@ class GenerateForm(FlaskForm):
         default=26,
         validators=[InputRequired(message=_l("Enter a number.")), NumberRange(min=1, max=104)],
     )
-    confirm = HiddenField()
     preview = SubmitField(_l("Preview"))
     save = SubmitField(_l("Generate and save"))
 
