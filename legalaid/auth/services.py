@@ -6,6 +6,7 @@ import hashlib
 import math
 import secrets
 from datetime import timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,10 +21,15 @@ from legalaid.errors import InvalidInput, NotAllowed, TooManyAttempts
 from legalaid.extensions import db
 from legalaid.privacy import is_email
 
-# Checked when the account does not exist, so both paths take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
 # Writing last_seen_at on every request would make every page a write; once a minute is enough.
 _TOUCH_EVERY = timedelta(seconds=60)
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the account does not exist, so both paths take the same time (made on first use:
+    scrypt costs ~90 ms, not to be paid by every worker and CLI call at import)."""
+    return generate_password_hash("not-a-real-password")
 
 
 def normalize_username(username: str) -> str:
@@ -199,7 +205,7 @@ def authenticate(username: str, password: str, ip: str) -> User:
             retry_after=wait,
         )
     user = find_by_username(username)
-    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    valid = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
     if user is None or not valid or not user.active:
         record_failure(username, ip)
         raise InvalidInput(_("Wrong username or password."), field="password")

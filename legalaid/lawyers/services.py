@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from legalaid import audit
 from legalaid.access import current_user_id
@@ -35,9 +36,12 @@ def new_calendar_token() -> str:
 # -- firms -----------------------------------------------------------------------------------------
 
 
-def list_firms() -> list[LawFirm]:
-    """Every firm by name."""
-    return list(db.session.scalars(sa.select(LawFirm).order_by(LawFirm.name)))
+def list_firms(with_lawyers: bool = False) -> list[LawFirm]:
+    """Every firm by name; with its lawyers loaded in one query when the page lists or counts them."""
+    query = sa.select(LawFirm).order_by(LawFirm.name)
+    if with_lawyers:
+        query = query.options(selectinload(LawFirm.lawyers))
+    return list(db.session.scalars(query))
 
 
 def get_firm(firm_id: int) -> LawFirm | None:

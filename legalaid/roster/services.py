@@ -303,6 +303,8 @@ def apply_rotation(station: Station, start: date, end: date, today: date | None 
             )
         )
     }
+    changed: list[DutyShift] = []
+    removed: list[DutyShift] = []
     for change in preview.changes:
         shift = existing.get(change.day)
         if change.kind == "add":
@@ -316,12 +318,14 @@ def apply_rotation(station: Station, start: date, end: date, today: date | None 
             )
         elif change.kind == "change":
             _record_change(shift, shift.lawyer_id, change.new_lawyer.id, "rotation")
-            _cancel_open_swaps(shift)
+            changed.append(shift)
             shift.lawyer_id = change.new_lawyer.id
         elif change.kind == "remove" and shift is not None:
             _record_change(shift, shift.lawyer_id, None, "rotation")
-            _cancel_open_swaps(shift)
-            db.session.delete(shift)
+            removed.append(shift)
+    _cancel_open_swaps(changed + removed)  # one query for the whole range, not one per changed day
+    for shift in removed:
+        db.session.delete(shift)
     db.session.flush()
     if not preview.is_empty:
         audit.record(
@@ -369,12 +373,15 @@ def _record_change(shift: DutyShift, old_id: int | None, new_id: int | None, cau
     )
 
 
-def _cancel_open_swaps(shift: DutyShift) -> None:
+def _cancel_open_swaps(shifts: list[DutyShift]) -> None:
+    """Open swap requests of shifts whose lawyer changed by other means lapse."""
     from legalaid.swaps.models import CANCELLED, OPEN_SWAP_STATES, SwapRequest
 
+    if not shifts:
+        return
     for swap in db.session.scalars(
         sa.select(SwapRequest).where(
-            SwapRequest.shift_id == shift.id, SwapRequest.status.in_(OPEN_SWAP_STATES)
+            SwapRequest.shift_id.in_([s.id for s in shifts]), SwapRequest.status.in_(OPEN_SWAP_STATES)
         )
     ):
         swap.status = CANCELLED
@@ -406,7 +413,7 @@ def set_shift_lawyer(
     db.session.flush()
     if old_id is not None and old_id != lawyer.id:
         _record_change(shift, old_id, lawyer.id, "manual")
-        _cancel_open_swaps(shift)
+        _cancel_open_swaps([shift])
     audit.record(
         "roster.set_lawyer",
         shift,
