@@ -570,12 +570,17 @@ def check_in(booking: Booking, now: datetime | None = None) -> None:
 def mark_no_shows(now: datetime | None = None) -> int:
     """Bookings still open after their shift's last slot ended become no-shows; safe to run twice."""
     now = now or now_utc()
-    ended = sa.select(Slot.shift_id).group_by(Slot.shift_id).having(sa.func.max(Slot.ends_at) < now)
-    rows = list(
-        db.session.scalars(sa.select(Booking).where(Booking.status == BOOKED, Booking.shift_id.in_(ended)))
+    # Driven from the open bookings (few), not by grouping the whole, ever-growing slots table.
+    shift_end = (
+        sa.select(sa.func.max(Slot.ends_at)).where(Slot.shift_id == Booking.shift_id).scalar_subquery()
     )
+    rows = db.session.execute(
+        sa.select(Booking, DutyShift.station_id)
+        .join(DutyShift, DutyShift.id == Booking.shift_id)
+        .where(Booking.status == BOOKED, shift_end < now)
+    ).all()
     marked = 0
-    for booking in rows:
+    for booking, station_id in rows:
         # Conditional, like every state change: a check-in at the last moment wins.
         changed = db.session.execute(
             sa.update(Booking)
@@ -585,7 +590,7 @@ def mark_no_shows(now: datetime | None = None) -> int:
         if changed:
             marked += 1
             db.session.expire(booking)
-            audit.record("booking.no_show", booking, station_id=booking.shift.station_id)
+            audit.record("booking.no_show", booking, station_id=station_id)
     db.session.flush()
     return marked
 
