@@ -18,9 +18,9 @@ from legalaid.bookings.models import STAFF as STAFF_CHANNEL
 from legalaid.bookings.validation import check_category, check_mobile, check_name, clean_text
 from legalaid.consultations.services import public_status
 from legalaid.dates import now_utc
-from legalaid.errors import AlreadyBooked, DomainError, SlotFull
 from legalaid.extensions import db
-from legalaid.forms import commit_or_flash, show_error
+from legalaid.forms import commit_or_flash, commit_or_show
+from legalaid.i18n import format_instant
 from legalaid.kiosk.forms import CancelForm, LookupForm, MoveForm
 from legalaid.stations import services as stations
 from legalaid.stations.models import Station
@@ -207,30 +207,27 @@ def desk_book() -> Response | str:
     form = DeskBookingForm()
     if not form.is_submitted():
         form.key.data = secrets.token_urlsafe(24)
-    days = [(day.shift, day.slots) for day in services.bookable_days(station, STAFF_CHANNEL)]
-    db.session.commit()
     chosen = services.get_slot(form.slot_id.data or 0) if form.is_submitted() else None
     if chosen is not None and chosen.shift.station_id != station.id:
         abort(404)  # the desk books only at its own station
     if form.validate_on_submit():
-        try:
-            booking = services.place_booking(form.to_request(form.channel.data), actor_id=current_user.id)
-        except (SlotFull, AlreadyBooked) as error:
-            form.form_errors.append(error.message)
-        except DomainError as error:
-            show_error(form, error)
-        else:
+        done = commit_or_show(
+            form, lambda: services.place_booking(form.to_request(form.channel.data), actor_id=current_user.id)
+        )
+        if done.ok:
+            booking = done.value
+            when = format_instant(booking.slot.starts_at, station.timezone)
             flash(
                 _(
                     "Booked: code %(code)s, %(when)s. Read the code to the caller.",
                     code=booking.code,
-                    when=booking.slot.starts_at.astimezone(
-                        __import__("zoneinfo").ZoneInfo(station.timezone)
-                    ).strftime("%Y-%m-%d %H:%M"),
+                    when=when,
                 ),
                 "success",
             )
             return redirect(url_for("bookings.desk", station=station.id))
+    days = [(day.shift, day.slots) for day in services.bookable_days(station, STAFF_CHANNEL)]
+    db.session.commit()  # slots may have been made for a day nobody looked at yet
     return render_template(
         "bookings/desk_book.html", station=station, form=form, days=days, public_channels=PUBLIC_CHANNELS
     )
