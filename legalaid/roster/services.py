@@ -317,9 +317,8 @@ def apply_rotation(station: Station, start: date, end: date, today: date | None 
                 )
             )
         elif change.kind == "change":
-            _record_change(shift, shift.lawyer_id, change.new_lawyer.id, "rotation")
+            hand_over(shift, change.new_lawyer.id, "rotation")
             changed.append(shift)
-            shift.lawyer_id = change.new_lawyer.id
         elif change.kind == "remove" and shift is not None:
             _record_change(shift, shift.lawyer_id, None, "rotation")
             removed.append(shift)
@@ -355,6 +354,12 @@ def shift_on(station: Station, day: date) -> DutyShift | None:
     return db.session.scalar(
         sa.select(DutyShift).where(DutyShift.station_id == station.id, DutyShift.duty_on == day)
     )
+
+
+def hand_over(shift: DutyShift, lawyer_id: int, cause: str) -> None:
+    """Give a shift to another lawyer; the change is recorded for the reminders (booked veterans hear)."""
+    _record_change(shift, shift.lawyer_id, lawyer_id, cause)
+    shift.lawyer_id = lawyer_id
 
 
 def _record_change(shift: DutyShift, old_id: int | None, new_id: int | None, cause: str) -> None:
@@ -407,13 +412,12 @@ def set_shift_lawyer(
     if shift is None:
         shift = DutyShift(station_id=station.id, duty_on=day, lawyer_id=lawyer.id)
         db.session.add(shift)
-    shift.lawyer_id = lawyer.id
+    elif old_id != lawyer.id:
+        hand_over(shift, lawyer.id, "manual")
+        _cancel_open_swaps([shift])
     shift.source = MANUAL
     shift.reason = reason[:200]
     db.session.flush()
-    if old_id is not None and old_id != lawyer.id:
-        _record_change(shift, old_id, lawyer.id, "manual")
-        _cancel_open_swaps([shift])
     audit.record(
         "roster.set_lawyer",
         shift,

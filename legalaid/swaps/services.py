@@ -17,8 +17,8 @@ from legalaid.dates import local_today
 from legalaid.errors import InvalidInput, NotAllowed
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer, Unavailability
+from legalaid.roster import services as roster
 from legalaid.roster.models import MANUAL, DutyShift
-from legalaid.roster.services import _record_change
 from legalaid.swaps.models import (
     ACCEPTED,
     APPROVED,
@@ -173,8 +173,7 @@ def _carry_out(swap: SwapRequest, approver: User | None) -> None:
         swap.status = CANCELLED
         db.session.flush()
         raise NotAllowed(_("The shift has changed hands since the request; it was withdrawn."))
-    _record_change(shift, shift.lawyer_id, swap.accepted_by_id, "swap")
-    shift.lawyer_id = swap.accepted_by_id
+    roster.hand_over(shift, swap.accepted_by_id, "swap")
     shift.source = MANUAL  # kept by later generation, like any shift set by hand
     shift.reason = _("Swap #%(id)d", id=swap.id)
     swap.status = APPROVED
