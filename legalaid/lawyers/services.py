@@ -148,6 +148,10 @@ def _apply(lawyer: Lawyer, data: LawyerData) -> None:
 def create_lawyer(station: Station, data: LawyerData) -> Lawyer:
     """Add a lawyer to a station."""
     check_lawyer(station, data)
+    return _insert_lawyer(station, data)
+
+
+def _insert_lawyer(station: Station, data: LawyerData) -> Lawyer:
     lawyer = Lawyer(station_id=station.id, calendar_token=new_calendar_token())
     _apply(lawyer, data)
     db.session.add(lawyer)
@@ -290,6 +294,7 @@ def import_lawyers(
     Returns (number imported, problems). With problems, nothing has been written.
     """
     problems: list[ImportProblem] = []
+    firms = {firm.name: firm for firm in list_firms()}  # one read, not one per row and step
     seen: set[str] = set()
     prepared: list[tuple[int, str, LawyerData]] = []
     for line, row in rows:
@@ -325,7 +330,7 @@ def import_lawyers(
                 mobile=str(row.get("mobile") or "").strip(),
                 email=str(row.get("email") or "").strip(),
             )
-            firm = find_firm(firm_name)
+            firm = firms.get(firm_name)
             data.firm_id = firm.id if firm else 0
             check_lawyer(station, data, firm_exists=firm is not None)
             prepared.append((line, firm_name, data))
@@ -334,9 +339,10 @@ def import_lawyers(
     if problems:
         return 0, problems
     for _line, firm_name, data in prepared:
-        firm = find_firm(firm_name) or save_firm(None, firm_name, "", "")
-        data.firm_id = firm.id
-        create_lawyer(station, data)
+        if firm_name not in firms:
+            firms[firm_name] = save_firm(None, firm_name, "", "")
+        data.firm_id = firms[firm_name].id
+        _insert_lawyer(station, data)  # every row was checked above
     audit.record("lawyer.import", station, details={"count": len(prepared)})
     return len(prepared), []
 
