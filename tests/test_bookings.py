@@ -423,3 +423,14 @@ def test_the_move_page_offers_only_days_with_public_places_left(shift):
     db.session.commit()
     offered = {s.shift_id for s in bookings.move_choices(booking, now=BEFORE)}
     assert offered == {shift.id}  # the same day still, not a day whose public places are gone
+
+
+def test_the_move_page_leaves_out_days_the_person_already_booked(shift):
+    second = roster.set_shift_lawyer(
+        shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
+    )
+    db.session.commit()
+    later = bookings.place_booking(request(bookings.ensure_slots(second)[0]), now=BEFORE)
+    first = bookings.place_booking(request(bookings.ensure_slots(shift)[0]), now=BEFORE)
+    assert {s.shift_id for s in bookings.move_choices(first, now=BEFORE)} == {shift.id}
+    assert {s.shift_id for s in bookings.move_choices(later, now=BEFORE)} == {second.id}

@@ -477,11 +477,20 @@ def _release(slot_id: int, shift_id: int, public: bool) -> None:
 
 def move_choices(booking: Booking, now: datetime | None = None) -> list[Slot]:
     """The free slots a veteran may move their booking to: the same day, or a day with public places
-    left (a move to another day takes one, as `move` does)."""
+    left (a move to another day takes one, as `move` does) where they have no other booking."""
+    booked_days = set(
+        db.session.scalars(
+            sa.select(Booking.shift_id).where(
+                Booking.veteran_id == booking.veteran_id,
+                Booking.status.in_(ACTIVE_STATES),
+                Booking.id != booking.id,
+            )
+        )
+    )
     return [
         slot
         for day in bookable_days(booking.shift.station, ONLINE, now)
-        if day.shift.id == booking.shift_id or day.left > 0
+        if day.shift.id == booking.shift_id or (day.left > 0 and day.shift.id not in booked_days)
         for slot in day.slots
         if slot.free and slot.id != booking.slot_id
     ]
