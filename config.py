@@ -96,6 +96,9 @@ class Config:
     # Job intervals in seconds, to override the defaults in legalaid/scheduler.py, as JSON.
     SCHEDULER_INTERVALS: dict = json.loads(os.environ.get("SCHEDULER_INTERVALS", "{}") or "{}")
 
+    # The address people use to reach the site, for links in messages sent by the scheduler.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+
     # The kiosk returns to its start screen after this many idle seconds (a countdown comes first).
     KIOSK_IDLE_SECONDS = _int("KIOSK_IDLE_SECONDS", 90)
 

@@ -67,8 +67,12 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.kiosk.routes import bp as kiosk_bp
     from legalaid.lawyers.routes import bp as lawyers_bp
     from legalaid.privacy import mask_mobile, mask_name, mask_text
+    from legalaid.privacy.routes import bp as privacy_bp
+    from legalaid.privacy.services import REASONS
     from legalaid.reminders.forms import outbox_detail, outbox_label
     from legalaid.reminders.routes import bp as outbox_bp
+    from legalaid.reports.forms import label as report_label
+    from legalaid.reports.routes import bp as reports_bp
     from legalaid.roster.forms import change_label
     from legalaid.roster.routes import bp as roster_bp
     from legalaid.stations.forms import weekday_names
@@ -87,6 +91,8 @@ def register_blueprints(app: Flask) -> None:
         bookings_bp,
         consultations_bp,
         outbox_bp,
+        privacy_bp,
+        reports_bp,
     ):
         app.register_blueprint(blueprint)
     # The same booking flow twice: the hall's touch screen and a phone-sized site.
@@ -102,6 +108,8 @@ def register_blueprints(app: Flask) -> None:
         consultation_label=consultation_label,
         outbox_label=outbox_label,
         outbox_detail=outbox_detail,
+        reveal_reasons=REASONS,
+        report_label=report_label,
     )
     app.jinja_env.filters["masked"] = mask_mobile
     app.jinja_env.filters["masked_text"] = mask_text

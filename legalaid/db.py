@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -81,3 +82,16 @@ def insert_if_absent(model: type, values: dict) -> bool:
     else:
         from sqlalchemy.dialects.sqlite import insert
     return bool(db.session.execute(insert(model).values(**values).on_conflict_do_nothing()).rowcount)
+
+
+def include_object_for(dialect: str) -> Callable[..., bool]:
+    """Alembic's object filter for one database: it leaves out what the models build only on another
+    (an index declared with `.ddl_if(dialect=…)`, such as PostgreSQL's trigram index)."""
+
+    def include_object(
+        obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+    ) -> bool:
+        ddl_if = getattr(obj, "_ddl_if", None)
+        return ddl_if is None or ddl_if.dialect in (None, dialect)
+
+    return include_object

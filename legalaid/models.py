@@ -3,9 +3,16 @@
 from legalaid.audit.models import AuditEntry
 from legalaid.auth.models import LoginAttempt, User, UserSession
 from legalaid.bookings.models import Booking, DailyCounter, ShiftQuota, Slot, Veteran, WalkIn
-from legalaid.consultations.models import Consultation, ConsultationVersion, Matter, MatterNote
+from legalaid.consultations.models import (
+    Consultation,
+    ConsultationOutcome,
+    ConsultationVersion,
+    Matter,
+    MatterNote,
+)
 from legalaid.lawyers.models import LawFirm, Lawyer, Unavailability
 from legalaid.reminders.models import OutboxEvent, OutboxMessage
+from legalaid.reports.models import MonthlyReview
 from legalaid.roster.models import Closure, DutyShift, HolidayYear, ShiftChange
 from legalaid.scheduler import JobRun
 from legalaid.stations.models import Station, StationSession
@@ -21,6 +28,8 @@ __all__ = [
     "WalkIn",
     "Closure",
     "Consultation",
+    "ConsultationOutcome",
+    "MonthlyReview",
     "ConsultationVersion",
     "Matter",
     "OutboxMessage",

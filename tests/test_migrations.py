@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
+from legalaid.db import include_object_for
 from legalaid.extensions import db
 from tests.conftest import make_app
 
@@ -14,7 +15,12 @@ from tests.conftest import make_app
 def test_alembic_head_matches_the_models(app):
     with db.engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": False}
+            conn,
+            opts={
+                "compare_type": True,
+                "compare_server_default": False,
+                "include_object": include_object_for(conn.dialect.name),
+            },
         )
         diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models and migrations differ; run `flask db migrate`: {diff}"

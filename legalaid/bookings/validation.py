@@ -23,6 +23,12 @@ def clean_text(value: str | None) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\n").strip()
 
 
+def clean_prose(value: str | None) -> str:
+    """Trim and drop control characters, keeping the text as typed (Chinese punctuation included)."""
+    text = value or ""
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\n").strip()
+
+
 def id_check_digit(first17: str) -> str:
     """The GB 11643 check character of the first 17 digits of a resident ID number."""
     return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]

@@ -21,12 +21,26 @@ class Consultation(db.Model):
     """What happened when a veteran saw the duty lawyer (咨询记录)."""
 
     __tablename__ = "consultations"
-    __table_args__ = (sa.Index("ix_consultations_station_on", "station_id", "held_on"),)
+    __table_args__ = (
+        # One index for each filter of the consultation log (reports feature), date second.
+        sa.Index("ix_consultations_station_on", "station_id", "held_on"),
+        sa.Index("ix_consultations_held_on", "held_on"),
+        sa.Index("ix_consultations_lawyer_on", "lawyer_id", "held_on"),
+        sa.Index("ix_consultations_category_on", "category", "held_on"),
+        sa.Index("ix_consultations_channel_on", "channel", "held_on"),
+        # Free text over the summary: trigrams on PostgreSQL (SQLite scans).
+        sa.Index(
+            "ix_consultations_summary_trgm",
+            "summary",
+            postgresql_using="gin",
+            postgresql_ops={"summary": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id", ondelete="RESTRICT"))
     shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("duty_shifts.id", ondelete="SET NULL"))
-    lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyers.id", ondelete="RESTRICT"), index=True)
+    lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyers.id", ondelete="RESTRICT"))
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
     booking_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("bookings.id", ondelete="SET NULL"), unique=True
@@ -37,10 +51,11 @@ class Consultation(db.Model):
     )
     name: Mapped[str] = mapped_column(sa.String(30), default="")
     held_on: Mapped[date]
+    # How the person came: the booking's channel, or walk-in (counted in reports without a join).
+    channel: Mapped[str] = mapped_column(sa.String(10), default="walkin")
     category: Mapped[str] = mapped_column(sa.String(30))
     summary: Mapped[str] = mapped_column(sa.Text, default="")
     advice: Mapped[str] = mapped_column(sa.Text, default="")
-    outcomes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     # Kept apart: shown only to its author and to administrators.
     counselling_notes: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
@@ -48,6 +63,34 @@ class Consultation(db.Model):
 
     lawyer = relationship("Lawyer", lazy="joined")
     matter: Mapped[Matter | None] = relationship(back_populates="consultation", uselist=False)
+    outcome_rows: Mapped[list[ConsultationOutcome]] = relationship(
+        order_by="ConsultationOutcome.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def outcomes(self) -> list[str]:
+        """The outcome codes, in the order they were given."""
+        return [row.outcome for row in self.outcome_rows]
+
+    @outcomes.setter
+    def outcomes(self, codes: list[str]) -> None:
+        self.outcome_rows = [ConsultationOutcome(outcome=code, position=i) for i, code in enumerate(codes)]
+
+
+class ConsultationOutcome(db.Model):
+    """One outcome of a consultation: a row each, so the log filters and the statistics count in SQL."""
+
+    __tablename__ = "consultation_outcomes"
+    __table_args__ = (
+        sa.CheckConstraint(f"outcome IN {OUTCOMES!r}", name="outcome_known"),
+        sa.Index("ix_consultation_outcomes_outcome", "outcome", "consultation_id"),
+    )
+
+    consultation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True
+    )
+    outcome: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
 
 
 class ConsultationVersion(db.Model):
@@ -74,6 +117,7 @@ class Matter(db.Model):
         sa.CheckConstraint("money_saved IS NULL OR money_saved >= 0", name="money_not_negative"),
         sa.Index("ix_matters_owner_status", "owner_id", "status"),
         sa.Index("ix_matters_station_status_due", "station_id", "status", "due_on"),
+        sa.Index("ix_matters_status_due", "status", "due_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -108,3 +152,4 @@ class MatterNote(db.Model):
     milestone_on: Mapped[date | None]
 
     author = relationship("User")
+

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from legalaid import audit
 from legalaid.auth.models import User
-from legalaid.bookings.models import ACTIVE_STATES, COMPLETED, Booking, Veteran, WalkIn
+from legalaid.bookings.models import ACTIVE_STATES, COMPLETED, WALKIN, Booking, Veteran, WalkIn
 from legalaid.bookings.validation import check_category, clean_text
 from legalaid.consultations.models import (
     CLOSED,
@@ -87,7 +87,7 @@ def record_consultation(
     if author.role != ADMIN and shift.lawyer.user_id != author.id:
         raise NotAllowed(_("Only today's duty lawyer records consultations."))
     record = _check(record, today)
-    veteran_id = None
+    veteran_id, channel = None, WALKIN
     if booking is not None:
         if booking.shift_id != shift.id or booking.status not in ACTIVE_STATES:
             raise NotAllowed(_("This booking is not open today."))
@@ -98,7 +98,7 @@ def record_consultation(
         ).rowcount
         if not changed:
             raise NotAllowed(_("This booking was changed a moment ago. Please look at it again."))
-        veteran_id, name = booking.veteran_id, booking.name
+        veteran_id, name, channel = booking.veteran_id, booking.name, booking.channel
     elif walkin is not None:
         veteran_id, name = walkin.veteran_id, walkin.person
         walkin.status = "done"
@@ -112,6 +112,7 @@ def record_consultation(
         veteran_id=veteran_id,
         name=clean_text(name)[:30],
         held_on=today,
+        channel=channel,
         category=record.category,
         summary=record.summary,
         advice=record.advice,

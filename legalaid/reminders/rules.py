@@ -12,7 +12,7 @@ Nothing goes out between 21:00 and 08:00: a message that falls due then waits un
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
@@ -23,7 +23,7 @@ from flask_babel import force_locale
 from legalaid.access import ADMIN
 from legalaid.auth.models import User
 from legalaid.bookings.models import BOOKED, Booking, Slot
-from legalaid.consultations.models import CLOSED, Consultation, Matter
+from legalaid.consultations.models import CLOSED, Matter
 from legalaid.dates import DEFAULT_TIMEZONE, local_to_utc, now_utc, to_local
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
@@ -439,41 +439,26 @@ def contract_notices(now: datetime, zones: Zones, admins: list[Contact]) -> list
 
 
 def review_summary(station: Station, month_start: date, today: date) -> dict:
-    """每月研判: last month's consultations, new matters and outcomes, and the matters overdue today."""
+    """每月研判: last month's figures, as the review page shows them, and a link to that page."""
+    from flask import current_app
+
     from legalaid.consultations.forms import label
+    from legalaid.reports.services import month_figures
 
     last_start = (month_start - timedelta(days=1)).replace(day=1)
-    held_last_month = sa.and_(
-        Consultation.station_id == station.id,
-        Consultation.held_on >= last_start,
-        Consultation.held_on < month_start,
-    )
-    consultations = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Consultation).where(held_last_month)
-    )
-    new_matters = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Matter)
-        .join(Consultation, Consultation.id == Matter.consultation_id)
-        .where(held_last_month)
-    )
-    overdue = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Matter)
-        .where(Matter.station_id == station.id, Matter.status != CLOSED, Matter.due_on < today)
-    )
-    outcomes: Counter[str] = Counter()
-    for row in db.session.scalars(sa.select(Consultation.outcomes).where(held_last_month)):
-        outcomes.update(row or [])
+    figures = month_figures(station.id, last_start, today)
+    counted = sorted(((n, code) for code, n in figures.outcomes.items() if n), key=lambda nc: -nc[0])
     with force_locale(DEFAULT_LOCALE):
-        by_outcome = "，".join(f"{label('outcome', code)} {n}" for code, n in outcomes.most_common()) or "—"
+        by_outcome = "，".join(f"{label('outcome', code)} {n}" for n, code in counted) or "—"
+    base = current_app.config.get("PUBLIC_URL", "").rstrip("/")
     return {
         "station": station.name,
         "month": f"{last_start:%Y-%m}",
-        "consultations": consultations or 0,
-        "new_matters": new_matters or 0,
-        "overdue": overdue or 0,
+        "consultations": figures.consultations,
+        "new_matters": figures.new_matters,
+        "overdue": len(figures.overdue),
         "outcomes": by_outcome,
+        "link": f"{base}/admin/reports/monthly/{last_start:%Y-%m}?station={station.id}",
     }
 
 

@@ -10,6 +10,7 @@ import json
 import logging
 import smtplib
 import urllib.request
+from collections import defaultdict
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -74,7 +75,8 @@ TEMPLATES: dict[str, tuple[object, object]] = {
         _l("Monthly review"),
         _l(
             "Monthly review of %(station)s for %(month)s: %(consultations)s consultations, "
-            "%(new_matters)s new follow-up matters, %(overdue)s overdue now. Outcomes: %(outcomes)s."
+            "%(new_matters)s new follow-up matters, %(overdue)s overdue now. Outcomes: %(outcomes)s. "
+            "The review page: %(link)s"
         ),
     ),
     "test": (_l("Test message"), _l("Test message from %(station)s.")),
@@ -96,7 +98,9 @@ def render(message: OutboxMessage) -> tuple[str, str]:
     """The subject and body of a message in its recipient's language."""
     subject, body = TEMPLATES[message.template]
     with force_locale(message.locale):
-        return str(subject), str(body) % {k: str(v) for k, v in message.params.items()}
+        # A message queued before a template gained a parameter still renders (the part left empty).
+        params = defaultdict(str, {k: str(v) for k, v in message.params.items()})
+        return str(subject), str(body) % params
 
 
 class LogSender:

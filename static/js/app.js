@@ -11,3 +11,10 @@ document.addEventListener("submit", function (event) {
   // Re-enable when the page is shown again from the back/forward cache.
   window.addEventListener("pageshow", function () { form.dataset.submitted = ""; }, { once: true });
 });
+
+// A "Print" button on report pages (no inline handlers: the CSP forbids them).
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-print]")) {
+    window.print();
+  }
+});

@@ -1,0 +1,1 @@
+"""Administration: the consultation log, statistics, exports, lawyer performance and reports."""

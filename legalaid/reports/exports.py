@@ -1,0 +1,274 @@
+"""Spreadsheets of the log and the reports: CSV streamed row by row, XLSX written in constant memory.
+
+Cells are written so that a spreadsheet never runs them: text that begins with = + - @, a tab or a
+carriage return gets a leading apostrophe in CSV (OWASP's advice) and is stored as plain text in XLSX.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import IO, Any
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from legalaid.categories import category_label
+from legalaid.consultations.forms import label as consultation_label
+from legalaid.consultations.models import OUTCOMES
+from legalaid.privacy import mask_mobile, mask_name
+from legalaid.reports.forms import label
+from legalaid.reports.services import LawyerFigures, LogRow, Statistics
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"  # Excel opens UTF-8 CSV as Chinese only with it
+
+
+def inert(value: Any) -> Any:
+    """A CSV cell value that a spreadsheet shows and never evaluates."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+def csv_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
+    """The CSV text in pieces (UTF-8 with BOM), a row at a time, so memory stays flat."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    yield BOM + buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([inert(_plain(v)) for v in row])
+        yield buffer.getvalue()
+
+
+def xlsx_file(sheets: list[tuple[str, list[str], Iterable[list[Any]]]]) -> IO[bytes]:
+    """An XLSX workbook of (title, header, rows) sheets in a temporary file, rewound for sending."""
+    book = Workbook(write_only=True)
+    for title, header, rows in sheets:
+        sheet = book.create_sheet(title[:31])
+        sheet.append(header)
+        for row in rows:
+            sheet.append([_cell(sheet, v) for v in row])
+    out = tempfile.TemporaryFile()  # noqa: SIM115  (send_file closes it after the response)
+    book.save(out)
+    out.seek(0)
+    return out
+
+
+def _cell(sheet: Any, value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        cell = WriteOnlyCell(sheet, value=None)
+        cell.value, cell.data_type = value, "s"  # text, never a formula
+        return cell
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# -- what goes into each table ------------------------------------------------------------------------
+
+
+class Counted:
+    """An iterable that counts the rows it hands out (for the export's audit entry)."""
+
+    def __init__(self, rows: Iterable[list[Any]]) -> None:
+        self.rows, self.n = rows, 0
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        for row in self.rows:
+            self.n += 1
+            yield row
+
+
+def log_table(rows: Iterable[LogRow], full: bool = False) -> tuple[list[str], Iterator[list[Any]]]:
+    """The log's header and rows as a spreadsheet shows them: names and numbers masked unless `full`."""
+    header = [
+        _("No."),
+        _("Date"),
+        _("Station"),
+        _("Lawyer"),
+        _("Name"),
+        _("Mobile"),
+        _("Channel"),
+        _("Matter category"),
+        _("Outcomes"),
+        _("Follow-up"),
+        _("Due"),
+        _("Result"),
+        _("Money recovered or saved (yuan)"),
+    ]
+
+    def body() -> Iterator[list[Any]]:
+        for r in rows:
+            yield [
+                r.id,
+                r.held_on,
+                r.station,
+                r.lawyer,
+                r.name if full else mask_name(r.name),
+                (r.mobile or "") if full else mask_mobile(r.mobile),
+                label("channel", r.channel),
+                category_label(r.category),
+                "、".join(consultation_label("outcome", code) for code in r.outcomes),
+                label("stage", r.stage),
+                r.due_on,
+                consultation_label("result", r.result) if r.result else "",
+                r.money_saved,
+            ]
+
+    return header, body()
+
+
+def performance_table(rows: list[LawyerFigures]) -> tuple[list[str], list[list[Any]]]:
+    """The lawyer performance table: one row per lawyer."""
+    header = [
+        _("Lawyer"),
+        _("Law firm"),
+        _("Shifts scheduled"),
+        _("Attended"),
+        _("Missed"),
+        _("Swapped away"),
+        _("Taken over"),
+        _("Consultations"),
+        *(consultation_label("outcome", code) for code in OUTCOMES),
+        _("Follow-ups closed"),
+        _("Follow-ups overdue"),
+    ]
+    body = [
+        [
+            r.name,
+            r.firm,
+            r.scheduled,
+            r.attended,
+            r.missed,
+            r.swapped_away,
+            r.taken_over,
+            r.consultations,
+            *(r.outcomes[code] for code in OUTCOMES),
+            r.follow_ups_closed,
+            r.follow_ups_overdue,
+        ]
+        for r in rows
+    ]
+    return header, body
+
+
+def annual_rows(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """The annual report as sections of (label, figure), in the order the bureau's report uses."""
+    outcomes = report["outcomes"]
+    channels = report["by_channel"]
+    return [
+        (
+            _("Duty"),
+            [
+                (_("Duty days held"), report["duty_days_held"]),
+                (_("Duty days the lawyer signed in"), report["duty_days_attended"]),
+                (_("Lawyers on the roster"), report["lawyers_on_roster"]),
+            ],
+        ),
+        (
+            _("Consultations"),
+            [
+                (_("Consultations (visits)"), report["consultations"]),
+                (_("People served"), report["persons"]),
+                (_("Matters"), report["matters"]),
+            ],
+        ),
+        (
+            _("Outcomes"),
+            [
+                (consultation_label("outcome", "advice"), outcomes["advice"]),
+                (consultation_label("outcome", "legal_aid"), outcomes["legal_aid"]),
+                (_("of which accepted by the legal-aid centre"), report["legal_aid_accepted"]),
+                (_("of which concluded"), report["legal_aid_concluded"]),
+                (consultation_label("outcome", "mediation"), outcomes["mediation"]),
+                (_("of which an agreement was reached"), report["mediation_agreements"]),
+                (consultation_label("outcome", "counselling"), outcomes["counselling"]),
+                (consultation_label("outcome", "drafting"), outcomes["drafting"]),
+                (consultation_label("outcome", "referral"), outcomes["referral"]),
+                (consultation_label("outcome", "petition"), outcomes["petition"]),
+            ],
+        ),
+        (
+            _("Follow-up"),
+            [
+                (_("Matters followed up"), report["follow_ups_opened"]),
+                (_("Problems resolved"), report["problems_solved"]),
+                (_("Closed otherwise (referred, withdrawn, unresolved)"), report["closed_otherwise"]),
+                (_("Still open"), report["still_open"]),
+                (_("of which overdue"), report["overdue"]),
+                (_("Money recovered or saved (yuan)"), report["money_saved"]),
+            ],
+        ),
+        (
+            _("Bookings by channel"),
+            [
+                (label("channel", "kiosk"), channels["kiosk"]),
+                (label("channel", "online"), channels["online"]),
+                (label("channel", "desk"), channels["desk"]),
+                (label("channel", "hotline"), channels["hotline"]),
+                (label("channel", "walkin"), channels["walkin"]),
+                (_("Booked but did not come"), report["no_shows"]),
+            ],
+        ),
+    ]
+
+
+def annual_sheets(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """The annual report as one XLSX sheet: section, item, figure (the page's tables)."""
+    rows = [[section, item, value] for section, items in annual_rows(report) for item, value in items]
+    title = _("Annual report %(year)s", year=report["year"])
+    scope = report["station"] or _("All stations")
+    rows.insert(0, [title, scope, report["as_of"]])
+    return [(str(report["year"]), [_("Section"), _("Item"), _("Figure")], rows)]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart and the table of the same numbers shown beside it."""
+
+    key: str
+    title: str
+    rows: list[tuple[str, int]]
+    src: str
+
+
+def statistics_charts(s: Statistics, draw: Callable[..., str]) -> list[Chart]:
+    """The statistics page's charts, each drawn from the same numbers as its table."""
+    tables = [
+        ("month", _("Consultations per month"), [(f"{m:%Y-%m}", n) for m, n in s.by_month], False),
+        (
+            "category",
+            _("By matter category"),
+            [(category_label(c), n) for c, n in s.by_category.items()],
+            True,
+        ),
+        (
+            "outcome",
+            _("By outcome"),
+            [(consultation_label("outcome", c), n) for c, n in s.by_outcome.items()],
+            True,
+        ),
+        ("lawyer", _("By lawyer"), list(s.by_lawyer), True),
+        ("channel", _("By channel"), [(label("channel", c), n) for c, n in s.by_channel.items()], True),
+    ]
+    return [
+        Chart(
+            key, title, rows, draw(title, [r[0] for r in rows], [r[1] for r in rows], horizontal=horizontal)
+        )
+        for key, title, rows, horizontal in tables
+    ]

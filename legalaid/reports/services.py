@@ -1,0 +1,757 @@
+"""Every figure the administration reads, counted in SQL: the consultation log, statistics, lawyer
+performance, the annual report and the monthly review.
+
+The counting rule (PRODUCT.md), the same on the pages, in the exports and on the command line:
+every visit is one consultation (人次); a person's visits about the same matter category are one matter
+(事项); a person is counted once however often they came. A person is known by their veteran record (one
+per mobile number); a visitor who left no mobile number counts as a person and a matter of their own.
+Follow-up figures are those of the matters opened from the period's consultations, as they stand now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from legalaid import audit
+from legalaid.auth.models import User
+from legalaid.bookings.models import (
+    CANCELLED,
+    CHECKED_IN,
+    COMPLETED,
+    NO_SHOW,
+    WALKIN,
+    Booking,
+    Veteran,
+    WalkIn,
+)
+from legalaid.bookings.validation import clean_prose
+from legalaid.consultations.models import (
+    CLOSED,
+    IN_PROGRESS,
+    OPEN,
+    OUTCOMES,
+    Consultation,
+    ConsultationOutcome,
+    Matter,
+    MatterNote,
+)
+from legalaid.dates import local_today
+from legalaid.errors import InvalidInput
+from legalaid.extensions import db
+from legalaid.lawyers.models import Lawyer
+from legalaid.reports.models import MonthlyReview
+from legalaid.roster.models import DutyShift
+from legalaid.stations.models import Station
+from legalaid.swaps.models import APPROVED, SwapRequest
+
+# Follow-up stages a consultation shows in the log; exactly one each.
+NONE, OVERDUE = "none", "overdue"
+STAGES = (NONE, OPEN, IN_PROGRESS, OVERDUE, CLOSED)
+# Closing results that mean the problem was solved (the rest: referred, withdrawn, unresolved).
+SOLVED_RESULTS = ("resolved", "legal_aid_granted", "mediation_agreement")
+# Channels as the annual report groups them: the desk takes telephone and counter bookings.
+CHANNEL_GROUPS = {
+    "kiosk": ("kiosk",),
+    "online": ("online",),
+    "desk": ("phone", "staff"),
+    "hotline": ("hotline",),
+    "walkin": (WALKIN,),
+}
+SORTS = {
+    "date": (Consultation.held_on, Consultation.id),
+    "station": (Station.name, Consultation.held_on, Consultation.id),
+    "lawyer": (Lawyer.name, Consultation.held_on, Consultation.id),
+    "category": (Consultation.category, Consultation.held_on, Consultation.id),
+    "channel": (Consultation.channel, Consultation.held_on, Consultation.id),
+}
+
+
+# -- the consultation log -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What the administrator narrows the log to; every field is optional."""
+
+    station_id: int | None = None
+    start_on: date | None = None
+    end_on: date | None = None
+    lawyer_id: int | None = None
+    category: str | None = None
+    outcome: str | None = None
+    stage: str | None = None
+    channel: str | None = None
+    text: str | None = None
+    sort: str = "date"
+    descending: bool = True
+
+    def as_details(self) -> dict[str, Any]:
+        """The filter as plain values for the audit log (no free text: it may hold a name)."""
+        values = {k: v for k, v in self.__dict__.items() if v not in (None, "") and k != "text"}
+        if self.text:
+            values["text"] = True
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One consultation as the log and the exports show it."""
+
+    id: int
+    held_on: date
+    station: str
+    lawyer: str
+    name: str
+    mobile: str | None
+    channel: str
+    category: str
+    outcomes: tuple[str, ...]
+    stage: str
+    due_on: date | None
+    result: str | None
+    money_saved: int | None
+    matter_id: int | None
+
+
+@dataclass
+class Page:
+    """One page of log rows, with what the pager needs."""
+
+    items: list[LogRow]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def _stage_expr(today: date) -> sa.ColumnElement[str]:
+    return sa.case(
+        (Matter.id.is_(None), NONE),
+        (Matter.status == CLOSED, CLOSED),
+        (Matter.due_on < today, OVERDUE),
+        else_=Matter.status,
+    )
+
+
+def _log_query(criteria: LogFilter, today: date) -> sa.Select:
+    outcomes = (
+        sa.select(sa.func.aggregate_strings(ConsultationOutcome.outcome, ","))
+        .where(ConsultationOutcome.consultation_id == Consultation.id)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(
+            Consultation.id,
+            Consultation.held_on,
+            Station.name.label("station"),
+            Lawyer.name.label("lawyer"),
+            Consultation.name,
+            Veteran.mobile,
+            Consultation.channel,
+            Consultation.category,
+            outcomes.label("outcomes"),
+            _stage_expr(today).label("stage"),
+            Matter.due_on,
+            Matter.result,
+            Matter.money_saved,
+            Matter.id.label("matter_id"),
+        )
+        .select_from(Consultation)
+        .join(Station, Station.id == Consultation.station_id)
+        .join(Lawyer, Lawyer.id == Consultation.lawyer_id)
+        .outerjoin(Veteran, Veteran.id == Consultation.veteran_id)
+        .outerjoin(Matter, Matter.consultation_id == Consultation.id)
+    )
+    return _filtered(query, criteria, today)
+
+
+def _filtered(query: sa.Select, c: LogFilter, today: date) -> sa.Select:
+    if c.station_id is not None:
+        query = query.where(Consultation.station_id == c.station_id)
+    if c.start_on is not None:
+        query = query.where(Consultation.held_on >= c.start_on)
+    if c.end_on is not None:
+        query = query.where(Consultation.held_on <= c.end_on)
+    if c.lawyer_id is not None:
+        query = query.where(Consultation.lawyer_id == c.lawyer_id)
+    if c.category:
+        query = query.where(Consultation.category == c.category)
+    if c.channel:
+        query = query.where(Consultation.channel == c.channel)
+    if c.outcome:
+        query = query.where(
+            sa.exists().where(
+                ConsultationOutcome.consultation_id == Consultation.id,
+                ConsultationOutcome.outcome == c.outcome,
+            )
+        )
+    if c.stage == NONE:
+        query = query.where(Matter.id.is_(None))
+    elif c.stage == CLOSED:
+        query = query.where(Matter.status == CLOSED)
+    elif c.stage == OVERDUE:
+        query = query.where(Matter.status != CLOSED, Matter.due_on < today)
+    elif c.stage in (OPEN, IN_PROGRESS):
+        query = query.where(Matter.status == c.stage, Matter.due_on >= today)
+    if c.text:
+        query = query.where(Consultation.summary.contains(c.text, autoescape=True))
+    return query
+
+
+def _row(values: sa.Row) -> LogRow:
+    codes = set((values.outcomes or "").split(","))
+    return LogRow(
+        id=values.id,
+        held_on=values.held_on,
+        station=values.station,
+        lawyer=values.lawyer,
+        name=values.name,
+        mobile=values.mobile,
+        channel=values.channel,
+        category=values.category,
+        outcomes=tuple(code for code in OUTCOMES if code in codes),
+        stage=values.stage,
+        due_on=values.due_on,
+        result=values.result,
+        money_saved=values.money_saved,
+        matter_id=values.matter_id,
+    )
+
+
+def _today(station_id: int | None) -> date:
+    station = db.session.get(Station, station_id) if station_id else None
+    return local_today(station.timezone if station else None)
+
+
+def search_log(criteria: LogFilter, page: int = 1, per_page: int = 50, today: date | None = None) -> Page:
+    """One page of the log, in the chosen order; ties broken by id so pages never overlap."""
+    today = today or _today(criteria.station_id)
+    query = _log_query(criteria, today)
+    count_query = _filtered(
+        sa.select(sa.func.count())
+        .select_from(Consultation)
+        .outerjoin(Matter, Matter.consultation_id == Consultation.id),
+        criteria,
+        today,
+    )
+    total = db.session.scalar(count_query) or 0
+    columns = SORTS.get(criteria.sort, SORTS["date"])
+    query = query.order_by(*(col.desc() if criteria.descending else col.asc() for col in columns))
+    page = max(1, min(page, -(-total // per_page) or 1))
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page))
+    return Page([_row(r) for r in rows], page, per_page, total)
+
+
+def iter_log(criteria: LogFilter, today: date | None = None, batch: int = 1000) -> Iterator[LogRow]:
+    """Every row of the filtered log, streamed from the database in batches (for exports)."""
+    today = today or _today(criteria.station_id)
+    columns = SORTS.get(criteria.sort, SORTS["date"])
+    query = _log_query(criteria, today).order_by(
+        *(col.desc() if criteria.descending else col.asc() for col in columns)
+    )
+    result = db.session.execute(query.execution_options(yield_per=batch))
+    for values in result:
+        yield _row(values)
+
+
+# -- figures shared by the statistics, the annual report and the monthly review -----------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Which consultations a figure counts: a date range, at one station or at all."""
+
+    start_on: date
+    end_on: date
+    station_id: int | None = None
+
+    def held(self, column: sa.ColumnElement = Consultation.held_on) -> sa.ColumnElement[bool]:
+        """The condition on a date column and on the station."""
+        return sa.and_(column >= self.start_on, column <= self.end_on)
+
+    def consultations(self) -> sa.ColumnElement[bool]:
+        """The condition that picks the period's consultations."""
+        cond = self.held()
+        if self.station_id is not None:
+            cond = sa.and_(cond, Consultation.station_id == self.station_id)
+        return cond
+
+    def shifts(self) -> sa.ColumnElement[bool]:
+        """The condition that picks the period's duty shifts."""
+        cond = self.held(DutyShift.duty_on)
+        if self.station_id is not None:
+            cond = sa.and_(cond, DutyShift.station_id == self.station_id)
+        return cond
+
+
+def _count(query: sa.Select) -> int:
+    return int(db.session.scalar(query) or 0)
+
+
+def _grouped(column: sa.ColumnElement, where: sa.ColumnElement[bool], *joins: tuple) -> dict:
+    query = sa.select(column, sa.func.count()).select_from(Consultation)
+    for target, on in joins:
+        query = query.join(target, on)
+    rows = db.session.execute(query.where(where).group_by(column))
+    return {key: int(n) for key, n in rows}
+
+
+def outcome_counts(period: Period) -> dict[str, int]:
+    """How many of the period's consultations had each outcome (every outcome listed, 0 included)."""
+    counts = _grouped(
+        ConsultationOutcome.outcome,
+        period.consultations(),
+        (ConsultationOutcome, ConsultationOutcome.consultation_id == Consultation.id),
+    )
+    return {code: counts.get(code, 0) for code in OUTCOMES}
+
+
+def people_and_matters(period: Period) -> tuple[int, int]:
+    """(persons, matters) of the period by the counting rule: a person once; a person's category once."""
+    where = period.consultations()
+    known = sa.select(sa.func.count(sa.distinct(Consultation.veteran_id))).where(
+        where, Consultation.veteran_id.is_not(None)
+    )
+    unknown = _count(
+        sa.select(sa.func.count()).select_from(Consultation).where(where, Consultation.veteran_id.is_(None))
+    )
+    pairs = (
+        sa.select(Consultation.veteran_id, Consultation.category)
+        .where(where, Consultation.veteran_id.is_not(None))
+        .distinct()
+        .subquery()
+    )
+    matters = _count(sa.select(sa.func.count()).select_from(pairs))
+    return _count(known) + unknown, matters + unknown
+
+
+def _days_to_close() -> sa.ColumnElement[float]:
+    if db.engine.dialect.name == "postgresql":
+        return sa.extract("epoch", Matter.closed_at - Matter.created_at) / 86400.0
+    return sa.func.julianday(Matter.closed_at) - sa.func.julianday(Matter.created_at)
+
+
+@dataclass
+class FollowUps:
+    """The matters opened from a period's consultations, as they stand on `today`."""
+
+    opened: int = 0
+    open: int = 0
+    overdue: int = 0
+    closed: int = 0
+    solved: int = 0
+    median_days_to_close: float | None = None
+    money_saved: int = 0
+    legal_aid_accepted: int = 0
+    legal_aid_concluded: int = 0
+    mediation_agreements: int = 0
+
+
+def follow_ups(period: Period, today: date) -> FollowUps:
+    """Opened, open, overdue and closed matters; median days to close; money recovered or saved."""
+    base = (
+        sa.select(Matter.id)
+        .join(Consultation, Consultation.id == Matter.consultation_id)
+        .where(period.consultations())
+    )
+    ids = base.subquery()
+    in_period = Matter.id.in_(sa.select(ids.c.id))
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count().filter(Matter.status != CLOSED),
+            sa.func.count().filter(Matter.status != CLOSED, Matter.due_on < today),
+            sa.func.count().filter(Matter.status == CLOSED),
+            sa.func.count().filter(Matter.result.in_(SOLVED_RESULTS)),
+            sa.func.count().filter(Matter.result == "mediation_agreement"),
+            sa.func.coalesce(sa.func.sum(Matter.money_saved), 0),
+        ).where(in_period)
+    ).one()
+    figures = FollowUps(*(int(v) for v in row[:4]))
+    figures.solved, figures.mediation_agreements, figures.money_saved = int(row[4]), int(row[5]), int(row[6])
+    figures.median_days_to_close = _median(
+        sa.select(_days_to_close().label("days")).where(in_period, Matter.status == CLOSED), figures.closed
+    )
+    # Legal aid: the centre accepted it (a milestone, or the matter closed as granted), or concluded it.
+    accepted = sa.select(MatterNote.matter_id).where(MatterNote.milestone.in_(("accepted", "concluded")))
+    figures.legal_aid_accepted = _count(
+        sa.select(sa.func.count()).where(
+            in_period, sa.or_(Matter.id.in_(accepted), Matter.result == "legal_aid_granted")
+        )
+    )
+    concluded = sa.select(MatterNote.matter_id).where(MatterNote.milestone == "concluded")
+    figures.legal_aid_concluded = _count(
+        sa.select(sa.func.count()).where(in_period, Matter.id.in_(concluded))
+    )
+    return figures
+
+
+def _median(query: sa.Select, n: int) -> float | None:
+    """The median of a one-column query with n rows, by ordering in the database (portable)."""
+    if n == 0:
+        return None
+    sub = query.subquery()
+    middle = db.session.scalars(
+        sa.select(sub.c.days).order_by(sub.c.days).limit(2 - n % 2).offset((n - 1) // 2)
+    ).all()
+    return round(sum(float(v) for v in middle) / len(middle), 1)
+
+
+@dataclass
+class Visits:
+    """Bookings and walk-ins of a period's duty days."""
+
+    bookings: int = 0
+    no_shows: int = 0
+    due: int = 0  # bookings whose time came: completed, checked in or not come
+    walkins: int = 0
+    by_channel: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def no_show_rate(self) -> float | None:
+        """Share of the bookings whose time came that nobody came for."""
+        return round(100.0 * self.no_shows / self.due, 1) if self.due else None
+
+
+def visits(period: Period) -> Visits:
+    """Bookings (not cancelled) by channel, no-shows, and walk-in numbers given out."""
+    rows = db.session.execute(
+        sa.select(Booking.channel, Booking.status, sa.func.count())
+        .join(DutyShift, DutyShift.id == Booking.shift_id)
+        .where(period.shifts(), Booking.status != CANCELLED)
+        .group_by(Booking.channel, Booking.status)
+    )
+    result = Visits(by_channel={group: 0 for group in CHANNEL_GROUPS})
+    for channel, status, n in rows:
+        result.bookings += n
+        if status == NO_SHOW:
+            result.no_shows += n
+        if status in (NO_SHOW, COMPLETED, CHECKED_IN):
+            result.due += n
+        group = next((g for g, members in CHANNEL_GROUPS.items() if channel in members), "desk")
+        result.by_channel[group] += n
+    walkin_where = period.held(WalkIn.day)
+    if period.station_id is not None:
+        walkin_where = sa.and_(walkin_where, WalkIn.station_id == period.station_id)
+    result.walkins = _count(sa.select(sa.func.count()).select_from(WalkIn).where(walkin_where))
+    result.by_channel["walkin"] += result.walkins
+    return result
+
+
+# -- statistics ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Statistics:
+    """The statistics page's figures for a period."""
+
+    period: Period
+    consultations: int
+    by_month: list[tuple[date, int]]
+    by_category: dict[str, int]
+    by_outcome: dict[str, int]
+    by_lawyer: list[tuple[str, int]]
+    by_channel: dict[str, int]
+    visits: Visits
+    follow_ups: FollowUps
+
+
+def months_between(start: date, end: date) -> list[date]:
+    """The first day of every month from start's to end's."""
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def statistics(period: Period, today: date | None = None) -> Statistics:
+    """Consultations per month, category, outcome, lawyer and channel; bookings; follow-ups."""
+    today = today or _today(period.station_id)
+    where = period.consultations()
+    year, month = sa.extract("year", Consultation.held_on), sa.extract("month", Consultation.held_on)
+    monthly = {
+        (int(y), int(m)): int(n)
+        for y, m, n in db.session.execute(
+            sa.select(year, month, sa.func.count()).where(where).group_by(year, month)
+        )
+    }
+    lawyers = db.session.execute(
+        sa.select(Lawyer.name, sa.func.count())
+        .select_from(Consultation)
+        .join(Lawyer, Lawyer.id == Consultation.lawyer_id)
+        .where(where)
+        .group_by(Lawyer.id, Lawyer.name)
+        .order_by(sa.func.count().desc(), Lawyer.name)
+    )
+    by_month = [
+        (m, monthly.get((m.year, m.month), 0)) for m in months_between(period.start_on, period.end_on)
+    ]
+    categories = _grouped(Consultation.category, where)
+    return Statistics(
+        period=period,
+        consultations=sum(n for _m, n in by_month),
+        by_month=by_month,
+        by_category=dict(sorted(categories.items(), key=lambda kv: -kv[1])),
+        by_outcome=outcome_counts(period),
+        by_lawyer=[(name, int(n)) for name, n in lawyers],
+        by_channel=_grouped(Consultation.channel, where),
+        visits=visits(period),
+        follow_ups=follow_ups(period, today),
+    )
+
+
+# -- lawyer performance (合同履约) --------------------------------------------------------------------
+
+
+@dataclass
+class LawyerFigures:
+    """One lawyer's record over a period, as the bureau reviews it when a contract is renewed."""
+
+    lawyer_id: int
+    name: str
+    firm: str
+    scheduled: int = 0
+    attended: int = 0
+    missed: int = 0
+    swapped_away: int = 0
+    taken_over: int = 0
+    consultations: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    follow_ups_closed: int = 0
+    follow_ups_overdue: int = 0
+
+
+def lawyer_performance(period: Period, today: date | None = None) -> list[LawyerFigures]:
+    """Shifts scheduled, attended, missed, swapped away and taken over; consultations, outcomes and
+    follow-ups of every lawyer who had a shift or a consultation in the period."""
+    today = today or _today(period.station_id)
+    figures: dict[int, LawyerFigures] = {}
+
+    def of(lawyer_id: int) -> LawyerFigures:
+        if lawyer_id not in figures:
+            lawyer = db.session.get(Lawyer, lawyer_id)
+            figures[lawyer_id] = LawyerFigures(lawyer_id, lawyer.name, lawyer.firm.name)
+        return figures[lawyer_id]
+
+    shifts = db.session.execute(
+        sa.select(
+            DutyShift.lawyer_id,
+            sa.func.count(),
+            sa.func.count(DutyShift.checked_in_at),
+            sa.func.count().filter(DutyShift.checked_in_at.is_(None), DutyShift.duty_on < today),
+        )
+        .where(period.shifts())
+        .group_by(DutyShift.lawyer_id)
+    )
+    for lawyer_id, scheduled, attended, missed in shifts:
+        row = of(lawyer_id)
+        row.scheduled, row.attended, row.missed = int(scheduled), int(attended), int(missed)
+    swaps = sa.select(SwapRequest).join(DutyShift, DutyShift.id == SwapRequest.shift_id)
+    swaps = swaps.where(period.shifts(), SwapRequest.status == APPROVED).subquery()
+    for column, attr in ((swaps.c.from_lawyer_id, "swapped_away"), (swaps.c.accepted_by_id, "taken_over")):
+        for lawyer_id, n in db.session.execute(sa.select(column, sa.func.count()).group_by(column)):
+            if lawyer_id is not None:
+                setattr(of(lawyer_id), attr, int(n))
+    where = period.consultations()
+    for lawyer_id, n in db.session.execute(
+        sa.select(Consultation.lawyer_id, sa.func.count()).where(where).group_by(Consultation.lawyer_id)
+    ):
+        of(lawyer_id).consultations = int(n)
+    for lawyer_id, code, n in db.session.execute(
+        sa.select(Consultation.lawyer_id, ConsultationOutcome.outcome, sa.func.count())
+        .join(ConsultationOutcome, ConsultationOutcome.consultation_id == Consultation.id)
+        .where(where)
+        .group_by(Consultation.lawyer_id, ConsultationOutcome.outcome)
+    ):
+        of(lawyer_id).outcomes[code] = int(n)
+    for lawyer_id, closed, overdue in db.session.execute(
+        sa.select(
+            Consultation.lawyer_id,
+            sa.func.count().filter(Matter.status == CLOSED),
+            sa.func.count().filter(Matter.status != CLOSED, Matter.due_on < today),
+        )
+        .join(Matter, Matter.consultation_id == Consultation.id)
+        .where(where)
+        .group_by(Consultation.lawyer_id)
+    ):
+        row = of(lawyer_id)
+        row.follow_ups_closed, row.follow_ups_overdue = int(closed), int(overdue)
+    return sorted(figures.values(), key=lambda r: r.name)
+
+
+# -- the annual report (年度报告) ---------------------------------------------------------------------
+
+
+def annual_report(year: int, station_id: int | None = None, today: date | None = None) -> dict[str, Any]:
+    """The figures a bureau writes into its yearly report, as plain values (the page, the XLSX and
+    `flask report annual` all print this)."""
+    today = today or _today(station_id)
+    period = Period(date(year, 1, 1), date(year, 12, 31), station_id)
+    station = db.session.get(Station, station_id) if station_id else None
+    held = period.shifts()
+    shifts = db.session.execute(
+        sa.select(
+            sa.func.count().filter(DutyShift.duty_on <= today),
+            sa.func.count(DutyShift.checked_in_at),
+            sa.func.count(sa.distinct(DutyShift.lawyer_id)),
+        ).where(held)
+    ).one()
+    consultations = _count(sa.select(sa.func.count()).select_from(Consultation).where(period.consultations()))
+    persons, matters = people_and_matters(period)
+    outcomes = outcome_counts(period)
+    follow = follow_ups(period, today)
+    seen = visits(period)
+    return {
+        "year": year,
+        "station": station.name if station else None,
+        "station_id": station_id,
+        "as_of": today.isoformat(),
+        "duty_days_held": int(shifts[0]),
+        "duty_days_attended": int(shifts[1]),
+        "lawyers_on_roster": int(shifts[2]),
+        "consultations": consultations,
+        "persons": persons,
+        "matters": matters,
+        "outcomes": outcomes,
+        "legal_aid_accepted": follow.legal_aid_accepted,
+        "legal_aid_concluded": follow.legal_aid_concluded,
+        "mediation_agreements": follow.mediation_agreements,
+        "follow_ups_opened": follow.opened,
+        "problems_solved": follow.solved,
+        "closed_otherwise": follow.closed - follow.solved,
+        "still_open": follow.open,
+        "overdue": follow.overdue,
+        "money_saved": follow.money_saved,
+        "bookings": seen.bookings,
+        "no_shows": seen.no_shows,
+        "by_channel": seen.by_channel,
+    }
+
+
+# -- the monthly review (每月研判) --------------------------------------------------------------------
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    """The first and last day of the month that `month` falls in."""
+    first = month.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+@dataclass
+class OverdueMatter:
+    """An overdue matter in the review's list: who holds it and for how long it has been overdue."""
+
+    id: int
+    name: str
+    category: str
+    owner: str
+    due_on: date
+    days_overdue: int
+
+
+@dataclass
+class MonthFigures:
+    """A station's month for the review, next to the month before."""
+
+    month: date
+    consultations: int
+    previous_consultations: int
+    new_matters: int
+    previous_new_matters: int
+    outcomes: dict[str, int]
+    previous_outcomes: dict[str, int]
+    still_open: int
+    overdue: list[OverdueMatter]
+
+
+def _new_matters(period: Period) -> int:
+    return _count(
+        sa.select(sa.func.count())
+        .select_from(Matter)
+        .join(Consultation, Consultation.id == Matter.consultation_id)
+        .where(period.consultations())
+    )
+
+
+def month_figures(station_id: int, month: date, today: date | None = None) -> MonthFigures:
+    """The month's consultations, new matters and outcomes against the month before; the station's
+    matters still open and overdue on `today`, with owner and days overdue."""
+    today = today or _today(station_id)
+    first, last = month_bounds(month)
+    before = Period(*month_bounds(first - timedelta(days=1)), station_id)
+    period = Period(first, last, station_id)
+    count = sa.select(sa.func.count()).select_from(Consultation)
+    open_matters = sa.and_(Matter.station_id == station_id, Matter.status != CLOSED)
+    overdue = db.session.execute(
+        sa.select(Matter.id, Consultation.name, Consultation.category, User.display_name, Matter.due_on)
+        .join(Consultation, Consultation.id == Matter.consultation_id)
+        .join(User, User.id == Matter.owner_id)
+        .where(open_matters, Matter.due_on < today)
+        .order_by(Matter.due_on, Matter.id)
+    )
+    return MonthFigures(
+        month=first,
+        consultations=_count(count.where(period.consultations())),
+        previous_consultations=_count(count.where(before.consultations())),
+        new_matters=_new_matters(period),
+        previous_new_matters=_new_matters(before),
+        outcomes=outcome_counts(period),
+        previous_outcomes=outcome_counts(before),
+        still_open=_count(sa.select(sa.func.count()).select_from(Matter).where(open_matters)),
+        overdue=[
+            OverdueMatter(mid, name, category, owner, due, (today - due).days)
+            for mid, name, category, owner, due in overdue
+        ],
+    )
+
+
+@dataclass
+class ReviewRecord:
+    """What the administrator writes about the review meeting."""
+
+    held_on: date
+    attendees: str
+    conclusions: str
+    actions: str = ""
+
+
+def get_review(station_id: int, month: date) -> MonthlyReview | None:
+    """The saved record of a month's review meeting, if any."""
+    return db.session.scalar(
+        sa.select(MonthlyReview).where(
+            MonthlyReview.station_id == station_id, MonthlyReview.month_on == month.replace(day=1)
+        )
+    )
+
+
+def save_review(station: Station, month: date, record: ReviewRecord, user: User) -> MonthlyReview:
+    """Record (or correct) the month's review meeting; audited. Flushes."""
+    first = month.replace(day=1)
+    if record.held_on < first:
+        raise InvalidInput(_("The meeting cannot be held before the month it reviews."), field="held_on")
+    attendees = clean_prose(record.attendees)[:500]
+    conclusions = clean_prose(record.conclusions)[:4000]
+    if not attendees:
+        raise InvalidInput(_("Write who attended."), field="attendees")
+    if not conclusions:
+        raise InvalidInput(_("Write what the meeting concluded."), field="conclusions")
+    review = get_review(station.id, first)
+    if review is None:
+        review = MonthlyReview(station_id=station.id, month_on=first)
+        db.session.add(review)
+    review.held_on, review.attendees, review.conclusions = record.held_on, attendees, conclusions
+    review.actions, review.recorded_by_id = clean_prose(record.actions)[:4000], user.id
+    db.session.flush()
+    audit.record("review.save", review, details={"month": f"{first:%Y-%m}"}, station_id=station.id)
+    return review
