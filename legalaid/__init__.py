@@ -68,7 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.lawyers.routes import bp as lawyers_bp
     from legalaid.privacy import mask_mobile, mask_name, mask_text
     from legalaid.privacy.routes import bp as privacy_bp
-    from legalaid.privacy.services import REASONS
+    from legalaid.privacy.services import FIELDS, REASONS
     from legalaid.reminders.forms import outbox_detail, outbox_label
     from legalaid.reminders.routes import bp as outbox_bp
     from legalaid.reports.forms import label as report_label
@@ -109,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
         outbox_label=outbox_label,
         outbox_detail=outbox_detail,
         reveal_reasons=REASONS,
+        reveal_fields=FIELDS,
         report_label=report_label,
     )
     app.jinja_env.filters["masked"] = mask_mobile

@@ -25,6 +25,7 @@ reminders_cli = AppGroup("reminders", help="Reminders and the outbox.")
 bookings_cli = AppGroup("bookings", help="Bookings.")
 roster_cli = AppGroup("roster", help="The duty roster.")
 lawyers_cli = AppGroup("lawyers", help="Lawyers.")
+report_cli = AppGroup("report", help="Reports: the same figures as the administrator's pages.")
 
 
 def _station_or_fail(station_id: int):
@@ -200,6 +201,46 @@ def demo_load(if_empty: bool) -> None:
     click.echo("Demo data loaded: " + ", ".join(added) if added else "Demo data already present.")
 
 
+@report_cli.command("annual")
+@click.argument("year", type=click.IntRange(2000, 2100))
+@click.option("--station", "station_id", type=int, help="One station (default: all stations).")
+@click.option("--format", "fmt", type=click.Choice(["json", "xlsx"]), default="json")
+@click.option(
+    "--output", type=click.Path(dir_okay=False), help="File for the XLSX (default annual-report-YEAR.xlsx)."
+)
+@click.option(
+    "--locale", default="zh_Hans_CN", help="Language of the XLSX labels (zh_Hans_CN, zh_Hant_TW, en)."
+)
+def report_annual(year: int, station_id: int | None, fmt: str, output: str | None, locale: str) -> None:
+    """Print the annual report's figures as JSON, or write them as XLSX (as on the report page)."""
+    import json
+    import shutil
+
+    from flask_babel import force_locale
+
+    from legalaid import audit
+    from legalaid.reports import exports
+    from legalaid.reports import services as reports
+
+    if station_id is not None:
+        _station_or_fail(station_id)
+    report = reports.annual_report(year, station_id)
+    details = {"report": "annual", "year": year, "station_id": station_id, "format": fmt, "via": "cli"}
+    audit.record("report.export", details=details)
+    db.session.commit()
+    if fmt == "json":
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    path = output or f"annual-report-{year}.xlsx"
+    with (
+        force_locale(locale),
+        exports.xlsx_file(exports.annual_sheets(report)) as src,
+        open(path, "wb") as dst,
+    ):
+        shutil.copyfileobj(src, dst)
+    click.echo(f"written: {path}")
+
+
 @demo_cli.command("accounts")
 def demo_accounts() -> None:
     """Print the demo accounts that exist in this database."""
@@ -255,5 +296,5 @@ def scheduler_run() -> None:
 def register_cli(app: Flask) -> None:
     """Add the command groups to `flask`."""
     groups = (users_cli, stations_cli, demo_cli, jobs_cli, scheduler_cli, roster_cli, lawyers_cli)
-    for group in (*groups, reminders_cli, bookings_cli):
+    for group in (*groups, reminders_cli, bookings_cli, report_cli):
         app.cli.add_command(group)

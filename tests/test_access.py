@@ -100,12 +100,24 @@ EXPECTED = {
     "consultations.matters": {ADMIN, LAWYER},
     "consultations.matter": {ADMIN, LAWYER},
     "consultations.matter_action": {ADMIN, LAWYER},
+    "privacy.reveal": ALL_ROLES,
+    "reports.log": {ADMIN},
+    "reports.export": {ADMIN},
+    "reports.export_full": {ADMIN},
+    "reports.statistics": {ADMIN},
+    "reports.lawyers": {ADMIN},
+    "reports.annual_this_year": {ADMIN},
+    "reports.annual": {ADMIN},
+    "reports.monthly_last": {ADMIN},
+    "reports.monthly": {ADMIN},
 }
 SAMPLE_VALUES = {"integer": "1", "unicode": "x", "path": "x/y", "any": "approve"}
 ANY_SAMPLES = {
     "swaps.decide": "approve",
     "bookings.desk_booking_action": "check_in",
     "consultations.matter_action": "note",
+    "privacy.reveal": "booking",
+    "reports.export": "csv",
 }
 
 

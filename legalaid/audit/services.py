@@ -153,6 +153,9 @@ ACTION_LABELS: dict[str, object] = {
     "swap.cancelled": _l("Swap cancelled (shift changed)"),
     "swap.approve": _l("Swap approved"),
     "swap.reject": _l("Swap rejected"),
+    "privacy.reveal": _l("Full number shown"),
+    "report.export": _l("Report exported"),
+    "review.save": _l("Monthly review recorded"),
 }
 
 
@@ -164,6 +167,10 @@ TARGETS: dict[str, tuple[object, str, str]] = {
     "law_firms": (_l("Law firm"), "lawyers.firm_edit", "firm_id"),
     "duty_shifts": (_l("Duty shift"), "", ""),
     "swap_requests": (_l("Swap"), "", ""),
+    "bookings": (_l("Booking"), "", ""),
+    "consultations": (_l("Consultation record"), "consultations.view", "consultation_id"),
+    "matters": (_l("Follow-up matter"), "consultations.matter", "matter_id"),
+    "monthly_reviews": (_l("Monthly review"), "", ""),
 }
 
 

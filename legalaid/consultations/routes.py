@@ -18,6 +18,7 @@ from legalaid.errors import NotAllowed
 from legalaid.extensions import db
 from legalaid.forms import commit_or_flash, commit_or_show
 from legalaid.lawyers.services import lawyer_for_user
+from legalaid.privacy import services as privacy
 from legalaid.stations import services as stations
 from legalaid.stations.models import Station
 
@@ -146,7 +147,15 @@ def view(consultation_id: int) -> str:
     """A consultation record (every view is audited)."""
     consultation = services.read_consultation(_consultation_or_404(consultation_id), current_user)
     db.session.commit()
-    return render_template("consultations/view.html", c=consultation)
+    return render_template(
+        "consultations/view.html", c=consultation, numbers=_numbers("consultation", consultation.id)
+    )
+
+
+def _numbers(kind: str, record_id: int) -> dict[str, str]:
+    """The person's numbers on this record, masked, for the "show full number" control."""
+    subject = privacy.subject(kind, record_id)
+    return {field: privacy.masked(subject, field) for field in privacy.FIELDS} if subject else {}
 
 
 @bp.route("/consultations/<int:consultation_id>/edit", methods=["GET", "POST"])
@@ -210,6 +219,7 @@ def matter(matter_id: int) -> str:
         close_form=CloseForm(),
         reassign_form=reassign,
         overdue=services.is_overdue(item),
+        numbers=_numbers("matter", item.id),
     )
 
 

@@ -52,6 +52,7 @@ def home() -> str:
     from legalaid.auth.forms import ConfirmForm
     from legalaid.dates import local_today
     from legalaid.lawyers.services import lawyer_for_user
+    from legalaid.reports.services import key_figures
     from legalaid.roster import services as roster
     from legalaid.stations.services import station_for
 
@@ -66,6 +67,7 @@ def home() -> str:
         next_shift=next(iter(roster.lawyer_shifts(lawyer, start=today)), None) if lawyer else None,
         lawyer=lawyer,
         confirm=ConfirmForm(),
+        figures=key_figures(today) if current_user.role == "admin" else None,
     )
 
 

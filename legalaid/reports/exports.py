@@ -1,4 +1,4 @@
-"""Spreadsheets of the log and the reports: CSV streamed row by row, XLSX written in constant memory.
+"""Spreadsheets of the log and the reports, written row by row into temporary files (memory stays flat).
 
 Cells are written so that a spreadsheet never runs them: text that begins with = + - @, a tab or a
 carriage return gets a leading apostrophe in CSV (OWASP's advice) and is stored as plain text in XLSX.
@@ -27,6 +27,7 @@ from legalaid.reports.services import LawyerFigures, LogRow, Statistics
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"  # Excel opens UTF-8 CSV as Chinese only with it
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def inert(value: Any) -> Any:
@@ -53,6 +54,15 @@ def csv_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
         buffer.truncate()
         writer.writerow([inert(_plain(v)) for v in row])
         yield buffer.getvalue()
+
+
+def csv_file(header: list[str], rows: Iterable[list[Any]]) -> IO[bytes]:
+    """The CSV in a temporary file (kept in memory while small), rewound for sending."""
+    out = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115  (send_file closes it)
+    for piece in csv_stream(header, rows):
+        out.write(piece.encode("utf-8"))
+    out.seek(0)
+    return out
 
 
 def xlsx_file(sheets: list[tuple[str, list[str], Iterable[list[Any]]]]) -> IO[bytes]:

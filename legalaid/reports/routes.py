@@ -15,7 +15,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -126,26 +125,14 @@ def _export_response(criteria: services.LogFilter, fmt: str, full: bool, reason:
     if full:
         details.update(reason=reason, note=note)
     if fmt == "csv":
-        # The row count is known only at the end of the stream: the entry is written then.
-        def stream():
-            yield from exports.csv_stream(header, counted)
-            _audit_export(details, counted.n)
-
-        response = Response(stream_with_context(stream()), mimetype="text/csv")
-        response.headers["Content-Disposition"] = _attachment(f"consultations-{stamp}.csv")
-        return response
-    file = exports.xlsx_file([(_("Consultations"), header, counted)])
+        file, mimetype = exports.csv_file(header, counted), "text/csv"
+    else:
+        file, mimetype = exports.xlsx_file([(_("Consultations"), header, counted)]), exports.XLSX_MIMETYPE
+    # Written down before the file leaves: an export is in the log even if the download breaks off.
     _audit_export(details, counted.n)
     return send_file(
-        file,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        as_attachment=True,
-        download_name=f"consultations-{stamp}.xlsx",
+        file, mimetype=mimetype, as_attachment=True, download_name=f"consultations-{stamp}.{fmt}"
     )
-
-
-def _attachment(name: str) -> str:
-    return f'attachment; filename="{name}"'
 
 
 def _audit_export(details: dict[str, Any], rows: int) -> None:
@@ -238,7 +225,7 @@ def lawyers() -> Response | str:
         db.session.commit()
         return send_file(
             exports.xlsx_file([(_("Lawyer performance"), header, body)]),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            mimetype=exports.XLSX_MIMETYPE,
             as_attachment=True,
             download_name=f"lawyers-{period.start_on}-{period.end_on}.xlsx",
         )
@@ -289,7 +276,7 @@ def annual(year: int) -> Response | str:
         db.session.commit()
         return send_file(
             exports.xlsx_file(exports.annual_sheets(report)),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            mimetype=exports.XLSX_MIMETYPE,
             as_attachment=True,
             download_name=f"annual-report-{year}.xlsx",
         )

@@ -755,3 +755,48 @@ def save_review(station: Station, month: date, record: ReviewRecord, user: User)
     db.session.flush()
     audit.record("review.save", review, details={"month": f"{first:%Y-%m}"}, station_id=station.id)
     return review
+
+
+@dataclass
+class KeyFigures:
+    """This month at a glance, for an administrator's start page."""
+
+    month: date
+    consultations: int
+    previous_consultations: int
+    new_matters: int
+    open_matters: int
+    overdue_matters: int
+    bookings_ahead: int
+
+
+def key_figures(today: date, station_id: int | None = None) -> KeyFigures:
+    """This month's consultations (and last month's), new matters, matters open and overdue now, and
+    the bookings still to come."""
+    first, last = month_bounds(today)
+    before = Period(*month_bounds(first - timedelta(days=1)), station_id)
+    period = Period(first, last, station_id)
+    count = sa.select(sa.func.count()).select_from(Consultation)
+    matters = sa.select(
+        sa.func.count().filter(Matter.status != CLOSED),
+        sa.func.count().filter(Matter.status != CLOSED, Matter.due_on < today),
+    )
+    if station_id is not None:
+        matters = matters.where(Matter.station_id == station_id)
+    open_now, overdue_now = db.session.execute(matters).one()
+    ahead = Period(today, date(2100, 12, 31), station_id)
+    bookings = (
+        sa.select(sa.func.count())
+        .select_from(Booking)
+        .join(DutyShift, DutyShift.id == Booking.shift_id)
+        .where(ahead.shifts(), Booking.status.in_(("booked", CHECKED_IN)))
+    )
+    return KeyFigures(
+        month=first,
+        consultations=_count(count.where(period.consultations())),
+        previous_consultations=_count(count.where(before.consultations())),
+        new_matters=_new_matters(period),
+        open_matters=int(open_now),
+        overdue_matters=int(overdue_now),
+        bookings_ahead=_count(bookings),
+    )
