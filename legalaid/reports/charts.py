@@ -29,6 +29,9 @@ STYLE = Style(
 def bar_chart(title: str, labels: list[str], values: list[int], horizontal: bool = False) -> str:
     """A bar chart as a data: URI for an <img> (no external file, no script)."""
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
+    # pygal sizes labels for Latin letters (about 0.6 em each); a Chinese character takes a full em.
+    widest = max((len(label) for label in labels), default=0)
+    extra = int(widest * STYLE.label_font_size * 0.5) if horizontal else 0
     chart = kind(
         style=STYLE,
         width=720,
@@ -40,6 +43,8 @@ def bar_chart(title: str, labels: list[str], values: list[int], horizontal: bool
         x_label_rotation=0 if horizontal else (30 if len(labels) > 6 else 0),
         truncate_label=-1,
         margin=12,
+        margin_left=12 + extra,
+        explicit_size=True,  # width and height on the <svg>, so the image has its real size
     )
     if horizontal:
         # Keep the first item on top, as in the table beside the chart.

@@ -22,7 +22,7 @@ STAGE_LABELS = {
     "open": _l("Open"),
     "in_progress": _l("In progress"),
     "overdue": _l("Overdue"),
-    "closed": _l("Closed"),
+    "closed": _l("Matter closed"),
 }
 CHANNEL_LABELS = {
     "kiosk": _l("Kiosk"),
