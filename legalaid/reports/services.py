@@ -44,7 +44,7 @@ from legalaid.consultations.models import (
 from legalaid.dates import local_today
 from legalaid.errors import InvalidInput
 from legalaid.extensions import db
-from legalaid.lawyers.models import Lawyer
+from legalaid.lawyers.models import LawFirm, Lawyer
 from legalaid.reports.models import MonthlyReview
 from legalaid.roster.models import DutyShift
 from legalaid.stations.models import Station
@@ -539,10 +539,8 @@ def lawyer_performance(period: Period, today: date | None = None) -> list[Lawyer
     figures: dict[int, LawyerFigures] = {}
 
     def of(lawyer_id: int) -> LawyerFigures:
-        if lawyer_id not in figures:
-            lawyer = db.session.get(Lawyer, lawyer_id)
-            figures[lawyer_id] = LawyerFigures(lawyer_id, lawyer.name, lawyer.firm.name)
-        return figures[lawyer_id]
+        # Names are filled in at the end, with one query for every lawyer met.
+        return figures.setdefault(lawyer_id, LawyerFigures(lawyer_id, "", ""))
 
     shifts = db.session.execute(
         sa.select(
@@ -587,6 +585,13 @@ def lawyer_performance(period: Period, today: date | None = None) -> list[Lawyer
     ):
         row = of(lawyer_id)
         row.follow_ups_closed, row.follow_ups_overdue = int(closed), int(overdue)
+    names = db.session.execute(
+        sa.select(Lawyer.id, Lawyer.name, LawFirm.name)
+        .join(LawFirm, LawFirm.id == Lawyer.firm_id)
+        .where(Lawyer.id.in_(list(figures)))
+    )
+    for lawyer_id, name, firm in names:
+        figures[lawyer_id].name, figures[lawyer_id].firm = name, firm
     return sorted(figures.values(), key=lambda r: r.name)
 
 
