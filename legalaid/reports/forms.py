@@ -108,7 +108,8 @@ class ExportForm(FlaskForm):
         choices=_optional(list(REASONS.items())),
         validators=[InputRequired(message=_l("Choose why you need the full numbers."))],
     )
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
+    # No Optional() here: it would stop the check below when the note is empty.
+    note = StringField(_l("Note"), validators=[Length(max=200)])
     submit = SubmitField(_l("Export with full numbers"))
 
     def validate_note(self, field: StringField) -> None:
