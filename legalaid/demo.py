@@ -1,21 +1,40 @@
-"""Demo data for `make run`: a station, one account per role, a law firm with six lawyers, closures,
-a roster from eight weeks ago to twelve weeks ahead, and a swap waiting for an answer.
+"""Demo data for `make run`: a station, one account per role, a law firm with six lawyers, a year of
+history and twelve weeks ahead, so that every page, chart and report shows something real.
+
+The history covers the twelve months before `today` (from the first of that month a year back), as the
+station would have lived them: the rotation generated as of the first day, the lawyers' check-ins (two
+forgotten), two swaps approved; bookings through every channel, some cancelled, some not come; walk-in
+numbers; a consultation for nearly every visit, with every outcome and every category, a few people
+coming back; matters open, in progress, overdue and closed with every result, some money recovered;
+legal-aid applications submitted, accepted and concluded. Ahead: bookings on the next four duty days,
+a swap waiting for an answer, a hall event and a lawyer's week of leave; the outbox holds one message
+in every status.
+
+Everything goes through the services, each step at the moment it plays (`today=`, `now=`), and what
+the services would stamp with the real clock (audit entries, created and updated times, notes, closings,
+check-ins, the confirmations sent) gets that moment instead (see `_Clock`): the audit log, the outbox
+and the matters read as a year of use. The real clock is read only for `today` when none is given.
 
 Loading twice changes nothing. The demo does not confirm years the holiday data lacks (2027 today):
-the administrator meets that message when generating further ahead, as in real use.
+the roster, and so the history, stop at the end of the last covered year; the administrator meets
+that message when generating further ahead, as in real use.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import secrets
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import flag_modified
 
 from legalaid.access import ADMIN, LAWYER, STAFF
 from legalaid.auth import services as accounts
 from legalaid.auth.models import User
-from legalaid.bookings.models import Booking
-from legalaid.dates import local_today
+from legalaid.bookings.models import Booking, WalkIn
+from legalaid.bookings.validation import clean_text
+from legalaid.dates import local_to_utc, local_today
 from legalaid.extensions import db
 from legalaid.lawyers import services as lawyers
 from legalaid.lawyers.models import Lawyer
@@ -25,6 +44,9 @@ from legalaid.roster.models import DutyShift
 from legalaid.stations import services as stations
 from legalaid.stations.models import Station
 from legalaid.swaps import services as swaps
+
+if TYPE_CHECKING:
+    from legalaid.consultations.models import Matter
 
 DEMO_STATION = "解放区退役军人法律服务站"
 DEMO_ADDRESS = "焦作市解放区退役军人服务中心服务大厅"
@@ -60,13 +82,23 @@ def has_data() -> bool:
 
 
 def load(today: date | None = None) -> list[str]:
-    """Add whatever part of the demo data is missing; returns what was added. Flushes only."""
+    """Add whatever part of the demo data is missing; returns what was added. Commits as it goes
+    (a booking commits), so run it on a database meant for the demo."""
+    with _clock:
+        return _load(today)
+
+
+def _load(today: date | None) -> list[str]:
     added: list[str] = []
     station = db.session.scalar(sa.select(Station).where(Station.name == DEMO_STATION))
+    today = today or local_today(station.timezone if station else None)
+    start, end = _history_start(today), _roster_end(today)
+    # The station was set up some weeks before the history starts.
+    _clock(local_to_utc(start - timedelta(days=35), time(9, 30), station.timezone if station else None))
     if station is None:
         station = stations.create_station(stations.StationSettings(name=DEMO_STATION, address=DEMO_ADDRESS))
         added.append(f"station {DEMO_STATION}")
-    today = today or local_today(station.timezone)
+    now = _at(station, today, time(8, 0))  # the demo's present: the morning of `today`
     users = {}
     for username, name, role, password in DEMO_ACCOUNTS:
         user = accounts.find_by_username(username)
@@ -104,11 +136,13 @@ def load(today: date | None = None) -> list[str]:
             added.append(f"lawyer {name}")
         demo_lawyers.append(lawyer)
 
-    if not roster.shifts_between(station, today - timedelta(weeks=8), today + timedelta(weeks=12)):
-        _load_roster(station, demo_lawyers, today)
+    if not roster.shifts_between(station, start, end) and not roster.closures(
+        station, start, today + timedelta(weeks=12)
+    ):
+        _load_roster(station, demo_lawyers, users["admin"], today, now)
         added.append("roster")
     if not db.session.scalar(sa.select(sa.func.count()).select_from(Booking)):
-        _load_bookings(station, today)
+        _load_bookings(station, users["staff"], today, now)
         added.append("bookings")
     from legalaid.consultations.models import Consultation
 
@@ -118,17 +152,93 @@ def load(today: date | None = None) -> list[str]:
     if not db.session.scalar(
         sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key.startswith("demo:")).limit(1)
     ):
-        _load_messages(station, today)
+        _load_messages(station, today, now)
         added.append("messages")
     return added
 
 
-def _load_roster(station: Station, demo_lawyers: list[Lawyer], today: date) -> None:
-    # A hall event closes one Tuesday, and one lawyer has a week off.
-    event_day = next(
-        d for d in roster.duty_days(station, today + timedelta(weeks=5), today + timedelta(weeks=6))
+def _history_start(today: date) -> date:
+    """The first day of the history: the first of today's month, a year back."""
+    return date(today.year - 1, today.month, 1)
+
+
+def _roster_end(today: date) -> date:
+    """Twelve weeks ahead, or the end of the last year the holiday data covers if that comes first."""
+    return min(today + timedelta(weeks=12), date(max(roster.holiday_years()), 12, 31))
+
+
+def _at(station: Station, day: date, at: time) -> datetime:
+    """The instant of a wall-clock time at the station on a date."""
+    return local_to_utc(day, at, station.timezone)
+
+
+class _Clock:
+    """The demo's clock. While a load runs, the rows the services add or change take the moment the
+    demo is playing wherever they would take the real clock's: created and updated times, an audit
+    entry's or a note's time. Times the services set from the clock themselves (a check-in, a
+    closing) are set by the demo after the call."""
+
+    def __init__(self) -> None:
+        self.now: datetime | None = None
+        self._listeners = (("before_insert", self._inserting), ("before_update", self._updating))
+
+    def __call__(self, at: datetime) -> datetime:
+        """From now on it is `at` (what was done before is written with the time it was done at)."""
+        db.session.flush()
+        self.now = at
+        return at
+
+    def __enter__(self) -> _Clock:
+        for name, listener in self._listeners:
+            sa.event.listen(db.Model, name, listener, propagate=True)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for name, listener in self._listeners:
+            sa.event.remove(db.Model, name, listener)
+        self.now = None
+
+    def _inserting(self, mapper: sa.orm.Mapper, _connection: object, target: object) -> None:
+        if self.now is None:
+            return
+        for name in ("created_at", "updated_at", "at"):
+            if name in mapper.column_attrs and getattr(target, name) is None:
+                setattr(target, name, self.now)
+
+    def _updating(self, mapper: sa.orm.Mapper, _connection: object, target: object) -> None:
+        if self.now is None or "updated_at" not in mapper.column_attrs:
+            return
+        state = sa.inspect(target)
+        if state.session.is_modified(target) and not state.attrs.updated_at.history.has_changes():
+            target.updated_at = self.now
+            flag_modified(target, "updated_at")  # written even when unchanged, or onupdate takes the clock
+
+
+_clock = _Clock()
+
+
+# -- the roster ------------------------------------------------------------------------------------------
+
+SWAP_NOTES = ("单位临时安排出差，请帮忙替班", "家中老人住院，需要陪护")
+
+
+def _load_roster(
+    station: Station, demo_lawyers: list[Lawyer], admin: User, today: date, now: datetime
+) -> None:
+    """Closures and leave, the rotation generated as of the history's first day, two swaps and the
+    check-ins of the past shifts, and a swap waiting for an answer."""
+    start, end = _history_start(today), _roster_end(today)
+    _clock(_at(station, start - timedelta(days=28), time(10, 0)))  # planned a month ahead
+    # A hall event closes one duty day ahead, an inspection closed one about five months ago, and one
+    # lawyer has a week off.
+    roster.set_closure(
+        station,
+        roster.duty_days(station, today + timedelta(weeks=5), today + timedelta(weeks=6))[0],
+        True,
+        "服务大厅场地活动",
     )
-    roster.set_closure(station, event_day, True, "服务大厅场地活动")
+    inspection = roster.duty_days(station, today - timedelta(days=150), today - timedelta(days=144))[0]
+    roster.set_closure(station, inspection, True, "服务大厅消防设施检修，暂停接待")
     off = today + timedelta(weeks=3)
     lawyers.add_unavailability(
         demo_lawyers[3],
@@ -136,148 +246,600 @@ def _load_roster(station: Station, demo_lawyers: list[Lawyer], today: date) -> N
         off + timedelta(days=6 - off.weekday()),
         "外地开庭",
     )
-    start = today - timedelta(weeks=8)
-    last_covered = date(max(roster.holiday_years()), 12, 31)
-    end = min(today + timedelta(weeks=12), last_covered)
-    # Generated "as of" the first day, so the eight past weeks are filled as they would have been.
+    if start > end:  # the holiday data ended before the history would start: no roster at all
+        return
+    # Generated "as of" the first day, so the past months are filled as they would have been.
     roster.apply_rotation(station, start, end, today=start - timedelta(days=1))
-    for index, shift in enumerate(roster.shifts_between(station, start, today - timedelta(days=1))):
-        if index != 2:  # one forgotten check-in, for the administrator to notice
-            shift.checked_in_at = _morning(shift)
+    past = roster.shifts_between(station, start, today - timedelta(days=1))
+    if len(past) >= 8:
+        swapped = (past[len(past) // 4], past[3 * len(past) // 4 + 1])
+        for offset, (shift, note) in enumerate(zip(swapped, SWAP_NOTES, strict=True), start=1):
+            _past_swap(station, shift, demo_lawyers[offset:] + demo_lawyers[:offset], admin, note)
+    # One check-in forgotten some weeks ago (for the administrator to notice), one in the middle of the year.
+    forgotten = {past[-6].id, past[len(past) // 2].id} if len(past) >= 8 else set()
+    for index, shift in enumerate(past):
+        if shift.id not in forgotten:
+            arrived = _clock(_at(station, shift.duty_on, time(8, 40 + index % 17)))
+            roster.check_in(shift, today=shift.duty_on)
+            shift.checked_in_at = arrived
     future = roster.shifts_between(station, today + timedelta(days=1), end)
     if len(future) >= 2:
         shift: DutyShift = future[1]
         colleague = next(lw for lw in demo_lawyers if lw.id != shift.lawyer_id)
+        _clock(now)
         swaps.request_swap(shift, shift.lawyer, colleague, "家中有事，请帮忙替班", today=today)
+    db.session.commit()
+
+
+def _past_swap(station: Station, shift: DutyShift, colleagues: list[Lawyer], admin: User, note: str) -> None:
+    """A swap asked nine days before the shift, accepted the next day and approved the day after; the
+    first of the colleagues who is not the shift's lawyer takes it."""
+    from legalaid.roster.models import ShiftChange
+
+    colleague = next(lw for lw in colleagues if lw.id != shift.lawyer_id)
+    asked = shift.duty_on - timedelta(days=9)
+    _clock(_at(station, asked, time(20, 15)))
+    swap = swaps.request_swap(shift, shift.lawyer, colleague, note, today=asked)
+    _clock(_at(station, asked + timedelta(days=1), time(7, 50)))
+    swaps.accept_swap(swap, colleague, today=asked + timedelta(days=1))
+    approved = _clock(_at(station, asked + timedelta(days=2), time(9, 5)))
+    swaps.approve_swap(swap, admin, today=asked + timedelta(days=2))
+    change = db.session.scalar(
+        sa.select(ShiftChange)
+        .where(ShiftChange.shift_id == shift.id)
+        .order_by(ShiftChange.id.desc())
+        .limit(1)
+    )
+    change.processed_at = approved  # the reminders job saw it that morning
+
+
+# -- who comes, and about what -----------------------------------------------------------------------------
+
+# People are named surname + given name; 24 and 25 are coprime, so the first 600 are all different.
+SURNAMES = "李王赵孙周吴郑冯陈刘杨黄张马朱胡郭何高林罗宋韩唐"
+GIVEN_NAMES = (
+    "卫国", "建军", "秀英", "志强", "海峰", "国庆", "红梅", "德胜", "建华", "桂兰", "振东", "玉珍", "保国",
+    "春生", "立新", "淑芬", "永刚", "宏伟", "爱民", "秀珍", "长江", "晓东", "凤英", "铁军", "学军",
+)  # fmt: skip
+
+
+def _person(number: int) -> tuple[str, str]:
+    """The demo's n-th person: (name, mobile); 李卫国 13803910001, 王建军 13803910002 …"""
+    name = SURNAMES[number % len(SURNAMES)] + GIVEN_NAMES[number % len(GIVEN_NAMES)]
+    return name, f"1380391{number + 1:04d}"
+
+
+class Step(NamedTuple):
+    """A step in a matter's follow-up, some days after the consultation: a note, a legal-aid
+    milestone, or the closing with its result."""
+
+    days: int
+    text: str = ""
+    milestone: str | None = None
+    result: str | None = None
+    money: int | None = None
+
+
+class Case(NamedTuple):
+    """A kind of visit: what the person writes when booking, what the lawyer records, and how the
+    matter goes on (nothing to follow up when due_days is 0)."""
+
+    category: str
+    description: str
+    summary: str
+    advice: str
+    outcomes: tuple[str, ...]
+    counselling: str = ""
+    due_days: int = 0
+    steps: tuple[Step, ...] = ()
+
+
+def _close(days: int, result: str, money: int | None = None) -> Step:
+    """The closing step: its result and the money recovered or saved, if any."""
+    return Step(days, result=result, money=money)
+
+
+# The visits take these cases in turn, so each comes back about every four weeks, in every month.
+# Most matters close before they fall due; the petition and the housing certificate stall: overdue for
+# some weeks, then closed as unresolved. Legal aid goes submitted → accepted → concluded → granted.
+CASES = (
+    Case(
+        "labour",
+        "单位拖欠三个月工资，讨要无果",
+        "当事人退役后在一家物流公司当货车司机，公司以经营困难为由拖欠三个月工资共一万二千元，多次催要无果。",
+        "告知可向劳动保障监察大队投诉，也可申请劳动仲裁，仲裁时效为一年；请保存考勤记录、工资条和催要工资的微信记录。",
+        ("advice", "drafting"),
+        due_days=40,
+        steps=(
+            Step(5, "已协助起草劳动仲裁申请书，当事人已向区劳动人事争议仲裁院递交。"),
+            _close(35, "resolved", 12000),
+        ),
+    ),
+    Case(
+        "pensions",
+        "抚恤金今年少发了，没有收到通知",
+        "当事人为六级残疾军人，反映今年起伤残抚恤金每月少发三百余元，事先没有收到任何书面通知。",
+        "已讲解抚恤金标准调整的有关规定，建议携带残疾军人证到区退役军人事务局核对发放记录；确属错发的，可以申请补发。",
+        ("advice", "referral"),
+        due_days=20,
+        steps=(_close(12, "referred"),),
+    ),
+    Case(
+        "injury",
+        "骑电动车被汽车撞伤，保险公司赔得太少",
+        "当事人骑电动车被小轿车撞伤，住院二十天，对方保险公司只同意赔偿三万元，当事人认为远低于实际损失。",
+        "已初步计算医疗费、误工费、护理费、营养费等损失约八万元；当事人经济困难，符合法律援助条件，已协助申请法律援助。",
+        ("legal_aid", "advice"),
+        due_days=90,
+        steps=(
+            Step(3, "已向区法律援助中心递交申请材料。", "submitted"),
+            Step(10, "法律援助中心已受理。", "accepted"),
+            Step(16, "已指派承办律师。", "lawyer_assigned"),
+            Step(70, "经法院主持调解结案。", "concluded"),
+            _close(72, "legal_aid_granted", 52000),
+        ),
+    ),
+    Case(
+        "family",
+        "离婚后对方一直不给孩子抚养费",
+        "当事人两年前协议离婚，约定对方每月支付抚养费一千五百元，对方已连续八个月未付，电话也不接。",
+        "对方拖欠抚养费的，可以先申请人民调解；调解不成可向法院起诉追索，判决生效后仍不履行的可申请强制执行。",
+        ("advice", "mediation"),
+        due_days=30,
+        steps=(
+            Step(6, "社区人民调解委员会已受理，约定下周组织双方调解。"),
+            _close(21, "mediation_agreement", 12000),
+        ),
+    ),
+    Case(
+        "social_insurance",
+        "服役年限没有算进养老保险缴费年限",
+        "当事人1998年入伍、2003年退役，安置到企业工作，服役期间的军龄未被认定为视同缴费年限，影响今后的退休待遇。",
+        "军龄依法视同缴费年限，与实际缴费年限合并计算。已开具办理指引，请携带退伍证和个人档案到社保中心申请核定。",
+        ("advice",),
+    ),
+    Case(
+        "petitions",
+        "多年反映的待遇问题一直没有解决",
+        "当事人多年反映参战人员待遇认定问题，曾多次到市里上访，对答复不满意，来访时情绪激动。",
+        "讲解依法逐级信访的程序和办理时限，建议通过书面信访渠道提出并保存答复意见书；对答复不服的可以申请复查。",
+        ("petition", "counselling"),
+        counselling="当事人情绪激动，反复说“没人管”；经耐心倾听和疏导后情绪平复，同意按程序书面反映。",
+        due_days=21,
+        steps=(Step(7, "已电话联系当事人，建议准备的书面材料还没有整理好。"), _close(90, "unresolved")),
+    ),
+    Case(
+        "contracts",
+        "借给战友五万元，到期不还",
+        "当事人三年前借给战友五万元，没有借条，只有微信转账记录和聊天记录，对方到期后拒不归还。",
+        "转账记录和聊天记录可以证明借贷关系；诉讼时效自约定还款日起算三年。建议先发律师函催告，仍不归还再起诉。",
+        ("advice", "drafting"),
+        due_days=30,
+        steps=(Step(4, "已代为起草催款律师函并寄出。"), _close(26, "resolved", 50000)),
+    ),
+    Case(
+        "housing",
+        "老家宅基地被邻居盖房占了",
+        "当事人老家的宅基地被邻居建房占用约二十平方米，村委会两次调解未果，双方矛盾越来越深。",
+        "讲解宅基地使用权确权和排除妨害的救济途径；建议申请乡镇人民调解委员会调解，调解不成可向法院起诉。",
+        ("advice", "mediation"),
+        due_days=45,
+        steps=(Step(8, "乡镇司法所已受理调解申请，正在组织现场测量。"), _close(40, "mediation_agreement")),
+    ),
+    Case(
+        "employment",
+        "想开汽修店，问问有什么扶持政策",
+        "当事人准备开一家汽车修理店，咨询退役军人创业担保贷款、贴息和税费减免政策。",
+        "介绍了创业担保贷款及贴息、税费减免等扶持政策，建议到区退役军人服务中心就业创业窗口登记办理。",
+        ("advice",),
+    ),
+    Case(
+        "resettlement",
+        "一次性经济补助金还有一部分没发",
+        "当事人为自主就业退役士兵，反映一次性经济补助金中由地方发放的部分还有八千元至今未到账。",
+        "已讲解补助金的发放标准和时限，协助起草书面申请，建议向区退役军人事务局提交并留存回执。",
+        ("drafting", "advice"),
+        due_days=30,
+        steps=(Step(10, "已电话回访，当事人已提交申请，事务局答复正在核查。"), _close(28, "resolved", 8000)),
+    ),
+    Case(
+        "labour",
+        "在工地摔伤，包工头不管",
+        "当事人在建筑工地干活时从脚手架上摔下，腰椎骨折，没有签劳动合同，包工头拒绝承担医疗费。",
+        "应先申请确认劳动关系，再申请工伤认定；当事人符合法律援助条件，已协助填写法律援助申请表。",
+        ("legal_aid", "drafting"),
+        due_days=120,
+        steps=(
+            Step(5, "申请材料已递交区法律援助中心。", "submitted"),
+            Step(14, "法律援助中心已受理。", "accepted"),
+            Step(40, "确认劳动关系的仲裁已开庭。"),
+            Step(100, "仲裁裁决确认劳动关系，工伤待遇得到支持。", "concluded"),
+            _close(105, "legal_aid_granted", 86000),
+        ),
+    ),
+    Case(
+        "disability",
+        "申请评残，被告知材料不全",
+        "当事人服役期间训练受伤，申请评定残疾等级时被告知缺少当年的医疗记录，不清楚去哪里调取。",
+        "告知评残所需的材料清单；当年病历可向原部队或军队医院申请调取，建议请区退役军人事务局出函协助查档。",
+        ("advice", "referral"),
+        due_days=30,
+        steps=(_close(14, "referred"),),
+    ),
+    Case(
+        "family",
+        "子女不给赡养费",
+        "当事人年过七十，两个子女互相推诿，都不给赡养费，老人独自生活，身体也不好。",
+        "子女有赡养父母的法定义务，不因分家或其他理由免除。建议先由村委会调解，调解不成可以起诉要求支付赡养费。",
+        ("advice", "mediation", "counselling"),
+        counselling="当事人说到子女时多次落泪，已安抚情绪，并告知可以随时来站里求助。",
+        due_days=30,
+        steps=(
+            Step(9, "村委会已约双方见面。"),
+            Step(18, "当事人来电说家里已经商量好，不再需要调解。"),
+            _close(19, "withdrawn"),
+        ),
+    ),
+    Case(
+        "other",
+        "想立遗嘱，不知道怎么写才有效",
+        "当事人想把自己的房子留给小女儿，咨询自书遗嘱怎么写才有效、是否必须公证。",
+        "讲解了自书、代书、打印、录音录像和公证遗嘱的形式要求；建议全文亲笔书写、签名，并注明年、月、日。",
+        ("advice", "drafting"),
+    ),
+    Case(
+        "housing",
+        "单位集资房一直办不了房产证",
+        "当事人二十年前购买原单位的集资房，单位改制后至今无法办理不动产权证，同小区还有三十多户情况相同。",
+        "属于历史遗留问题，建议与其他住户联名向不动产登记中心书面申请，同时通过信访渠道向区政府反映。",
+        ("referral", "petition", "advice"),
+        due_days=30,
+        steps=(
+            Step(12, "已陪同当事人到不动产登记中心咨询，需等待区里统一的处理方案。"),
+            _close(100, "unresolved"),
+        ),
+    ),
+    Case(
+        "social_insurance",
+        "外地住院回来，医保不给报销",
+        "当事人在外地看望子女时突发疾病住院，回来报销时被告知没有办理异地就医备案，医保拒绝报销。",
+        "急诊住院可以补办异地就医备案后按规定报销；已告知补办所需材料，请在三个月内办理。",
+        ("advice",),
+        due_days=45,
+        steps=(Step(15, "当事人已补办备案，报销材料已经递交。"), _close(30, "resolved", 6800)),
+    ),
+)
+# A person coming back about the same problem says so when booking; the lawyer notes what is new.
+REVISIT = "再次咨询："
+REVISIT_SUMMARY = "再次来访，带来了上次要求补充的材料。"
+REVISIT_ADVICE = "已审阅补充的材料，意见同前："
+# The channels bookings come through, in turn (the desk takes telephone and counter bookings).
+CHANNEL_CYCLE = (
+    "online",
+    "kiosk",
+    "hotline",
+    "phone",
+    "online",
+    "staff",
+    "kiosk",
+    "online",
+    "hotline",
+    "phone",
+)
+DESK_CHANNELS = ("hotline", "phone", "staff")
+SLOT_ORDER = (0, 7, 2, 9, 4, 11)  # the slots booked on a day, mornings and afternoons in turn
+CANCEL_REASONS = ("临时有事，改天再来", "问题已经自己解决了", "身体不舒服，去不了", "要去外地，来不了")
+
+
+class _Visits:
+    """Counters that make the history varied yet the same on every load: bookings, cases, people and
+    walk-ins so far, and who came about what (for people coming back)."""
+
+    def __init__(self) -> None:
+        self.bookings = self.cases = self.people = self.walkins = 0
+        self.seen: list[tuple[int, Case]] = []
+
+    def next_case(self) -> Case:
+        self.cases += 1
+        return CASES[(self.cases - 1) % len(CASES)]
+
+    def new_person(self) -> int:
+        self.people += 1
+        return self.people - 1
+
+    def returning(self, busy: set[int], turn: int) -> tuple[int, Case] | None:
+        """Someone who came a few weeks ago (and is not here today already), with their case."""
+        earlier = self.seen[: -8 - turn % 5]
+        return next(((p, c) for p, c in reversed(earlier) if p not in busy), None)
+
+
+def _load_bookings(station: Station, staff: User, today: date, now: datetime) -> None:
+    """The past duty days as they happened, and bookings on the next four duty days (one cancelled
+    on each); the confirmations all went out when the bookings were made."""
+    visits = _Visits()
+    past = roster.shifts_between(station, _history_start(today), today - timedelta(days=1))
+    for number, shift in enumerate(past):
+        _play_day(station, shift, number, visits, staff.id)
+    coming = roster.shifts_between(station, today, today + timedelta(days=27))
+    for number, shift in enumerate(coming):
+        _book_ahead(station, shift, number, visits, staff.id, today)
+    _confirmations_sent(now)
+    _veterans_since_first_contact()
+    db.session.commit()
+
+
+def _book(
+    slot_id: int, person: int, case: Case, channel: str, at: datetime, staff_id: int, again: bool = False
+) -> Booking:
+    from legalaid.bookings import services as bookings
+
+    name, mobile = _person(person)
+    _clock(at)
+    booking = bookings.place_booking(
+        bookings.BookingRequest(
+            slot_id=slot_id,
+            name=name,
+            mobile=mobile,
+            category=case.category,
+            channel=channel,
+            idempotency_key=secrets.token_hex(16),
+            consent=True,
+            description=REVISIT + case.description if again else case.description,
+        ),
+        now=at,
+        actor_id=staff_id if channel in ("phone", "staff") else None,
+    )
+    return booking
+
+
+def _cancel(booking: Booking, number: int, at: datetime) -> None:
+    from legalaid.bookings import services as bookings
+
+    by_staff = booking.channel in DESK_CHANNELS
+    _clock(at)
+    bookings.cancel(booking, CANCEL_REASONS[number % len(CANCEL_REASONS)], by_staff=by_staff, now=at)
+    booking.updated_at = at
+
+
+def _play_day(station: Station, shift: DutyShift, number: int, visits: _Visits, staff_id: int) -> None:
+    """One past duty day: bookings made days before (some cancelled), arrivals checked in, walk-in
+    numbers given out, everyone called in turn; in the evening who did not come becomes a no-show."""
+    from legalaid.bookings import services as bookings
+
+    day = shift.duty_on
+    slots = [slot.id for slot in bookings.ensure_slots(shift)]
+    db.session.commit()
+    busy: set[int] = set()
+    arrivals, stayed_away = [], []
+    for index in range(2 + (number % 2 == 0) + (number % 5 == 1)):
+        turn = visits.bookings
+        visits.bookings += 1
+        again = visits.returning(busy, turn) if turn % 11 == 7 else None
+        person, case = again or (visits.new_person(), visits.next_case())
+        busy.add(person)
+        channel = CHANNEL_CYCLE[turn % len(CHANNEL_CYCLE)]
+        booked = _at(station, day - timedelta(days=1 + turn * 5 % 20), time(9 + turn % 10, turn * 7 % 60))
+        booking = _book(slots[SLOT_ORDER[index]], person, case, channel, booked, staff_id, again is not None)
+        if turn % 9 == 4:
+            _cancel(
+                booking, turn, min(booked + timedelta(days=1), booking.slot.starts_at - timedelta(hours=3))
+            )
+        elif turn % 7 == 3:
+            stayed_away.append(booking)
+        else:
+            arrivals.append(booking)
+            visits.seen.append((person, case))
+    for booking in arrivals:
+        arrived = _clock(booking.slot.starts_at - timedelta(minutes=5 + booking.id % 11))
+        bookings.check_in(booking, now=arrived)
+    walkins, late = [], []
+    for index in range((number % 2 == 1) + (number % 7 == 3)):
+        turn = visits.walkins
+        visits.walkins += 1
+        if turn % 6 == 5:
+            late.append(turn)  # comes at the end of the day and leaves before being called
+        else:
+            at = _at(station, day, (time(9, 12), time(14, 41))[index])
+            walkins.append(_walk_in(station, visits, turn, at, busy, seen=True))
+    calls = [b.slot.starts_at for b in arrivals] + [w.created_at + timedelta(minutes=4) for w in walkins]
+    for at in sorted(calls):
+        bookings.call_next(station, now=_clock(at))
+    for turn in late:
+        _walk_in(station, visits, turn, _at(station, day, time(16, 45)), busy, seen=False)
+    evening = _clock(_at(station, day, time(18, 0)))
+    bookings.mark_no_shows(now=evening)
+    for booking in stayed_away:
+        booking.updated_at = evening
+    db.session.commit()
+
+
+def _walk_in(
+    station: Station, visits: _Visits, turn: int, at: datetime, busy: set[int], seen: bool
+) -> WalkIn:
+    """A walk-in number: someone who came before, a newcomer who leaves a mobile number, or one who
+    gives only a name; `seen` if they stay until called."""
+    from legalaid.bookings import services as bookings
+
+    _clock(at)
+    case = visits.next_case()
+    again = visits.returning(busy, turn) if turn % 3 == 0 else None
+    veteran, name = None, ""
+    if again is not None:
+        person = again[0]
+        veteran = bookings.veteran_for(*_person(person))
+    elif turn % 3 == 1:
+        person = visits.new_person()
+        veteran = bookings.veteran_for(*_person(person))
+        veteran.created_at = veteran.updated_at = at
+    else:
+        person = visits.new_person()
+        name = _person(person)[0]
+    busy.add(person)
+    walkin = bookings.issue_walkin(station, case.category, veteran, now=at, name=name)
+    if seen and veteran is not None:
+        visits.seen.append((person, case))
+    return walkin
+
+
+def _book_ahead(
+    station: Station, shift: DutyShift, number: int, visits: _Visits, staff_id: int, today: date
+) -> None:
+    """Bookings on a coming duty day, made in the days before today; the first is someone coming back,
+    the second was cancelled."""
+    from legalaid.bookings import services as bookings
+
+    slots = [slot.id for slot in bookings.ensure_slots(shift)]
+    db.session.commit()
+    busy: set[int] = set()
+    for index in range(3 + (number + 1) % 4):
+        turn = visits.bookings
+        visits.bookings += 1
+        again = visits.returning(busy, turn) if index == 0 else None
+        person, case = again or (visits.new_person(), visits.next_case())
+        busy.add(person)
+        # A week or so before the day, but before today, and within the booking window.
+        booked_on = max(
+            min(shift.duty_on - timedelta(days=7 + index), today - timedelta(days=1 + index % 3)),
+            shift.duty_on - timedelta(days=station.booking_window_days),
+        )
+        booked = _at(station, booked_on, time(9 + turn % 10, turn * 7 % 60))
+        channel = CHANNEL_CYCLE[turn % len(CHANNEL_CYCLE)]
+        booking = _book(slots[SLOT_ORDER[index]], person, case, channel, booked, staff_id, again is not None)
+        if index == 1:
+            _cancel(booking, turn, booked + timedelta(hours=2))
+    db.session.commit()
+
+
+def _confirmations_sent(now: datetime) -> None:
+    """The bookings' messages (confirmations, cancellations) went out when they were queued."""
+    from legalaid.reminders.models import PENDING, SENT, OutboxEvent
+
+    messages = db.session.scalars(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.status == PENDING, OutboxMessage.kind.startswith("booking_")
+        )
+    ).all()
+    for message in messages:
+        message.due_at = min(message.due_at, now)
+        message.created_at = min(message.created_at, message.due_at)
+        message.status, message.attempts, message.sent_at = SENT, 1, message.due_at + timedelta(seconds=20)
+        message.claimed_at, message.claimed_by = message.due_at, "demo"
+        db.session.add(
+            OutboxEvent(message_id=message.id, at=message.sent_at, status=SENT, detail="attempt 1")
+        )
     db.session.flush()
 
 
-VETERANS = (
-    ("李卫国", "13803910001", "labour"),
-    ("王建军", "13803910002", "pensions"),
-    ("赵秀英", "13803910003", "family"),
-    ("孙志强", "13803910004", "social_insurance"),
-    ("周海峰", "13803910005", "housing"),
-    ("吴国庆", "13803910006", "resettlement"),
-    ("郑红梅", "13803910007", "contracts"),
-    ("冯德胜", "13803910008", "disability"),
-)
+def _veterans_since_first_contact() -> None:
+    """A person's record dates from their first booking (or the walk-in that made it, if earlier)."""
+    from legalaid.bookings.models import Veteran
+
+    first = sa.select(sa.func.min(Booking.consent_at)).where(Booking.veteran_id == Veteran.id)
+    first = first.scalar_subquery()
+    since = sa.case((first < Veteran.created_at, first), else_=Veteran.created_at)
+    db.session.execute(
+        sa.update(Veteran)
+        .where(Veteran.id.in_(sa.select(Booking.veteran_id)))
+        .values(created_at=since, updated_at=since)
+        .execution_options(synchronize_session=False)
+    )
 
 
-def _load_bookings(station: Station, today: date) -> None:
-    """Bookings on the last four and the next four duty days; some cancelled; walk-ins on past days."""
-    import secrets
+# -- consultations and matters ---------------------------------------------------------------------------
 
-    from legalaid.bookings import services as bookings
-    from legalaid.bookings.models import CHECKED_IN, NO_SHOW, WalkIn
-    from legalaid.dates import local_to_utc
-
-    past = roster.shifts_between(station, today - timedelta(weeks=4), today - timedelta(days=1))
-    coming = roster.shifts_between(station, today, today + timedelta(weeks=4))
-    for shift in past + coming:
-        slots = bookings.ensure_slots(shift)
-        db.session.commit()
-        # As if booked a week before the day, through the kiosk, online and the hotline.
-        then = local_to_utc(shift.duty_on - timedelta(days=7), slots[0].starts_at.time(), "UTC")
-        for index, (name, mobile, category) in enumerate(VETERANS[: 3 + shift.id % 4]):
-            channel = ("kiosk", "online", "hotline")[index % 3]
-            booking = bookings.place_booking(
-                bookings.BookingRequest(
-                    slot_id=slots[index * 2].id,
-                    name=name,
-                    mobile=mobile,
-                    category=category,
-                    channel=channel,
-                    idempotency_key=secrets.token_hex(16),
-                    consent=True,
-                    description="",
-                ),
-                now=then,
-            )
-            if shift.duty_on < today:
-                booking.status = CHECKED_IN if index % 4 else NO_SHOW
-                if booking.status == CHECKED_IN:
-                    booking.checked_in_at = booking.slot.starts_at - timedelta(minutes=10)
-            elif index == 1:
-                bookings.cancel(booking, "临时有事", now=then)
-        if shift.duty_on < today:
-            for number in (1, 2):
-                db.session.add(
-                    WalkIn(
-                        station_id=station.id,
-                        day=shift.duty_on,
-                        number=number,
-                        shift_id=shift.id,
-                        category="other",
-                        status="called",
-                        called_at=slots[number].starts_at,
-                    )
-                )
-        db.session.commit()
-
-
-OUTCOME_SETS = (
-    ["advice"],
-    ["advice", "mediation"],
-    ["legal_aid"],
-    ["counselling", "advice"],
-    ["drafting"],
-    ["referral"],
-    ["petition", "advice"],
-)
+_BY_DESCRIPTION = {clean_text(case.description): case for case in CASES}
+_REVISIT_STORED = clean_text(REVISIT)
 
 
 def _load_consultations(station: Station, today: date) -> None:
-    """Consultations for the past arrivals: every outcome; open, overdue and closed matters; a
-    legal-aid referral in progress."""
+    """A consultation for every person called on a past day, in the order they were seen; matters
+    followed up as far as they have got by today."""
     from legalaid.bookings.models import CHECKED_IN
     from legalaid.consultations import services as consultations
 
     arrived = db.session.scalars(
-        sa.select(Booking).where(Booking.status == CHECKED_IN).order_by(Booking.shift_id, Booking.id)
+        sa.select(Booking)
+        .join(DutyShift, DutyShift.id == Booking.shift_id)
+        .where(
+            DutyShift.station_id == station.id, Booking.status == CHECKED_IN, Booking.called_at.is_not(None)
+        )
     ).all()
-    for index, booking in enumerate(arrived):
-        shift = booking.shift
-        outcomes = OUTCOME_SETS[index % len(OUTCOME_SETS)]
-        follow = index % 3 != 2
-        record = consultations.Record(
-            category=booking.category,
-            summary="当事人反映的问题（演示数据）",
-            advice="已告知相关法律规定和办理途径（演示数据）",
-            outcomes=outcomes,
-            counselling_notes="情绪较激动，已做疏导（演示数据）" if "counselling" in outcomes else "",
-            follow_up=follow,
-            due_on=shift.duty_on + timedelta(days=14 if index % 2 else 45),
-        )
-        consultation = consultations.record_consultation(
-            station, shift.lawyer.user, record, booking=booking, today=shift.duty_on
-        )
-        matter = consultation.matter
-        if matter is None:
+    called = db.session.scalars(
+        sa.select(WalkIn).where(WalkIn.station_id == station.id, WalkIn.status == "called")
+    ).all()
+    seen = [(b.called_at, 0, b.id, b, None) for b in arrived] + [
+        (w.called_at, 1, w.id, None, w) for w in called
+    ]
+    for called_at, _kind, _id, booking, walkin in sorted(seen, key=lambda v: v[:3]):
+        shift = db.session.get(DutyShift, (booking or walkin).shift_id)
+        if shift is None or shift.duty_on >= today:
             continue
-        owner = shift.lawyer.user
-        if "legal_aid" in outcomes:
-            consultations.add_note(
-                matter, owner, "材料已递交", milestone="submitted", on=shift.duty_on + timedelta(days=2)
+        case, again = _case_of(booking, walkin)
+        held_on, author = shift.duty_on, shift.lawyer.user
+        if again:
+            record = consultations.Record(
+                category=case.category,
+                summary=REVISIT_SUMMARY + case.summary,
+                advice=REVISIT_ADVICE + case.advice,
+                outcomes=["advice"],
             )
-            consultations.add_note(
-                matter, owner, "", milestone="accepted", on=shift.duty_on + timedelta(days=6)
+        else:
+            record = consultations.Record(
+                category=case.category,
+                summary=case.summary,
+                advice=case.advice,
+                outcomes=list(case.outcomes),
+                counselling_notes=case.counselling,
+                follow_up=bool(case.due_days),
+                due_on=held_on + timedelta(days=case.due_days) if case.due_days else None,
             )
-        elif index % 4 == 1:
-            consultations.add_note(matter, owner, "已电话回访当事人")
-            consultations.close_matter(
-                matter,
-                owner,
-                "mediation_agreement" if "mediation" in outcomes else "resolved",
-                money_saved=8000 if "mediation" in outcomes else None,
-            )
+        at = _clock(called_at + timedelta(minutes=20 + (booking or walkin).id % 4 * 5))
+        consultation = consultations.record_consultation(
+            station, author, record, booking=booking, walkin=walkin, today=held_on
+        )
+        if booking is not None:
+            booking.updated_at = at
+        if consultation.matter is not None:
+            _follow_up(station, consultation.matter, author, case, held_on, today)
     db.session.commit()
 
 
-def _load_messages(station: Station, today: date) -> None:
-    """The outbox as after some weeks of use: the bookings' confirmations sent, and one message in each
+def _case_of(booking: Booking | None, walkin: WalkIn | None) -> tuple[Case, bool]:
+    """The case a visit was about (found by what the person wrote), and whether they came back."""
+    if booking is not None:
+        text = booking.description
+        again = text.startswith(_REVISIT_STORED)
+        case = _BY_DESCRIPTION.get(text.removeprefix(_REVISIT_STORED))
+        if case is not None:
+            return case, again
+    category, key = (booking.category, booking.id) if booking is not None else (walkin.category, walkin.id)
+    same = [case for case in CASES if case.category == category] or list(CASES)
+    return same[key % len(same)], False
+
+
+def _follow_up(station: Station, matter: Matter, owner: User, case: Case, held_on: date, today: date) -> None:
+    """The matter's steps that have come by today: notes, legal-aid milestones, the closing."""
+    from legalaid.consultations import services as consultations
+
+    for step in case.steps:
+        on = held_on + timedelta(days=step.days)
+        if on >= today:
+            break
+        at = _clock(_at(station, on, time(10, 30)))
+        if step.result:
+            consultations.close_matter(matter, owner, step.result, money_saved=step.money)
+            matter.closed_at = at
+        else:
+            milestone_on = on if step.milestone else None
+            consultations.add_note(matter, owner, step.text, milestone=step.milestone, on=milestone_on)
+
+
+# -- the outbox ----------------------------------------------------------------------------------------------
+
+
+def _load_messages(station: Station, today: date, now: datetime) -> None:
+    """The outbox as after some use: besides the bookings' messages (sent), one message in each
     other status (waiting, sending, failed, expired, unknown) for the administrator to look at."""
-    from legalaid.dates import now_utc
     from legalaid.reminders import rules, timing
     from legalaid.reminders.models import (
         EXPIRED,
@@ -285,33 +847,21 @@ def _load_messages(station: Station, today: date) -> None:
         LOST_CLAIM,
         PENDING,
         SENDING,
-        SENT,
         STALE,
         UNKNOWN,
         OutboxEvent,
     )
 
-    now = now_utc()
-    # The demo's bookings were made "a week before" their day; their confirmations went out then.
-    for message in db.session.scalars(
-        sa.select(OutboxMessage).where(
-            OutboxMessage.status == PENDING, OutboxMessage.kind.startswith("booking_")
-        )
-    ):
-        message.due_at = min(message.due_at, now)
-        message.status, message.attempts, message.sent_at = SENT, 1, message.due_at + timedelta(seconds=20)
-        message.claimed_at, message.claimed_by = message.due_at, "demo"
-        db.session.add(
-            OutboxEvent(message_id=message.id, at=message.sent_at, status=SENT, detail="attempt 1")
-        )
-    db.session.flush()
+    _clock(now)
     coming = roster.shifts_between(station, today + timedelta(days=1), today + timedelta(weeks=4))
     past = roster.shifts_between(station, today - timedelta(weeks=4), today - timedelta(days=1))
     booked_before = db.session.scalars(
-        sa.select(Booking).where(Booking.shift_id.in_([s.id for s in past]))
+        sa.select(Booking).where(Booking.shift_id.in_([s.id for s in past])).order_by(Booking.id)
     ).all()
     booked_ahead = db.session.scalars(
-        sa.select(Booking).where(Booking.shift_id.in_([s.id for s in coming]), Booking.status == "booked")
+        sa.select(Booking)
+        .where(Booking.shift_id.in_([s.id for s in coming]), Booking.status == "booked")
+        .order_by(Booking.id)
     ).all()
     if not booked_before:
         return
@@ -368,11 +918,3 @@ def _load_messages(station: Station, today: date) -> None:
             at = due + timedelta(minutes=11) if status == UNKNOWN else booking.slot.starts_at
             db.session.add(OutboxEvent(message_id=message.id, at=at, status=status, detail=error))
     db.session.commit()
-
-
-def _morning(shift: DutyShift):
-    from datetime import time
-
-    from legalaid.dates import local_to_utc
-
-    return local_to_utc(shift.duty_on, time(8, 52), shift.station.timezone)
