@@ -80,6 +80,9 @@ class Config:
     SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
     # Approved SMS template ids by message template key, as JSON: {"booking_confirmed": "SMS_1234"}.
     SMS_TEMPLATES: dict = json.loads(os.environ.get("SMS_TEMPLATES", "{}") or "{}")
+    # Seconds to wait for the gateway's answer. A message sent without an answer is marked unknown
+    # for a person to check, never posted again by itself: set this above the gateway's slowest answer.
+    SMS_GATEWAY_TIMEOUT = float(os.environ.get("SMS_GATEWAY_TIMEOUT") or 20)
     # Which sender each channel uses; anything unset writes to instance/outbox.log.
     SENDERS = {
         "log": "log",

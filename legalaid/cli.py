@@ -89,13 +89,35 @@ def roster_show(station_id: int, start, end, fmt: str) -> None:
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
 @click.option("--reason", default="")
 @click.option("--open", "reopen", is_flag=True, help="Re-open a statutory holiday instead.")
-def roster_close(station_id: int, day, reason: str, reopen: bool) -> None:
-    """Close a date for a station (or re-open a holiday)."""
+@click.option("--dry-run", is_flag=True, help="Show who the closure affects without saving.")
+def roster_close(station_id: int, day, reason: str, reopen: bool, dry_run: bool) -> None:
+    """Close a date for a station (or re-open a holiday): who it affects is printed; the booked people
+    and the lawyer are told, as from the closures page."""
+    from legalaid.roster import closing
     from legalaid.roster import services as roster
 
-    roster.set_closure(_station_or_fail(station_id), day.date(), not reopen, reason)
+    station = _station_or_fail(station_id)
+    if reopen:
+        roster.set_closure(station, day.date(), False, reason)
+        db.session.commit()
+        click.echo(f"{day.date().isoformat()}: open")
+        return
+    impact = closing.closure_impact(station, day.date())
+    if impact.shift is not None:
+        click.echo(f"duty lawyer: {impact.shift.lawyer.name} (duty off, told)")
+    for booking in impact.bookings:
+        click.echo(f"booking {booking.code} {booking.slot.starts_at.isoformat()} (cancelled, told)")
+    for walkin in impact.walkins:
+        click.echo(f"walk-in {walkin.label} (withdrawn)")
+    if dry_run:
+        click.echo("dry run: nothing saved")
+        return
+    try:
+        closing.close_day(station, day.date(), reason)
+    except DomainError as error:
+        _fail(error)
     db.session.commit()
-    click.echo(f"{day.date().isoformat()}: {'open' if reopen else 'closed'}")
+    click.echo(f"{day.date().isoformat()}: closed; {len(impact.bookings)} bookings cancelled")
 
 
 @roster_cli.command("confirm-year")

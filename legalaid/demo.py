@@ -267,7 +267,7 @@ def _load_roster(
         shift: DutyShift = future[1]
         colleague = next(lw for lw in demo_lawyers if lw.id != shift.lawyer_id)
         _clock(now)
-        swaps.request_swap(shift, shift.lawyer, colleague, "家中有事，请帮忙替班", today=today)
+        swaps.request_swap(shift, shift.lawyer, colleague, "家中有事，请帮忙替班", today=today, now=now)
     db.session.commit()
 
 
@@ -278,12 +278,12 @@ def _past_swap(station: Station, shift: DutyShift, colleagues: list[Lawyer], adm
 
     colleague = next(lw for lw in colleagues if lw.id != shift.lawyer_id)
     asked = shift.duty_on - timedelta(days=9)
-    _clock(_at(station, asked, time(20, 15)))
-    swap = swaps.request_swap(shift, shift.lawyer, colleague, note, today=asked)
-    _clock(_at(station, asked + timedelta(days=1), time(7, 50)))
-    swaps.accept_swap(swap, colleague, today=asked + timedelta(days=1))
+    asked_at = _clock(_at(station, asked, time(20, 15)))
+    swap = swaps.request_swap(shift, shift.lawyer, colleague, note, today=asked, now=asked_at)
+    accepted = _clock(_at(station, asked + timedelta(days=1), time(7, 50)))
+    swaps.accept_swap(swap, colleague, today=asked + timedelta(days=1), now=accepted)
     approved = _clock(_at(station, asked + timedelta(days=2), time(9, 5)))
-    swaps.approve_swap(swap, admin, today=asked + timedelta(days=2))
+    swaps.approve_swap(swap, admin, today=asked + timedelta(days=2), now=approved)
     change = db.session.scalar(
         sa.select(ShiftChange)
         .where(ShiftChange.shift_id == shift.id)
@@ -716,7 +716,8 @@ def _confirmations_sent(now: datetime) -> None:
 
     messages = db.session.scalars(
         sa.select(OutboxMessage).where(
-            OutboxMessage.status == PENDING, OutboxMessage.kind.startswith("booking_")
+            OutboxMessage.status == PENDING,
+            sa.or_(OutboxMessage.kind.startswith("booking_"), OutboxMessage.kind.startswith("swap_")),
         )
     ).all()
     for message in messages:

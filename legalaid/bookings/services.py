@@ -441,12 +441,15 @@ def _claim(booking: Booking, to_status: str, **values: object) -> None:
     db.session.expire(booking)
 
 
-def cancel(booking: Booking, reason: str, by_staff: bool = False, now: datetime | None = None) -> None:
-    """Cancel a booking with a reason and give its place back; veterans may do so until the cutoff."""
+def cancel(
+    booking: Booking, reason: str, by_staff: bool = False, now: datetime | None = None, tell: bool = True
+) -> None:
+    """Cancel a booking with a reason and give its place back; veterans may do so until the cutoff.
+    `tell=False` when the caller sends its own notice (a closed day says why)."""
     now = now or now_utc()
     if booking.status != BOOKED:
         raise NotAllowed(_("Only a booking that is still open can be cancelled."))
-    reason = validation.clean_text(reason)[:200]
+    reason = validation.clean_prose(reason)[:200]  # stored as typed, Chinese punctuation included
     if not reason:
         raise InvalidInput(_("Please give a reason."), field="reason")
     if not by_staff and not slot_is_open(booking.slot, ONLINE, now):
@@ -460,7 +463,8 @@ def cancel(booking: Booking, reason: str, by_staff: bool = False, now: datetime 
         details={"reason": reason, "by_staff": by_staff},
         station_id=booking.shift.station_id,
     )
-    reminders.on_booking_cancelled(booking, now)
+    if tell:
+        reminders.on_booking_cancelled(booking, now)
     db.session.flush()
 
 
@@ -706,25 +710,60 @@ def todays_queue(station: Station, now: datetime | None = None) -> Queue:
 
 
 def call_next(station: Station, now: datetime | None = None) -> QueueEntry | None:
-    """Call the next person: arrived bookings whose time has come first, then walk-ins by number."""
+    """Call the next person: arrived bookings whose time has come, then walk-ins by number, then the
+    other arrived bookings.
+
+    Calling is a claim, like taking a place: each candidate is taken by a conditional UPDATE. When the
+    desk and the console press at the same moment, one wins the person and the other moves on to the
+    next in line, so nobody is called twice and nobody is skipped.
+    """
     now = now or now_utc()
     queue = todays_queue(station, now)
     arrived = [b for b in queue.bookings if b.status == CHECKED_IN and b.called_at is None]
-    due = [b for b in arrived if b.slot.starts_at <= now + timedelta(minutes=10)]
+    soon = now + timedelta(minutes=10)
+    due = [b for b in arrived if b.slot.starts_at <= soon]
+    later = [b for b in arrived if b.slot.starts_at > soon]
     waiting = [w for w in queue.walkins if w.status == "waiting"]
-    if due or (arrived and not waiting):
-        booking = (due or arrived)[0]
-        booking.called_at = now
+    for booking in due:
+        if _call_booking(booking, station, now):
+            return _booking_entry(booking)
+    for walkin in waiting:
+        if _call_walkin(walkin, station, now):
+            return _walkin_entry(walkin)
+    for booking in later:
+        if _call_booking(booking, station, now):
+            return _booking_entry(booking)
+    return None
+
+
+def _call_booking(booking: Booking, station: Station, now: datetime) -> bool:
+    """Claim an arrived booking for calling; False if someone called (or changed) it first."""
+    called = db.session.execute(
+        sa.update(Booking)
+        .where(Booking.id == booking.id, Booking.status == CHECKED_IN, Booking.called_at.is_(None))
+        .values(called_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.expire(booking)  # the row as the database now has it, whoever won
+    if called:
         audit.record("booking.call", booking, station_id=station.id)
         db.session.flush()
-        return _booking_entry(booking)
-    if waiting:
-        walkin = waiting[0]
-        walkin.status, walkin.called_at = "called", now
+    return bool(called)
+
+
+def _call_walkin(walkin: WalkIn, station: Station, now: datetime) -> bool:
+    """Claim a waiting walk-in number for calling; False if someone called it first."""
+    called = db.session.execute(
+        sa.update(WalkIn)
+        .where(WalkIn.id == walkin.id, WalkIn.status == "waiting")
+        .values(status="called", called_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.expire(walkin)
+    if called:
         audit.record("walkin.call", walkin, details={"number": walkin.label}, station_id=station.id)
         db.session.flush()
-        return _walkin_entry(walkin)
-    return None
+    return bool(called)
 
 
 def now_calling(station: Station, now: datetime | None = None) -> QueueEntry | None:

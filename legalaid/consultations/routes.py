@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, time
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,7 +15,7 @@ from legalaid.auth.forms import ConfirmForm
 from legalaid.bookings import services as bookings
 from legalaid.consultations import services
 from legalaid.consultations.forms import CloseForm, NoteForm, ReassignForm, RecordForm
-from legalaid.dates import local_today
+from legalaid.dates import local_to_utc, local_today
 from legalaid.errors import NotAllowed
 from legalaid.extensions import db
 from legalaid.forms import commit_or_flash, commit_or_show
@@ -45,16 +47,34 @@ def _on_duty(station: Station) -> bool:
 @bp.get("/console")
 @roles(LAWYER, ADMIN)
 def console() -> str:
-    """Today's queue for the duty lawyer: call the next person, record, mark a no-show."""
+    """Today's queue for the duty lawyer: call the next person, record, mark a no-show. An administrator
+    may open any day (`?date=`) to read its queue and records; a lawyer not on duty sees nobody."""
     station = _station()
-    queue = bookings.todays_queue(station)
+    today = local_today(station.timezone)
+    day = today
+    if current_user.role == ADMIN and request.args.get("date"):
+        try:
+            day = min(max(date.fromisoformat(request.args["date"]), date(2000, 1, 1)), date(2100, 12, 31))
+        except ValueError:
+            flash(_("Enter the date as YYYY-MM-DD."), "warning")
+    on_duty = _on_duty(station) and day == today
+    may_see = on_duty or current_user.role == ADMIN
+    queue = (
+        bookings.todays_queue(station, now=local_to_utc(day, time(12, 0), station.timezone))
+        if may_see
+        else None
+    )
     return render_template(
         "consultations/console.html",
         station=station,
-        on_duty=_on_duty(station),
-        bookings=queue.bookings,
-        walkins=queue.walkins,
-        calling=queue.calling,
+        day=day,
+        today=today,
+        on_duty=on_duty,
+        shift=queue.shift if queue else None,
+        bookings=queue.bookings if queue else [],
+        walkins=queue.walkins if queue else [],
+        calling=queue.calling if queue and day == today else None,
+        records=services.held_on(station, day) if current_user.role == ADMIN else [],
         confirm=ConfirmForm(),
     )
 

@@ -185,6 +185,12 @@ def history(veteran_id: int | None, station: Station) -> list[Consultation]:
     return list(db.session.scalars(query.order_by(Consultation.held_on.desc())))
 
 
+def held_on(station: Station, day: date) -> list[Consultation]:
+    """The consultations recorded at a station on a day, in the order they were written."""
+    query = sa.select(Consultation).where(Consultation.station_id == station.id, Consultation.held_on == day)
+    return list(db.session.scalars(query.order_by(Consultation.created_at, Consultation.id)))
+
+
 def get(consultation_id: int) -> Consultation | None:
     """The consultation with this id, if any."""
     return get_by_id(Consultation, consultation_id)

@@ -18,6 +18,8 @@ KIND_LABELS: dict[str, object] = {
     "booking_confirmed": _l("Booking confirmed"),
     "booking_moved": _l("Booking moved"),
     "booking_cancelled": _l("Booking cancelled"),
+    "booking_closed": _l("Booking cancelled: station closed"),
+    "duty_cancelled": _l("Duty day off: station closed"),
     "booking_eve": _l("Veteran: the day before"),
     "booking_day": _l("Veteran: on the day"),
     "lawyer_changed": _l("Veteran: lawyer changed"),
@@ -28,6 +30,14 @@ KIND_LABELS: dict[str, object] = {
     "matter_overdue": _l("Follow-up overdue"),
     "contract_ending": _l("Contract ending"),
     "monthly_review": _l("Monthly review"),
+    "swap_asked": _l("Swap: the colleague asked"),
+    "swap_offered": _l("Swap: offered to colleagues"),
+    "swap_accepted": _l("Swap: waits for approval"),
+    "swap_approved": _l("Swap: approved"),
+    "swap_rejected": _l("Swap: not approved"),
+    "swap_refused": _l("Swap: refused, the shift changed hands"),
+    "swap_declined": _l("Swap: declined by the colleague"),
+    "swap_withdrawn": _l("Swap: withdrawn"),
     "test": _l("Test message"),
 }
 STATUS_LABELS: dict[str, object] = {

@@ -183,6 +183,46 @@ def on_booking_cancelled(booking: Booking, now: datetime | None = None) -> int:
     return _booking_notice(booking, "booking_cancelled", f"booking-cancelled:{booking.id}", now)
 
 
+def on_day_closed(shift: DutyShift, bookings: list[Booking], reason: str, now: datetime | None = None) -> int:
+    """The station closed a day: each booked person is told why, with their code and where to book
+    another day, and the lawyer is told their duty is off. Queued in the closure's transaction; the
+    keys make saving the same closure again tell nobody twice."""
+    from flask import current_app
+
+    now = now or now_utc()
+    station = shift.station
+    book_again = current_app.config.get("PUBLIC_URL", "").rstrip("/") + "/book"
+    day = f"{shift.duty_on:%Y-%m-%d}"
+    planned = []
+    for booking in bookings:
+        _expire_booking_reminders(booking.id)
+        planned.append(
+            Planned(
+                kind="booking_closed",
+                recipient=veteran_contact(booking),
+                template="booking_closed",
+                params={**booking_params(booking), "day": day, "reason": reason, "link": book_again},
+                due_at=now,
+                expires_at=booking.slot.starts_at,
+                dedupe_key=f"booking-closed:{booking.id}",
+                tz=station.timezone,
+            )
+        )
+    planned.append(
+        Planned(
+            kind="duty_cancelled",
+            recipient=lawyer_contact(shift.lawyer),
+            template="duty_cancelled",
+            params={"station": station.name, "day": day, "reason": reason, "count": len(bookings)},
+            due_at=now,
+            expires_at=local_to_utc(shift.duty_on + timedelta(days=1), time.min, station.timezone),
+            dedupe_key=f"duty-cancelled:{shift.id}:{shift.lawyer_id}",
+            tz=station.timezone,
+        )
+    )
+    return queue(planned, now)
+
+
 def _expire_booking_reminders(booking_id: int) -> None:
     prefixes = (f"booking_eve:{booking_id}:", f"booking_day:{booking_id}:")
     expire_pending(sa.or_(*(OutboxMessage.dedupe_key.startswith(p) for p in prefixes)), BOOKING_CHANGED)
@@ -212,6 +252,7 @@ def duty_reminders(now: datetime, zones: Zones) -> list[Planned]:
                 sa.select(DutyShift).where(
                     DutyShift.station_id.in_([s.id for s in stations]),
                     DutyShift.duty_on.between(today, today + timedelta(days=14)),
+                    DutyShift.released_at.is_(None),  # a closed day's shift: nobody is on duty
                 )
             )
         )

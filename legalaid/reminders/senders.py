@@ -6,9 +6,12 @@ posts exactly that to the URL in the settings.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import logging
 import smtplib
+import urllib.error
 import urllib.request
 from collections import defaultdict
 from email.message import EmailMessage
@@ -38,6 +41,20 @@ TEMPLATES: dict[str, tuple[object, object]] = {
     "booking_cancelled": (
         _l("Your consultation is cancelled"),
         _l("Booking %(code)s for %(when)s at %(station)s is cancelled."),
+    ),
+    "booking_closed": (
+        _l("The station is closed that day"),
+        _l(
+            "%(station)s is closed on %(day)s (%(reason)s). Your booking %(code)s for %(when)s is "
+            "cancelled. Please book another day: %(link)s or come to the desk."
+        ),
+    ),
+    "duty_cancelled": (
+        _l("Your duty day is off"),
+        _l(
+            "%(station)s is closed on %(day)s (%(reason)s): your duty that day is off. "
+            "%(count)s booked people are told."
+        ),
     ),
     "booking_reminder": (
         _l("Reminder of your consultation"),
@@ -79,16 +96,65 @@ TEMPLATES: dict[str, tuple[object, object]] = {
             "The review page: %(link)s"
         ),
     ),
+    "swap_asked": (
+        _l("A colleague asks you to take a duty shift"),
+        _l("%(from)s asks you to take the duty shift at %(station)s on %(day)s. Please answer: %(link)s"),
+    ),
+    "swap_offered": (
+        _l("A colleague offers a duty shift"),
+        _l(
+            "%(from)s offers the duty shift at %(station)s on %(day)s to any colleague; the first to accept "
+            "takes it. Please answer: %(link)s"
+        ),
+    ),
+    "swap_accepted": (
+        _l("A swap waits for your approval"),
+        _l(
+            "%(to)s has agreed to take the duty shift of %(from)s at %(station)s on %(day)s. "
+            "Please approve or reject it: %(link)s"
+        ),
+    ),
+    "swap_approved": (
+        _l("The swap is approved"),
+        _l("Swap approved: the duty shift at %(station)s on %(day)s passes from %(from)s to %(to)s."),
+    ),
+    "swap_rejected": (
+        _l("Swap not approved"),
+        _l("The swap of the duty shift at %(station)s on %(day)s was not approved: %(from)s stays on duty."),
+    ),
+    "swap_refused": (
+        _l("Swap refused: the shift changed hands"),
+        _l(
+            "The swap of the duty shift at %(station)s on %(day)s cannot go ahead: the shift has been given "
+            "to %(lawyer)s in the meantime."
+        ),
+    ),
+    "swap_declined": (
+        _l("Your colleague declined the swap"),
+        _l(
+            "%(to)s cannot take your duty shift at %(station)s on %(day)s: you stay on duty. "
+            "You may ask another colleague."
+        ),
+    ),
+    "swap_withdrawn": (
+        _l("A swap request was withdrawn"),
+        _l("%(from)s has withdrawn the swap: the duty shift at %(station)s on %(day)s stays with them."),
+    ),
     "test": (_l("Test message"), _l("Test message from %(station)s.")),
 }
 
 
 class SendError(Exception):
-    """The channel refused or failed; the sweeper retries later."""
+    """The channel refused or failed before it took the message: the sweeper retries later."""
+
+
+class OutcomeUnknown(Exception):
+    """The message was handed over but no answer came: it may have arrived, so it is never sent again
+    by itself; a person checks."""
 
 
 class Sender(Protocol):
-    """Something that delivers one message or raises SendError."""
+    """Something that delivers one message, or raises SendError (not taken) or OutcomeUnknown."""
 
     def send(self, message: OutboxMessage) -> None:
         """Deliver the message."""
@@ -123,7 +189,8 @@ class SmtpSender:
     """Sends e-mail through the SMTP server in the settings."""
 
     def send(self, message: OutboxMessage) -> None:
-        """Send one e-mail."""
+        """Send one e-mail: a refusal or a failure before the message is handed over is a SendError; a
+        connection lost while handing it over leaves the outcome unknown."""
         config = current_app.config
         subject, body = render(message)
         mail = EmailMessage()
@@ -132,21 +199,47 @@ class SmtpSender:
         mail["Subject"] = subject
         mail.set_content(body)
         try:
-            with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20) as smtp:
+            smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20)
+        except (OSError, smtplib.SMTPException) as error:
+            raise SendError(f"smtp: {type(error).__name__}") from error
+        try:
+            try:
                 if config["MAIL_USE_TLS"]:
                     smtp.starttls()
                 if config["MAIL_USERNAME"]:
                     smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+            except (OSError, smtplib.SMTPException) as error:
+                raise SendError(f"smtp: {type(error).__name__}") from error
+            try:
                 smtp.send_message(mail)
-        except (OSError, smtplib.SMTPException) as error:
-            raise SendError(f"smtp: {type(error).__name__}") from error
+            except (
+                smtplib.SMTPResponseException,
+                smtplib.SMTPRecipientsRefused,
+                smtplib.SMTPNotSupportedError,
+            ) as error:
+                raise SendError(f"smtp: {type(error).__name__}") from error  # the server said no
+            except (OSError, smtplib.SMTPException) as error:
+                lost = f"smtp: connection lost while sending ({type(error).__name__})"
+                raise OutcomeUnknown(lost) from error
+        finally:
+            # Once the message is handed over, a failing goodbye must not make it look unsent.
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                smtp.quit()
+            smtp.close()
 
 
 class HttpSmsSender:
-    """Posts {sign, template id, phone, params} as JSON to the SMS gateway in the settings."""
+    """Posts {sign, template id, phone, params, reference, out_id} as JSON to the SMS gateway in the
+    settings.
+
+    `out_id` is the outbox message's id, the same on every attempt and on a resend by hand: a gateway
+    that de-duplicates on it delivers a message once however often it is posted. `reference` is the
+    message's dedupe key, for tracing.
+    """
 
     def send(self, message: OutboxMessage) -> None:
-        """Send one SMS through the gateway."""
+        """Send one SMS: no answer after the request went out leaves the outcome unknown (never
+        retried blindly); a failure to connect or an error answer is a SendError (retried)."""
         config = current_app.config
         template_id = config.get("SMS_TEMPLATES", {}).get(message.template)
         if not template_id:
@@ -157,22 +250,41 @@ class HttpSmsSender:
             "phone": message.address,
             "params": {k: str(v) for k, v in message.params.items()},
             "reference": message.dedupe_key,
+            "out_id": str(message.id),
         }
-        request = urllib.request.Request(  # noqa: S310  (the gateway URL comes from the settings)
-            config["SMS_GATEWAY_URL"],
-            data=json.dumps(payload, ensure_ascii=False).encode(),
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": f"Bearer {config['SMS_GATEWAY_KEY']}",
-            },
-            method="POST",
-        )
+        timeout = float(config.get("SMS_GATEWAY_TIMEOUT") or 20)
         try:
-            with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310
-                if response.status >= 300:
-                    raise SendError(f"sms: HTTP {response.status}")
-        except OSError as error:
-            raise SendError(f"sms: {type(error).__name__}") from error
+            request = urllib.request.Request(  # noqa: S310  (the gateway URL comes from the settings)
+                config["SMS_GATEWAY_URL"],
+                data=json.dumps(payload, ensure_ascii=False).encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {config['SMS_GATEWAY_KEY']}",
+                },
+                method="POST",
+            )
+        except ValueError as error:
+            raise SendError("sms: the gateway URL is not valid") from error
+        try:
+            response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+        except urllib.error.HTTPError as error:
+            error.close()
+            raise SendError(f"sms: HTTP {error.code}") from error  # the gateway answered: not taken
+        except urllib.error.URLError as error:
+            # urllib wraps only what fails while connecting and writing the request (refused, DNS,
+            # connect timeout): the gateway never had the whole request.
+            reason = error.reason
+            said = type(reason).__name__ if isinstance(reason, Exception) else str(reason)
+            raise SendError(f"sms: {said}") from error
+        except (OSError, http.client.HTTPException) as error:
+            # Raised while waiting for the answer (timeout, connection dropped): the gateway has the
+            # request and may have sent the message.
+            raise OutcomeUnknown(
+                f"sms: no answer after the request was sent ({type(error).__name__}, {timeout:g} s)"
+            ) from error
+        with response:
+            if response.status >= 300:
+                raise SendError(f"sms: HTTP {response.status}")
 
 
 def sender_for(channel: str) -> Sender:

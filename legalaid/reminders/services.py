@@ -2,8 +2,11 @@
 unknown for a person to check — never twice, never silently lost.
 
 A sweep claims due rows before sending them: `FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional
-update on SQLite; the claim is committed before anything leaves the machine. A row claimed but never
-confirmed (the sweeper died mid-send) becomes `unknown` after its lease rather than being sent again.
+update on SQLite; the claim is committed before anything leaves the machine. It claims one message at
+a time, so a sweeper that dies leaves only the message it was sending in doubt. A row claimed but never
+confirmed becomes `unknown` after its lease rather than being sent again; so does a message the channel
+took without answering (a gateway slower than our timeout), since sending it again could deliver it
+twice.
 """
 
 from __future__ import annotations
@@ -35,11 +38,14 @@ from legalaid.reminders.models import (
     OutboxEvent,
     OutboxMessage,
 )
-from legalaid.reminders.senders import SendError, sender_for
+from legalaid.reminders.senders import OutcomeUnknown, SendError, sender_for
 from legalaid.reminders.timing import is_quiet, out_of_quiet
 
 MAX_ATTEMPTS = 5
 CLAIM_LEASE = timedelta(minutes=10)
+# Messages claimed at once. A claim is committed before sending, so a sweeper that dies leaves its
+# whole claim for a person to check: one at a time, that is only the message really in doubt.
+CLAIM_BATCH = 1
 
 
 def enqueue(
@@ -83,7 +89,8 @@ def worker_name() -> str:
 
 
 def _claim(now: datetime, limit: int, worker: str) -> list[int]:
-    """Mark up to `limit` due messages as ours and commit, so no other sweeper sends them."""
+    """Mark up to `limit` due messages as ours and commit, so no other sweeper sends them; empty only
+    when nothing is left to claim."""
     due = (
         sa.select(OutboxMessage.id)
         .where(OutboxMessage.status == PENDING, OutboxMessage.due_at <= now)
@@ -100,16 +107,24 @@ def _claim(now: datetime, limit: int, worker: str) -> list[int]:
             )
         db.session.commit()
         return ids
-    claimed = []
-    for message_id in list(db.session.scalars(due)):
-        taken = db.session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
-            .values(status=SENDING, claimed_at=now, claimed_by=worker)
-        ).rowcount
-        db.session.commit()
-        if taken:
-            claimed.append(message_id)
+    claimed: list[int] = []
+    while len(claimed) < limit:
+        candidates = list(db.session.scalars(due))
+        if not candidates:
+            break
+        # Another sweeper may take a candidate first: then try the next, and read again when all
+        # were taken, so that losing a race does not end this sweep while messages are still due.
+        for message_id in candidates:
+            taken = db.session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
+                .values(status=SENDING, claimed_at=now, claimed_by=worker)
+            ).rowcount
+            db.session.commit()
+            if taken:
+                claimed.append(message_id)
+                if len(claimed) == limit:
+                    break
     return claimed
 
 
@@ -151,13 +166,13 @@ class SweepReport:
     unknown: int = 0
 
 
-def sweep(now: datetime | None = None, batch: int = 100) -> SweepReport:
+def sweep(now: datetime | None = None, batch: int = CLAIM_BATCH) -> SweepReport:
     """Expire stale messages, give up on lost claims, then send what is due, batch by batch; commits.
 
     In the quiet hours (21:00–08:00 station time) nothing is sent: after downtime, what fell due
     before 21:00 waits until 08:00 (or expires meanwhile).
     """
-    now = now or now_utc()
+    given, now = now, now or now_utc()
     report = SweepReport()
     report.expired = expire_pending(
         sa.and_(OutboxMessage.expires_at.is_not(None), OutboxMessage.expires_at < now), STALE, now
@@ -177,16 +192,25 @@ def sweep(now: datetime | None = None, batch: int = 100) -> SweepReport:
         return report
     worker = worker_name()
     while True:
-        ids = _claim(now, batch, worker)
+        # Unless told the time, read the clock for every claim: during a long sweep (a slow gateway)
+        # a claim stamped with the sweep's start would look expired to another sweeper at once, and
+        # a retry would skip its back-off.
+        moment = given or now_utc()
+        ids = _claim(moment, batch, worker)
         if not ids:
             return report
         for message_id in ids:
-            _send_one(db.session.get(OutboxMessage, message_id), now, report)
+            _send_one(db.session.get(OutboxMessage, message_id), moment, report)
 
 
 def _send_one(message: OutboxMessage, now: datetime, report: SweepReport) -> None:
     try:
         sender_for(message.channel).send(message)
+    except OutcomeUnknown as error:
+        # Sending again could deliver it twice: a person checks, and sends it again by hand if need be.
+        message.status, message.attempts, message.last_error = UNKNOWN, message.attempts + 1, str(error)[:500]
+        _log_events([message.id], UNKNOWN, f"attempt {message.attempts}: {message.last_error}", now_utc())
+        report.unknown += 1
     except (SendError, KeyError) as error:
         message.attempts += 1
         message.last_error = str(error)[:500]

@@ -287,8 +287,8 @@ class Period:
         return cond
 
     def shifts(self) -> sa.ColumnElement[bool]:
-        """The condition that picks the period's duty shifts."""
-        cond = self.held(DutyShift.duty_on)
+        """The condition that picks the period's duty shifts (not those released when a day closed)."""
+        cond = sa.and_(self.held(DutyShift.duty_on), DutyShift.released_at.is_(None))
         if self.station_id is not None:
             cond = sa.and_(cond, DutyShift.station_id == self.station_id)
         return cond

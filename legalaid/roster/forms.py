@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, SubmitField
+from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 
@@ -32,6 +32,8 @@ class ClosureForm(FlaskForm):
         default="close",
     )
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])
+    # Set by the page that listed who a closure affects: the administrator has read it.
+    confirmed = HiddenField()
     submit = SubmitField(_l("Save"))
 
 

@@ -33,6 +33,9 @@ class DutyShift(db.Model):
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
     checked_in_at: Mapped[datetime | None]
     checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # Set when the day was closed after the shift was made: nobody is on duty, but the row stays because
+    # the day's (cancelled) bookings still point at it. A released shift is not part of the roster.
+    released_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 

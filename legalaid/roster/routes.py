@@ -21,11 +21,13 @@ from legalaid.forms import commit_or_flash, commit_or_show, show_error
 from legalaid.lawyers import services as lawyers
 from legalaid.lawyers.forms import LeaveForm
 from legalaid.lawyers.routes import require_own_lawyer
+from legalaid.roster import closing as closing_day
 from legalaid.roster import feeds, services
 from legalaid.roster.forms import ClosureForm, ConfirmYearForm, GenerateForm, ShiftForm
 from legalaid.security import local_target
 from legalaid.stations import services as stations
 from legalaid.stations.models import Station
+from legalaid.swaps import services as swaps
 
 bp = Blueprint("roster", __name__)
 
@@ -135,15 +137,30 @@ def closures() -> WerkzeugResponse | str:
     year = min(max(year, 2000), 2100)
     form = ClosureForm()
     if form.validate_on_submit():
-        done = commit_or_show(
-            form,
-            lambda: services.set_closure(
-                station, form.closed_on.data, form.kind.data == "close", form.reason.data
-            ),
-        )
+        day, closing = form.closed_on.data, form.kind.data == "close"
+        impact = closing_day.closure_impact(station, day) if closing else None
+        if impact is not None and impact.affects_anyone and form.confirmed.data != day.isoformat():
+            # First show who the closure affects; it is saved only once the administrator confirms.
+            return render_template("roster/close_preview.html", station=station, form=form, impact=impact)
+        if closing:
+            done = commit_or_show(form, lambda: closing_day.close_day(station, day, form.reason.data or ""))
+        else:
+            done = commit_or_show(form, lambda: services.set_closure(station, day, False, form.reason.data))
         if done.ok:
-            flash(_("Saved."), "success")
-            return redirect(url_for("roster.closures", station=station.id, year=form.closed_on.data.year))
+            if closing and done.value.affects_anyone:
+                flash(
+                    _(
+                        "The day is closed. %(n)d bookings were cancelled; the people booked and the lawyer "
+                        "will receive a message.",
+                        n=len(done.value.bookings),
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("Saved."), "success")
+            return redirect(url_for("roster.closures", station=station.id, year=day.year))
+        if impact is not None and impact.affects_anyone:
+            return render_template("roster/close_preview.html", station=station, form=form, impact=impact)
     start, end = date(year, 1, 1), date(year, 12, 31)
     covered = year in services.holiday_years()
     return render_template(
@@ -200,7 +217,8 @@ def set_day() -> WerkzeugResponse | str:
     try:
         day = date.fromisoformat(request.args.get("date", ""))
     except ValueError:
-        abort(404)
+        flash(_("Enter the date as YYYY-MM-DD."), "warning")
+        return redirect(url_for("roster.month", station=station.id))
     shift = services.shift_on(station, day)
     form = ShiftForm()
     form.lawyer_id.choices = [(0, "—")] + [
@@ -220,15 +238,11 @@ def set_day() -> WerkzeugResponse | str:
 @bp.post("/roster/shifts/<int:shift_id>/check-in")
 @roles(ADMIN, STAFF, LAWYER)
 def check_in(shift_id: int) -> WerkzeugResponse:
-    """Record that the duty lawyer arrived (by staff, an administrator, or the lawyer themself)."""
+    """Record that the duty lawyer arrived (by the desk or an administrator of the station, or the lawyer
+    themself: the service says who may)."""
     shift = services.get_shift(shift_id) or abort(404)
-    if current_user.role == LAWYER:
-        own = lawyers.lawyer_for_user(current_user)
-        if own is None or own.id != shift.lawyer_id:
-            abort(403)
-    elif current_user.role == STAFF and current_user.station_id != shift.station_id:
-        abort(403)
-    if ConfirmForm().validate_on_submit() and commit_or_flash(lambda: services.check_in(shift)):
+    me = current_user._get_current_object()
+    if ConfirmForm().validate_on_submit() and commit_or_flash(lambda: services.check_in(shift, by=me)):
         flash(_("Checked in."), "success")
     return redirect(local_target(request.form.get("back"), url_for("core.home")))
 
@@ -253,6 +267,7 @@ def my_shifts() -> str:
         feed_url=url_for("roster.calendar_feed", token=lawyer.calendar_token, _external=True),
         leave_form=LeaveForm(),
         confirm=ConfirmForm(),
+        waiting_swaps=swaps.waiting_count(lawyer, today),
     )
 
 

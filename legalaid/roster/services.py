@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from legalaid import audit
-from legalaid.access import current_user_id
+from legalaid.access import ADMIN, LAWYER, STAFF, current_user_id
+from legalaid.auth.models import User
 from legalaid.dates import local_today, now_utc
 from legalaid.errors import InvalidInput, NotAllowed, YearNotCovered
 from legalaid.extensions import db
@@ -121,7 +122,20 @@ def set_closure(station: Station, day: date, closed: bool, reason: str) -> Closu
         station,
         details={"date": day.isoformat(), "reason": entry.reason},
     )
+    if not closed:
+        _restore_if_open(station, day)
     return entry
+
+
+def _restore_if_open(station: Station, day: date) -> None:
+    """A day open again gets back the shift released when it closed (its lawyer hears of it)."""
+    shift = released_shift_on(station, day)
+    if shift is None or day in closed_days(station, day, day):
+        return
+    _record_change(shift, None, shift.lawyer_id, "reopen")
+    shift.released_at = None
+    audit.record("roster.restore", shift, details={"date": day.isoformat()})
+    db.session.flush()
 
 
 def remove_closure(station: Station, day: date) -> None:
@@ -133,6 +147,7 @@ def remove_closure(station: Station, day: date) -> None:
         db.session.delete(entry)
         audit.record("roster.closure_removed", station, details={"date": day.isoformat()})
         db.session.flush()
+        _restore_if_open(station, day)
 
 
 # -- the rotation ----------------------------------------------------------------------------------
@@ -245,14 +260,7 @@ def preview_rotation(station: Station, start: date, end: date, today: date | Non
     """
     _check_range(station, start, end)
     today = today or local_today(station.timezone)
-    existing = {
-        s.duty_on: s
-        for s in db.session.scalars(
-            sa.select(DutyShift).where(
-                DutyShift.station_id == station.id, DutyShift.duty_on >= start, DutyShift.duty_on <= end
-            )
-        )
-    }
+    existing = {s.duty_on: s for s in shifts_between(station, start, end)}
     fixed = {d: s.lawyer_id for d, s in existing.items() if d <= today or s.source == MANUAL}
     lawyers = station_lawyers(station)
     by_id = {lawyer.id: lawyer for lawyer in lawyers}
@@ -307,7 +315,10 @@ def apply_rotation(station: Station, start: date, end: date, today: date | None 
     removed: list[DutyShift] = []
     for change in preview.changes:
         shift = existing.get(change.day)
-        if change.kind == "add":
+        if change.kind == "add" and shift is not None:  # a released shift: the day is open again
+            _record_change(shift, None, change.new_lawyer.id, "rotation")
+            shift.lawyer_id, shift.released_at, shift.source = change.new_lawyer.id, None, GENERATED
+        elif change.kind == "add":
             db.session.add(
                 DutyShift(
                     station_id=station.id,
@@ -323,8 +334,12 @@ def apply_rotation(station: Station, start: date, end: date, today: date | None 
             _record_change(shift, shift.lawyer_id, None, "rotation")
             removed.append(shift)
     _cancel_open_swaps(changed + removed)  # one query for the whole range, not one per changed day
+    booked = _shifts_with_bookings(removed)
     for shift in removed:
-        db.session.delete(shift)
+        if shift.id in booked:
+            shift.released_at = now_utc()  # its bookings' history points at it
+        else:
+            db.session.delete(shift)
     db.session.flush()
     if not preview.is_empty:
         audit.record(
@@ -352,8 +367,12 @@ def get_shift(shift_id: int) -> DutyShift | None:
 def shift_on(station: Station, day: date) -> DutyShift | None:
     """The station's shift on a date, if any."""
     return db.session.scalar(
-        sa.select(DutyShift).where(DutyShift.station_id == station.id, DutyShift.duty_on == day)
+        sa.select(DutyShift).where(DutyShift.station_id == station.id, DutyShift.duty_on == day, ON_DUTY)
     )
+
+
+# A shift that is part of the roster: not released because its day was closed.
+ON_DUTY = DutyShift.released_at.is_(None)
 
 
 def hand_over(shift: DutyShift, lawyer_id: int, cause: str) -> None:
@@ -407,9 +426,17 @@ def set_shift_lawyer(
         raise InvalidInput(_("This lawyer does not serve this station."), field="lawyer_id")
     if not lawyer.under_contract_on(day):
         raise InvalidInput(_("%(name)s has no contract on that date.", name=lawyer.name), field="lawyer_id")
+    closed = closed_days(station, day, day).get(day)
+    if closed is not None:
+        raise NotAllowed(_("The station is closed that day (%(why)s). Re-open it first.", why=closed))
     shift = shift_on(station, day)
     old_id = shift.lawyer_id if shift else None
-    if shift is None:
+    released = released_shift_on(station, day) if shift is None else None
+    if released is not None:  # the day was closed and is set by hand now: the row comes back
+        shift = released
+        _record_change(shift, None, lawyer.id, "manual")
+        shift.lawyer_id, shift.released_at = lawyer.id, None
+    elif shift is None:
         shift = DutyShift(station_id=station.id, duty_on=day, lawyer_id=lawyer.id)
         db.session.add(shift)
     elif old_id != lawyer.id:
@@ -427,8 +454,55 @@ def set_shift_lawyer(
     return shift
 
 
-def check_in(shift: DutyShift, today: date | None = None) -> None:
-    """Record that the duty lawyer arrived (签到); only on the day itself, once."""
+def _shifts_with_bookings(shifts: list[DutyShift]) -> set[int]:
+    from legalaid.bookings.models import Booking
+
+    if not shifts:
+        return set()
+    query = sa.select(Booking.shift_id).where(Booking.shift_id.in_([s.id for s in shifts])).distinct()
+    return set(db.session.scalars(query))
+
+
+def release_shift(shift: DutyShift, cause: str = "closure") -> None:
+    """Nobody is on duty that day any more (the day was closed): the shift leaves the roster, its open
+    swaps lapse, and the lawyer's duty reminders lapse with the change record. Flushes."""
+    if shift.released_at is not None:
+        return
+    _record_change(shift, shift.lawyer_id, None, cause)
+    _cancel_open_swaps([shift])
+    shift.released_at = now_utc()
+    audit.record("roster.release", shift, details={"date": shift.duty_on.isoformat(), "why": cause})
+    db.session.flush()
+
+
+def released_shift_on(station: Station, day: date) -> DutyShift | None:
+    """A shift released on a day that was closed, if any."""
+    return db.session.scalar(
+        sa.select(DutyShift).where(
+            DutyShift.station_id == station.id, DutyShift.duty_on == day, DutyShift.released_at.is_not(None)
+        )
+    )
+
+
+def check_in(shift: DutyShift, today: date | None = None, *, by: User | None = None) -> None:
+    """Record that the duty lawyer arrived (签到); only on the day itself, once.
+
+    `by` may record it if they are the desk (staff) or an administrator of the shift's station, or the
+    shift's own lawyer; without `by` (a job, the demo) nobody's permission is asked.
+    """
+    if by is not None:
+        own_station = by.station_id == shift.station_id
+        allowed = {
+            ADMIN: by.station_id is None or own_station,
+            STAFF: own_station,
+            LAWYER: shift.lawyer.user_id == by.id,
+        }
+        if not allowed.get(by.role, False):
+            raise NotAllowed(
+                _("Only the desk of this station, an administrator or the duty lawyer can check in.")
+            )
+    if shift.released_at is not None:
+        raise NotAllowed(_("The station is closed that day: nobody is on duty."))
     station = shift.station
     today = today or local_today(station.timezone)
     if shift.duty_on != today:
@@ -436,7 +510,7 @@ def check_in(shift: DutyShift, today: date | None = None) -> None:
     if shift.checked_in_at is not None:
         return
     shift.checked_in_at = now_utc()
-    shift.checked_in_by_id = current_user_id()
+    shift.checked_in_by_id = by.id if by is not None else current_user_id()
     audit.record("roster.check_in", shift, details={"date": shift.duty_on.isoformat()})
     db.session.flush()
 
@@ -448,7 +522,9 @@ def shifts_between(station: Station, start: date, end: date) -> list[DutyShift]:
     """The station's shifts in a date range, in date order."""
     query = (
         sa.select(DutyShift)
-        .where(DutyShift.station_id == station.id, DutyShift.duty_on >= start, DutyShift.duty_on <= end)
+        .where(
+            DutyShift.station_id == station.id, DutyShift.duty_on >= start, DutyShift.duty_on <= end, ON_DUTY
+        )
         .order_by(DutyShift.duty_on)
     )
     return list(db.session.scalars(query))
@@ -456,7 +532,7 @@ def shifts_between(station: Station, start: date, end: date) -> list[DutyShift]:
 
 def lawyer_shifts(lawyer: Lawyer, start: date | None = None, end: date | None = None) -> list[DutyShift]:
     """A lawyer's shifts, in date order, optionally within a range."""
-    query = sa.select(DutyShift).where(DutyShift.lawyer_id == lawyer.id)
+    query = sa.select(DutyShift).where(DutyShift.lawyer_id == lawyer.id, ON_DUTY)
     if start:
         query = query.where(DutyShift.duty_on >= start)
     if end:
@@ -474,6 +550,7 @@ def missed_check_ins(station: Station, today: date | None = None, days: int = 90
             DutyShift.duty_on < today,
             DutyShift.duty_on >= today - timedelta(days=days),
             DutyShift.checked_in_at.is_(None),
+            ON_DUTY,
         )
         .order_by(DutyShift.duty_on.desc())
     )
@@ -523,7 +600,7 @@ def next_duty(station: Station, today: date | None = None) -> DutyShift | None:
     today = today or local_today(station.timezone)
     query = (
         sa.select(DutyShift)
-        .where(DutyShift.station_id == station.id, DutyShift.duty_on >= today)
+        .where(DutyShift.station_id == station.id, DutyShift.duty_on >= today, ON_DUTY)
         .order_by(DutyShift.duty_on)
         .limit(1)
     )

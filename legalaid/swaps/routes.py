@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,9 +17,35 @@ from legalaid.lawyers.routes import require_own_lawyer
 from legalaid.roster import services as roster
 from legalaid.swaps import services
 from legalaid.swaps.forms import DecisionForm, SwapRequestForm
-from legalaid.swaps.models import SwapRequest
+from legalaid.swaps.models import APPROVED, REJECTED, SwapRequest
 
 bp = Blueprint("swaps", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.app_context_processor
+def swap_badge() -> dict:
+    """`swaps_waiting()` in every page: how many requests wait for the signed-in lawyer's answer."""
+
+    def swaps_waiting() -> int:
+        if not (current_user.is_authenticated and current_user.role == LAWYER):
+            return 0
+        try:
+            lawyer = lawyers.lawyer_for_user(current_user)
+            return services.waiting_count(lawyer) if lawyer else 0
+        except sa.exc.SQLAlchemyError:
+            # The error pages share the menu: a badge must not turn a database failure into a blank page.
+            log.warning("swap badge: database unavailable")
+            return 0
+
+    return {"swaps_waiting": swaps_waiting}
+
+
+def _refused_flash() -> None:
+    flash(
+        _("The shift has changed hands since the request: the swap is refused, and both lawyers are told."),
+        "warning",
+    )
 
 
 def _swap_or_404(swap_id: int) -> SwapRequest:
@@ -30,7 +59,12 @@ def mine() -> str:
     lawyer = require_own_lawyer()
     incoming, outgoing = services.swaps_of_lawyer(lawyer)
     return render_template(
-        "swaps/mine.html", lawyer=lawyer, incoming=incoming, outgoing=outgoing, form=DecisionForm()
+        "swaps/mine.html",
+        lawyer=lawyer,
+        incoming=incoming,
+        outgoing=outgoing,
+        changed_hands=services.refused_because_changed_hands([s.id for s in outgoing]),
+        form=DecisionForm(),
     )
 
 
@@ -64,9 +98,12 @@ def _lawyer_step(swap_id: int, step: str) -> Response:
             "cancel": services.cancel_swap,
         }
         if commit_or_flash(lambda: action[step](swap, lawyer)):
+            if swap.status == REJECTED:
+                _refused_flash()
+                return redirect(url_for("swaps.mine"))
             messages = {
                 "accept": _("You have taken the shift.")
-                if swap.status == "approved"
+                if swap.status == APPROVED
                 else _("Accepted; an administrator will approve it."),
                 "decline": _("You have declined."),
                 "cancel": _("Your request is withdrawn."),
@@ -118,7 +155,9 @@ def decide(swap_id: int, decision: str) -> Response:
             done = commit_or_flash(lambda: services.approve_swap(swap, me))
         else:
             done = commit_or_flash(lambda: services.reject_swap(swap, me, form.note.data))
-        if done:
+        if done and decision == "approve" and swap.status == REJECTED:
+            _refused_flash()
+        elif done:
             flash(
                 _("Swap approved; the roster is updated.") if decision == "approve" else _("Swap rejected."),
                 "success",
