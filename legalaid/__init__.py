@@ -30,6 +30,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
+    register_events()
     from legalaid.cli import register_cli
 
     register_cli(app)
@@ -128,6 +129,24 @@ def register_hooks(app: Flask) -> None:
     register_error_pages(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
+
+
+def register_events() -> None:
+    """Connect features that cannot import each other: a shift the roster makes gets its slots, and a
+    change of a station's sessions or capacity re-plans its coming days.
+
+    The hooks are module lists, shared by every app built in this process: each is added once.
+    """
+    from legalaid.bookings import services as bookings
+    from legalaid.roster import services as roster
+    from legalaid.stations import services as stations
+
+    for hooks, hook in (
+        (roster.on_shift_made, bookings.plan_slots),
+        (stations.on_plan_changed, bookings.replan_coming_days),
+    ):
+        if hook not in hooks:
+            hooks.append(hook)
 
 
 def _tune_sqlite(engine: sa.Engine) -> None:

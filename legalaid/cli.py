@@ -308,6 +308,17 @@ def bookings_mark_no_shows() -> None:
     _run_job("no_shows")
 
 
+@bookings_cli.command("plan-slots")
+def bookings_plan_slots() -> None:
+    """Make the slots of every duty day from today on that has none yet (days made before slots were
+    made with the shift); safe to run twice."""
+    from legalaid.bookings import services as bookings
+
+    planned = bookings.plan_unplanned()
+    db.session.commit()
+    click.echo(f"planned {planned} duty days")
+
+
 @scheduler_cli.command("run")
 def scheduler_run() -> None:
     """Run the scheduler process (one holds the lock and runs the jobs; another copy waits)."""

@@ -148,6 +148,7 @@ def _load(today: date | None) -> list[str]:
 
     if not db.session.scalar(sa.select(sa.func.count()).select_from(Consultation)):
         _load_consultations(station, today)
+        _lead_oldest_overdue(station, users["admin"], today, now)
         added.append("consultations")
     if not db.session.scalar(
         sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key.startswith("demo:")).limit(1)
@@ -607,7 +608,7 @@ def _play_day(station: Station, shift: DutyShift, number: int, visits: _Visits, 
     from legalaid.bookings import services as bookings
 
     day = shift.duty_on
-    slots = [slot.id for slot in bookings.ensure_slots(shift)]
+    slots = [slot.id for slot in bookings.plan_slots(shift)]
     db.session.commit()
     busy: set[int] = set()
     arrivals, stayed_away = [], []
@@ -688,7 +689,7 @@ def _book_ahead(
     the second was cancelled."""
     from legalaid.bookings import services as bookings
 
-    slots = [slot.id for slot in bookings.ensure_slots(shift)]
+    slots = [slot.id for slot in bookings.plan_slots(shift)]
     db.session.commit()
     busy: set[int] = set()
     for index in range(3 + (number + 1) % 4):
@@ -750,6 +751,23 @@ def _veterans_since_first_contact() -> None:
 
 _BY_DESCRIPTION = {clean_text(case.description): case for case in CASES}
 _REVISIT_STORED = clean_text(REVISIT)
+
+
+def _lead_oldest_overdue(station: Station, admin: User, today: date, now: datetime) -> None:
+    """领导包案: the administrator leads the matter overdue the longest (it shows in the monthly review)."""
+    from legalaid.consultations import services as consultations
+    from legalaid.consultations.models import CLOSED, Matter
+
+    matter = db.session.scalar(
+        sa.select(Matter)
+        .where(Matter.station_id == station.id, Matter.status != CLOSED, Matter.due_on < today)
+        .order_by(Matter.due_on, Matter.id)
+        .limit(1)
+    )
+    if matter is not None:
+        _clock(now)
+        consultations.lead(matter, admin, admin, now=now)
+        db.session.commit()
 
 
 def _load_consultations(station: Station, today: date) -> None:

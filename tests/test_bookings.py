@@ -28,9 +28,7 @@ def shift(app, make_station, make_lawyer):
     station = make_station("预约站")
     lawyer = make_lawyer(station)
     shift = roster.set_shift_lawyer(station, DAY, lawyer, "测试", today=date(2026, 3, 1))
-    db.session.commit()
-    bookings.ensure_slots(shift)  # as the first page that shows the day does
-    db.session.commit()
+    db.session.commit()  # its slots were made with it: no page makes them
     return shift
 
 
@@ -49,16 +47,16 @@ def request(slot, mobile="13812345678", channel="kiosk", **overrides):
 
 
 def test_slots_follow_the_station_settings(shift):
-    slots = bookings.ensure_slots(shift)
+    slots = bookings.slots_of(shift)
     assert len(slots) == 12  # 09:00–12:00 and 14:30–17:30 in 30-minute slots
     assert slots[0].starts_at == datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
     assert all(s.capacity == 1 for s in slots)
-    assert bookings.ensure_slots(shift) == slots  # made once
+    assert bookings.plan_slots(shift) == slots  # planned once: planning again changes nothing
     assert bookings.public_places_left(shift) == 10  # 12 places less 2 kept for walk-ins
 
 
 def test_booking_takes_a_place_and_gives_a_readable_code(shift):
-    slot = bookings.ensure_slots(shift)[0]
+    slot = bookings.slots_of(shift)[0]
     booking = bookings.place_booking(request(slot), now=BEFORE)
     assert booking.status == BOOKED and len(booking.code) == 6
     assert not set(booking.code) & set("0O1IL")
@@ -68,7 +66,7 @@ def test_booking_takes_a_place_and_gives_a_readable_code(shift):
 
 
 def test_the_same_submit_twice_makes_one_booking(shift):
-    slot = bookings.ensure_slots(shift)[1]
+    slot = bookings.slots_of(shift)[1]
     req = request(slot)
     first = bookings.place_booking(req, now=BEFORE)
     again = bookings.place_booking(bookings.BookingRequest(**{**req.__dict__}), now=BEFORE)
@@ -77,7 +75,7 @@ def test_the_same_submit_twice_makes_one_booking(shift):
 
 
 def test_one_active_booking_per_mobile_per_day(shift):
-    slots = bookings.ensure_slots(shift)
+    slots = bookings.slots_of(shift)
     first = bookings.place_booking(request(slots[0]), now=BEFORE)
     with pytest.raises(AlreadyBooked) as caught:
         bookings.place_booking(request(slots[1]), now=BEFORE)
@@ -89,7 +87,7 @@ def test_one_active_booking_per_mobile_per_day(shift):
 
 
 def test_public_channels_leave_the_walk_in_reserve(shift):
-    slots = bookings.ensure_slots(shift)
+    slots = bookings.slots_of(shift)
     for i, slot in enumerate(slots[:10]):
         bookings.place_booking(request(slot, mobile=f"1381234{i:04d}"), now=BEFORE)
     with pytest.raises(SlotFull):
@@ -99,7 +97,7 @@ def test_public_channels_leave_the_walk_in_reserve(shift):
 
 
 def test_window_and_cutoff(shift):
-    slot = bookings.ensure_slots(shift)[0]  # 09:00 on 10 March
+    slot = bookings.slots_of(shift)[0]  # 09:00 on 10 March
     too_early = datetime(2026, 2, 1, 2, 0, tzinfo=UTC)  # 37 days ahead, window is 28
     with pytest.raises(NotAllowed):
         bookings.place_booking(request(slot), now=too_early)
@@ -113,7 +111,7 @@ def test_closed_days_cannot_be_booked(shift):
     roster.set_closure(shift.station, DAY, True, "大厅活动")
     db.session.commit()
     with pytest.raises(NotAllowed):
-        bookings.place_booking(request(bookings.ensure_slots(shift)[0]), now=BEFORE)
+        bookings.place_booking(request(bookings.slots_of(shift)[0]), now=BEFORE)
     assert all(day.shift.id != shift.id for day in bookings.bookable_days(shift.station, "kiosk", BEFORE))
 
 
@@ -131,7 +129,7 @@ def test_closed_days_cannot_be_booked(shift):
     ],
 )
 def test_bad_details_are_refused_and_nothing_is_written(shift, field, value):
-    slot = bookings.ensure_slots(shift)[0]
+    slot = bookings.slots_of(shift)[0]
     with pytest.raises(InvalidInput) as caught:
         bookings.place_booking(request(slot, **{field: value}), now=BEFORE)
     assert caught.value.field == field
@@ -145,7 +143,7 @@ def test_gb_11643_check_digit():
 
 
 def test_cancel_move_check_in_and_no_show(shift):
-    slots = bookings.ensure_slots(shift)
+    slots = bookings.slots_of(shift)
     booking = bookings.place_booking(request(slots[0]), now=BEFORE)
     bookings.move(booking, slots[3], now=BEFORE)
     db.session.commit()
@@ -173,7 +171,7 @@ def test_walk_in_numbers_and_calling(shift):
     first = bookings.issue_walkin(station, "labour", now=on_the_day)
     second = bookings.issue_walkin(station, now=on_the_day)
     assert (first.label, second.label) == ("A001", "A002")
-    booking = bookings.place_booking(request(bookings.ensure_slots(shift)[1]), now=BEFORE)
+    booking = bookings.place_booking(request(bookings.slots_of(shift)[1]), now=BEFORE)
     bookings.check_in(booking, now=on_the_day)
     called = bookings.call_next(station, now=datetime(2026, 3, 10, 1, 25, tzinfo=UTC))
     assert called.booking.id == booking.id and called.name == "王**"
@@ -227,14 +225,14 @@ def _race_once(app_factory, slot_id: int, round_no: int, threads: int = 50) -> l
 
 
 def test_fifty_threads_race_for_the_last_place_twenty_times(app_factory, shift):
-    slots = bookings.ensure_slots(shift)[:10] + []
+    slots = bookings.slots_of(shift)[:10] + []
     db.session.commit()
     # Twenty rounds: ten public slots, then ten more on a second shift.
     second = roster.set_shift_lawyer(
         shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
     )
     db.session.commit()
-    slots += bookings.ensure_slots(second)[:10]
+    slots += bookings.slots_of(second)[:10]
     db.session.commit()
     # Raise the public quota so that only the slot's single place limits each round.
     from legalaid.bookings.models import ShiftQuota
@@ -262,7 +260,7 @@ def test_fifty_threads_race_for_the_last_place_twenty_times(app_factory, shift):
 
 
 def test_the_same_submit_raced_makes_one_booking(app_factory, shift):
-    slot = bookings.ensure_slots(shift)[2]
+    slot = bookings.slots_of(shift)[2]
     db.session.commit()
     slot_id = slot.id  # ORM objects stay in this thread; the workers get plain values
     key = secrets.token_hex(16)
@@ -303,7 +301,7 @@ def test_no_show_job_runs_from_the_scheduler_table(runner, shift):
 
 
 def test_times_are_station_local(shift):
-    slot = bookings.ensure_slots(shift)[6]  # first afternoon slot
+    slot = bookings.slots_of(shift)[6]  # first afternoon slot
     local = slot.starts_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
     assert local.time() == time(14, 30)
 
@@ -311,7 +309,7 @@ def test_times_are_station_local(shift):
 def test_a_booking_cancelled_twice_gives_its_place_back_once(app_factory, shift):
     from legalaid.bookings.models import ShiftQuota
 
-    slot = bookings.ensure_slots(shift)[0]
+    slot = bookings.slots_of(shift)[0]
     slot_id = slot.id
     booking_id = bookings.place_booking(request(slot), now=BEFORE).id
     apps = [app_factory(), app_factory()]
@@ -349,11 +347,11 @@ def test_moves_crossing_each_other_do_not_deadlock(app_factory, shift):
         shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
     )
     db.session.commit()
-    a_slot, b_slot = bookings.ensure_slots(shift)[0], bookings.ensure_slots(second)[0]
+    a_slot, b_slot = bookings.slots_of(shift)[0], bookings.slots_of(second)[0]
     db.session.commit()
     x = bookings.place_booking(request(a_slot, mobile="13800000001"), now=BEFORE)
     y = bookings.place_booking(request(b_slot, mobile="13800000002"), now=BEFORE)
-    targets = {x.id: bookings.ensure_slots(second)[1].id, y.id: bookings.ensure_slots(shift)[1].id}
+    targets = {x.id: bookings.slots_of(second)[1].id, y.id: bookings.slots_of(shift)[1].id}
     apps = [app_factory(), app_factory()]
     barrier = threading.Barrier(2, timeout=30)
     errors: list[str] = []
@@ -390,12 +388,12 @@ def test_a_public_move_to_another_day_respects_its_booking_quota(shift):
         shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
     )
     db.session.commit()
-    other_slots = bookings.ensure_slots(second)
+    other_slots = bookings.slots_of(second)
     db.session.commit()
     db.session.execute(
         sa.update(ShiftQuota).where(ShiftQuota.shift_id == second.id).values(public_capacity=0)
     )
-    phone = bookings.place_booking(request(bookings.ensure_slots(shift)[0], channel="hotline"), now=BEFORE)
+    phone = bookings.place_booking(request(bookings.slots_of(shift)[0], channel="hotline"), now=BEFORE)
     with pytest.raises(SlotFull):
         bookings.move(phone, other_slots[0], now=BEFORE)  # the veteran online: no reserve place for them
     db.session.rollback()
@@ -412,9 +410,7 @@ def test_the_move_page_offers_only_days_with_public_places_left(shift):
         shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
     )
     db.session.commit()
-    bookings.ensure_slots(second)
-    db.session.commit()
-    booking = bookings.place_booking(request(bookings.ensure_slots(shift)[0]), now=BEFORE)
+    booking = bookings.place_booking(request(bookings.slots_of(shift)[0]), now=BEFORE)
     offered = {s.shift_id for s in bookings.move_choices(booking, now=BEFORE)}
     assert offered == {shift.id, second.id}
     db.session.execute(
@@ -430,7 +426,7 @@ def test_the_move_page_leaves_out_days_the_person_already_booked(shift):
         shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
     )
     db.session.commit()
-    later = bookings.place_booking(request(bookings.ensure_slots(second)[0]), now=BEFORE)
-    first = bookings.place_booking(request(bookings.ensure_slots(shift)[0]), now=BEFORE)
+    later = bookings.place_booking(request(bookings.slots_of(second)[0]), now=BEFORE)
+    first = bookings.place_booking(request(bookings.slots_of(shift)[0]), now=BEFORE)
     assert {s.shift_id for s in bookings.move_choices(first, now=BEFORE)} == {shift.id}
     assert {s.shift_id for s in bookings.move_choices(later, now=BEFORE)} == {second.id}

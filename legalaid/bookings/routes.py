@@ -69,7 +69,6 @@ def mine() -> str:
     """The booking found: date, time, lawyer, status; cancel it or move it."""
     booking = _looked_up()
     free = services.move_choices(booking) if booking.status == BOOKED else []
-    db.session.commit()  # slots may have been made for a day nobody looked at yet
     return render_template(
         "bookings/mine.html",
         booking=booking,
@@ -227,7 +226,6 @@ def desk_book() -> Response | str:
             )
             return redirect(url_for("bookings.desk", station=station.id))
     days = [(day.shift, day.slots) for day in services.bookable_days(station, STAFF_CHANNEL)]
-    db.session.commit()  # slots may have been made for a day nobody looked at yet
     return render_template(
         "bookings/desk_book.html", station=station, form=form, days=days, public_channels=PUBLIC_CHANNELS
     )

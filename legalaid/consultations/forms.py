@@ -115,3 +115,16 @@ class ReassignForm(FlaskForm):
 
     owner_id = SelectField(_l("Owner"), coerce=int)
     submit = SubmitField(_l("Reassign"))
+
+
+class LeadForm(FlaskForm):
+    """领导包案: attach an administrator as the matter's leader."""
+
+    leader_id = SelectField(_l("Leader"), coerce=int)
+    submit = SubmitField(_l("Attach as leader"))
+
+
+class UnleadForm(FlaskForm):
+    """End the 包案: the matter has no leader any more."""
+
+    submit = SubmitField(_l("Detach the leader"))

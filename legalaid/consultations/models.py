@@ -108,7 +108,8 @@ class ConsultationVersion(db.Model):
 
 
 class Matter(db.Model):
-    """An open matter followed until it is settled: owner, due date, notes, result."""
+    """An open matter followed until it is settled: owner, due date, notes, result, and the
+    administrator who leads it (领导包案) beside the lawyer who handles it, if any."""
 
     __tablename__ = "matters"
     __table_args__ = (
@@ -116,6 +117,7 @@ class Matter(db.Model):
         sa.CheckConstraint("status <> 'closed' OR result IS NOT NULL", name="closed_has_result"),
         sa.CheckConstraint("money_saved IS NULL OR money_saved >= 0", name="money_not_negative"),
         sa.Index("ix_matters_owner_status", "owner_id", "status"),
+        sa.Index("ix_matters_leader_status", "leader_id", "status"),
         sa.Index("ix_matters_station_status_due", "station_id", "status", "due_on"),
         sa.Index("ix_matters_status_due", "status", "due_on"),
     )
@@ -126,6 +128,8 @@ class Matter(db.Model):
     )
     station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id", ondelete="RESTRICT"))
     owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    # 领导包案: the leader follows the matter; the owner keeps working it. A removed account lets go.
+    leader_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(sa.String(12), default=OPEN)
     due_on: Mapped[date]
     result: Mapped[str | None] = mapped_column(sa.String(24))
@@ -134,7 +138,8 @@ class Matter(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     consultation: Mapped[Consultation] = relationship(back_populates="matter", lazy="joined")
-    owner = relationship("User", lazy="joined")
+    owner = relationship("User", foreign_keys=[owner_id], lazy="joined")
+    leader = relationship("User", foreign_keys=[leader_id], lazy="joined")
     notes: Mapped[list[MatterNote]] = relationship(order_by="MatterNote.at", cascade="all, delete-orphan")
 
 
@@ -152,4 +157,3 @@ class MatterNote(db.Model):
     milestone_on: Mapped[date | None]
 
     author = relationship("User")
-

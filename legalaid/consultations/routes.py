@@ -14,7 +14,7 @@ from legalaid.auth import services as accounts
 from legalaid.auth.forms import ConfirmForm
 from legalaid.bookings import services as bookings
 from legalaid.consultations import services
-from legalaid.consultations.forms import CloseForm, NoteForm, ReassignForm, RecordForm
+from legalaid.consultations.forms import CloseForm, LeadForm, NoteForm, ReassignForm, RecordForm, UnleadForm
 from legalaid.dates import local_to_utc, local_today
 from legalaid.errors import NotAllowed
 from legalaid.extensions import db
@@ -168,14 +168,20 @@ def view(consultation_id: int) -> str:
     consultation = services.read_consultation(_consultation_or_404(consultation_id), current_user)
     db.session.commit()
     return render_template(
-        "consultations/view.html", c=consultation, numbers=_numbers("consultation", consultation.id)
+        "consultations/view.html",
+        c=consultation,
+        numbers=_numbers("consultation", consultation.id),
+        counselling=services.may_read_counselling(consultation, current_user),
     )
 
 
 def _numbers(kind: str, record_id: int) -> dict[str, str]:
-    """The person's numbers on this record, masked, for the "show full number" control."""
+    """The person's numbers on this record, masked, for the "show full number" control; none where
+    the user may not reveal them here (a new owner reveals them on the matter)."""
     subject = privacy.subject(kind, record_id)
-    return {field: privacy.masked(subject, field) for field in privacy.FIELDS} if subject else {}
+    if subject is None or not privacy.may_reveal(current_user, subject):
+        return {}
+    return {field: privacy.masked(subject, field) for field in privacy.FIELDS}
 
 
 @bp.route("/consultations/<int:consultation_id>/edit", methods=["GET", "POST"])
@@ -209,18 +215,26 @@ def edit(consultation_id: int) -> Response | str:
 @bp.get("/matters")
 @roles(LAWYER, ADMIN)
 def matters() -> str:
-    """Matters being followed: one's own, or all of them for an administrator."""
-    items = services.matters_for(current_user)
-    return render_template("consultations/matters.html", matters=items, overdue=services.is_overdue)
+    """Matters being followed: one's own; for an administrator all of them, or (`?mine=1`) those they
+    hold or lead (领导包案)."""
+    mine = current_user.role == ADMIN and request.args.get("mine") == "1"
+    items = services.matters_for(current_user, mine=mine)
+    return render_template(
+        "consultations/matters.html", matters=items, overdue=services.is_overdue, mine=mine
+    )
 
 
 def _matter_or_404(matter_id: int):
     matter = services.get_matter(matter_id)
     if matter is None:
         abort(404)
-    if current_user.role != ADMIN and matter.owner_id != current_user.id:
+    if not services.may_see_matter(matter, current_user):
         abort(403)
     return matter
+
+
+def _leader_choices() -> list[tuple[int, str]]:
+    return [(u.id, f"{u.display_name} ({u.username})") for u in services.possible_leaders()]
 
 
 @bp.get("/matters/<int:matter_id>")
@@ -232,34 +246,55 @@ def matter(matter_id: int) -> str:
     reassign.owner_id.choices = [
         (u.id, f"{u.display_name} ({u.username})") for u in services.possible_owners()
     ]
+    lead = LeadForm(leader_id=item.leader_id)
+    lead.leader_id.choices = _leader_choices()
     return render_template(
         "consultations/matter.html",
         m=item,
         note_form=NoteForm(),
         close_form=CloseForm(),
         reassign_form=reassign,
+        lead_form=lead,
+        unlead_form=UnleadForm(),
         overdue=services.is_overdue(item),
         numbers=_numbers("matter", item.id),
     )
 
 
-@bp.post("/matters/<int:matter_id>/<any(note, close, reassign):action>")
+@bp.post("/matters/<int:matter_id>/<any(note, close, reassign, lead, unlead):action>")
 @roles(LAWYER, ADMIN)
 def matter_action(matter_id: int, action: str) -> Response:
-    """Add to the timeline, close with a result, or (administrators) reassign."""
+    """Add to the timeline, close with a result, or (administrators) reassign, attach or detach the
+    leader (领导包案)."""
     item = _matter_or_404(matter_id)
     me = current_user._get_current_object()
-    if action == "reassign" and me.role != ADMIN:
+    if action in ("reassign", "lead", "unlead") and me.role != ADMIN:
         abort(403)
-    form = {"note": NoteForm, "close": CloseForm, "reassign": ReassignForm}[action]()
+    forms = {
+        "note": NoteForm,
+        "close": CloseForm,
+        "reassign": ReassignForm,
+        "lead": LeadForm,
+        "unlead": UnleadForm,
+    }
+    form = forms[action]()
     if action == "reassign":
         form.owner_id.choices = [(u.id, u.username) for u in services.possible_owners()]
+    elif action == "lead":
+        form.leader_id.choices = _leader_choices()
 
     def work() -> None:
         if action == "note":
             services.add_note(item, me, form.text.data, form.milestone.data or None, form.milestone_on.data)
         elif action == "close":
             services.close_matter(item, me, form.result.data or None, form.money_saved.data)
+        elif action == "lead":
+            leader = accounts.get_user(form.leader_id.data or 0)
+            if leader is None:
+                raise NotAllowed(_("Choose an administrator as the leader."))
+            services.lead(item, me, leader)
+        elif action == "unlead":
+            services.unlead(item, me)
         else:
             owner = accounts.get_user(form.owner_id.data or 0)
             if owner is None:
@@ -273,6 +308,6 @@ def matter_action(matter_id: int, action: str) -> Response:
         for errors in form.errors.values():
             for error in errors:
                 flash(error, "danger")
-    if action == "reassign" or item.owner_id == me.id or me.role == ADMIN:
+    if action in ("reassign", "lead", "unlead") or item.owner_id == me.id or me.role == ADMIN:
         return redirect(url_for("consultations.matter", matter_id=item.id))
     return redirect(url_for("consultations.matters"))

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import InstrumentedAttribute
 
 from legalaid import audit
 from legalaid.auth.models import User
 from legalaid.bookings.models import ACTIVE_STATES, COMPLETED, WALKIN, Booking, Veteran, WalkIn
 from legalaid.bookings.validation import check_category, clean_text
+from legalaid.consultations import notices
 from legalaid.consultations.models import (
     CLOSED,
     IN_PROGRESS,
@@ -162,7 +164,15 @@ def correct_consultation(c: Consultation, editor: User, record: Record, today: d
 
 
 def may_read(c: Consultation, user: User) -> bool:
-    """A lawyer reads what they recorded; administrators read everything; staff read no content."""
+    """A lawyer reads what they recorded and the consultation behind a matter they hold (a hand-over
+    must not leave the new owner blind); administrators read everything; staff read no content."""
+    if user.role == ADMIN or c.author_id == user.id:
+        return True
+    return c.matter is not None and c.matter.owner_id == user.id
+
+
+def may_read_counselling(c: Consultation, user: User) -> bool:
+    """Counselling notes stay with their author and administrators, even after a hand-over."""
     return user.role == ADMIN or c.author_id == user.id
 
 
@@ -204,12 +214,20 @@ def get_matter(matter_id: int) -> Matter | None:
     return get_by_id(Matter, matter_id)
 
 
-def matters_for(user: User) -> list[Matter]:
-    """A lawyer's own matters, or all of them for an administrator; open ones first, by due date."""
-    query = sa.select(Matter).order_by(Matter.status == CLOSED, Matter.due_on)
+def matters_for(user: User, mine: bool = False) -> list[Matter]:
+    """A lawyer's own matters; for an administrator all of them, or (`mine`) those they hold or lead
+    (领导包案); open ones first, by due date."""
+    query = sa.select(Matter).order_by(Matter.status == CLOSED, Matter.due_on, Matter.id)
     if user.role != ADMIN:
         query = query.where(Matter.owner_id == user.id)
+    elif mine:
+        query = query.where(sa.or_(Matter.owner_id == user.id, Matter.leader_id == user.id))
     return list(db.session.scalars(query))
+
+
+def may_see_matter(matter: Matter, user: User) -> bool:
+    """Its owner and administrators (a leader is one) open a matter."""
+    return user.role == ADMIN or matter.owner_id == user.id
 
 
 def is_overdue(matter: Matter, today: date | None = None) -> bool:
@@ -268,18 +286,80 @@ def close_matter(matter: Matter, user: User, result: str | None, money_saved: in
     db.session.flush()
 
 
-def reassign(matter: Matter, admin: User, owner: User) -> None:
-    """An administrator gives a matter to another lawyer, or takes it (领导包案)."""
+def _set_if_unchanged(
+    matter: Matter, column: InstrumentedAttribute, old: int | None, new: int | None
+) -> None:
+    """Set owner or leader only if nobody changed it meanwhile: two administrators at once cannot both
+    hand the matter over, and nobody is told it is theirs when it is not."""
+    changed = db.session.execute(
+        sa.update(Matter)
+        .where(Matter.id == matter.id, column.is_not_distinct_from(old))
+        .values({column.key: new})
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        raise NotAllowed(_("This matter was changed a moment ago. Please look at it again."))
+    db.session.expire(matter)
+
+
+def reassign(matter: Matter, admin: User, owner: User, now: datetime | None = None) -> bool:
+    """An administrator gives a matter to another lawyer, or takes it; the new owner is told and may
+    read the consultation behind it. False (nothing done, nobody told) when it is theirs already."""
     if admin.role != ADMIN:
         raise NotAllowed(_("Only an administrator reassigns matters."))
     if owner.role not in (ADMIN, "lawyer") or not owner.active:
         raise InvalidInput(_("Choose a lawyer or an administrator."), field="owner_id")
     old = matter.owner_id
-    matter.owner_id = owner.id
-    audit.record(
+    if owner.id == old:
+        return False
+    if owner.id == matter.leader_id:
+        raise InvalidInput(_("The leader of a matter cannot also be its owner."), field="owner_id")
+    _set_if_unchanged(matter, Matter.owner_id, old, owner.id)
+    entry = audit.record(
         "matter.reassign", matter, details={"from": old, "to": owner.id}, station_id=matter.station_id
     )
+    notices.on_reassigned(matter, owner, admin, entry.id, now or now_utc())
     db.session.flush()
+    return True
+
+
+def lead(matter: Matter, admin: User, leader: User, now: datetime | None = None) -> bool:
+    """领导包案: an administrator attaches a leader (an administrator) beside the lawyer who handles
+    the matter, who keeps working it; the leader is told. False when they lead it already."""
+    if admin.role != ADMIN:
+        raise NotAllowed(_("Only an administrator attaches a leader to a matter."))
+    if leader.role != ADMIN or not leader.active:
+        raise InvalidInput(_("Choose an administrator as the leader."), field="leader_id")
+    if matter.status == CLOSED:
+        raise NotAllowed(_("The matter is closed."))
+    old = matter.leader_id
+    if leader.id == old:
+        return False
+    if leader.id == matter.owner_id:
+        raise InvalidInput(_("The leader of a matter cannot also be its owner."), field="leader_id")
+    _set_if_unchanged(matter, Matter.leader_id, old, leader.id)
+    entry = audit.record(
+        "matter.lead", matter, details={"from": old, "to": leader.id}, station_id=matter.station_id
+    )
+    notices.on_leader_attached(matter, leader, admin, entry.id, now or now_utc())
+    db.session.flush()
+    return True
+
+
+def unlead(matter: Matter, admin: User, now: datetime | None = None) -> bool:
+    """End the 包案: the matter has no leader any more. False when it had none."""
+    if admin.role != ADMIN:
+        raise NotAllowed(_("Only an administrator attaches a leader to a matter."))
+    if matter.status == CLOSED:
+        raise NotAllowed(_("The matter is closed."))
+    old = matter.leader_id
+    if old is None:
+        return False
+    _set_if_unchanged(matter, Matter.leader_id, old, None)
+    audit.record("matter.unlead", matter, details={"from": old}, station_id=matter.station_id)
+    notices.on_leader_detached(matter, now or now_utc())
+    db.session.flush()
+    return True
 
 
 def public_status(booking: Booking) -> tuple[str, str | None] | None:
@@ -300,6 +380,12 @@ def possible_owners() -> list[User]:
         .where(User.active, User.role.in_(("lawyer", ADMIN)))
         .order_by(User.role, User.username)
     )
+    return list(db.session.scalars(query))
+
+
+def possible_leaders() -> list[User]:
+    """Active administrators, for 领导包案."""
+    query = sa.select(User).where(User.active, User.role == ADMIN).order_by(User.username)
     return list(db.session.scalars(query))
 
 

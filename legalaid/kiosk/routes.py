@@ -110,7 +110,6 @@ def days() -> str:
     """Step 1: the coming duty days with places left."""
     station = _station()
     shifts = [(day.shift, day.left) for day in bookings.bookable_days(station, _channel())]
-    db.session.commit()  # the first look at a day creates its slots
     return _render("days.html", station=station, shifts=shifts)
 
 
@@ -123,7 +122,6 @@ def times(shift_id: int) -> Response | str:
     if shift is None or shift.station_id != station.id:
         abort(404)
     slots = bookings.open_slots(shift, _channel())
-    db.session.commit()
     return _render(
         "times.html",
         station=station,

@@ -12,9 +12,11 @@ from legalaid.auth.forms import ConfirmForm
 from legalaid.errors import DomainError
 from legalaid.extensions import db
 from legalaid.forms import commit_or_show, show_error
+from legalaid.i18n import format_day
 from legalaid.lawyers import services
 from legalaid.lawyers.forms import FirmForm, ImportForm, LawyerForm, LeaveForm
 from legalaid.lawyers.models import LawFirm, Lawyer
+from legalaid.roster import conflicts
 from legalaid.stations import services as stations
 
 bp = Blueprint("lawyers", __name__, url_prefix="/admin")
@@ -116,6 +118,9 @@ def edit(lawyer_id: int) -> Response | str:
         done = commit_or_show(form, lambda: services.update_lawyer(lawyer, form.to_data()))
         if done.ok:
             flash(_("Saved."), "success")
+            _flash_conflicts(
+                lawyer, [c for c in conflicts.lawyer_conflicts(lawyer) if c.why == conflicts.CONTRACT]
+            )
             return redirect(url_for("lawyers.edit", lawyer_id=lawyer.id))
     return render_template(
         "lawyers/edit.html",
@@ -127,6 +132,21 @@ def edit(lawyer_id: int) -> Response | str:
     )
 
 
+def _flash_conflicts(lawyer, clashes: list) -> None:  # noqa: ANN001
+    """Say which coming shifts now need another lawyer, and where to choose one."""
+    if clashes:
+        days = "、".join(format_day(c.shift.duty_on) for c in clashes)
+        flash(
+            _(
+                "%(name)s cannot take the duty of %(days)s: choose a replacement in the month view "
+                "(marked there); the people booked are told of the new lawyer.",
+                name=lawyer.name,
+                days=days,
+            ),
+            "warning",
+        )
+
+
 @bp.post("/lawyers/<int:lawyer_id>/active")
 @roles(ADMIN)
 def set_active(lawyer_id: int) -> Response:
@@ -134,11 +154,12 @@ def set_active(lawyer_id: int) -> Response:
     lawyer = _lawyer_or_404(lawyer_id)
     if ConfirmForm().validate_on_submit():
         active = request.form.get("active") == "1"
-        services.set_lawyer_active(lawyer, active)
+        clashes = services.set_lawyer_active(lawyer, active)
         db.session.commit()
         flash(
             _("Lawyer reactivated.") if active else _("Lawyer deactivated; their history is kept."), "success"
         )
+        _flash_conflicts(lawyer, clashes)
     return redirect(url_for("lawyers.edit", lawyer_id=lawyer.id))
 
 
@@ -156,7 +177,8 @@ def add_leave(lawyer_id: int) -> Response | str:
             ),
         )
         if done.ok:
-            flash(_("Dates off saved. Generate the roster again to take them into account."), "success")
+            flash(_("Dates off saved."), "success")
+            _flash_conflicts(lawyer, services.leave_conflicts(lawyer, form.start_on.data, form.end_on.data))
             return redirect(url_for("lawyers.edit", lawyer_id=lawyer.id))
     edit_form = _lawyer_form(LawyerForm(obj=lawyer), keep_user=lawyer.user_id)
     edit_form.user_id.data = lawyer.user_id or 0

@@ -15,12 +15,14 @@ from sqlalchemy.orm import selectinload
 
 from legalaid import audit
 from legalaid.access import current_user_id
+from legalaid.auth import services as accounts
 from legalaid.auth.models import User
 from legalaid.categories import MATTER_CATEGORIES
 from legalaid.errors import InvalidInput
 from legalaid.extensions import db
 from legalaid.lawyers.models import LawFirm, Lawyer, Unavailability
 from legalaid.privacy import is_email, mask_mobile
+from legalaid.roster import conflicts
 from legalaid.stations.models import Station
 
 LICENCE_NO = re.compile(r"^\d{17}$")
@@ -166,15 +168,26 @@ def update_lawyer(lawyer: Lawyer, data: LawyerData) -> None:
     _apply(lawyer, data)
     db.session.flush()
     audit.record("lawyer.update", lawyer, details={"name": lawyer.name})
+    # A contract now ending before shifts already given: the administrators choose replacements.
+    conflicts.tell_administrators(
+        [c for c in conflicts.lawyer_conflicts(lawyer) if c.why == conflicts.CONTRACT]
+    )
 
 
-def set_lawyer_active(lawyer: Lawyer, active: bool) -> None:
-    """Deactivate a lawyer (history kept; no longer rostered) or reactivate them."""
+def set_lawyer_active(lawyer: Lawyer, active: bool) -> list:
+    """Deactivate a lawyer (history kept; no longer rostered; their account signed out and closed) or
+    reactivate them with their account; returns the coming shifts now without a lawyer, of which the
+    administrators are told."""
     if lawyer.active == active:
-        return
+        return []
     lawyer.active = active
     audit.record("lawyer.activate" if active else "lawyer.deactivate", lawyer)
+    if lawyer.user is not None:
+        accounts.set_active(lawyer.user, active)
     db.session.flush()
+    found = conflicts.lawyer_conflicts(lawyer)
+    conflicts.tell_administrators(found)
+    return found
 
 
 def regenerate_calendar_token(lawyer: Lawyer) -> str:
@@ -369,7 +382,14 @@ def add_unavailability(lawyer: Lawyer, start: date, end: date, reason: str) -> U
         lawyer,
         details={"from": start.isoformat(), "to": end.isoformat(), "reason": entry.reason},
     )
+    # Dates off over a shift already given: the administrators hear of it and choose a replacement.
+    conflicts.tell_administrators(leave_conflicts(lawyer, start, end))
     return entry
+
+
+def leave_conflicts(lawyer: Lawyer, start: date, end: date) -> list[conflicts.Conflict]:
+    """The lawyer's coming shifts that fall in these dates off."""
+    return [c for c in conflicts.lawyer_conflicts(lawyer) if start <= c.shift.duty_on <= end]
 
 
 def remove_unavailability(entry: Unavailability) -> None:

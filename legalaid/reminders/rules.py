@@ -36,6 +36,7 @@ from legalaid.stations.models import Station
 
 DEFAULT_LOCALE = "zh_Hans_CN"
 Zones = dict[str, list[Station]]  # active stations by time zone
+# The early notice's key always starts "duty_week", also when it is worded "in N days" (duty_soon).
 DUTY_KINDS = ("duty_week", "duty_eve", "duty_morning")
 
 
@@ -169,17 +170,20 @@ def on_booking_made(booking: Booking, now: datetime | None = None) -> int:
 
 
 def on_booking_moved(booking: Booking, now: datetime | None = None) -> int:
-    """Queue a confirmation of the new time; reminders already queued for the old time lapse."""
+    """Queue a confirmation of the new time; reminders already queued for the old time, and a
+    confirmation of it not sent yet, lapse."""
     now = now or now_utc()
     _expire_booking_reminders(booking.id)
+    _expire_booking_notices(booking.id, now)
     key = f"booking-moved:{booking.id}:{booking.slot_id}:{int(now.timestamp())}"
     return _booking_notice(booking, "booking_moved", key, now)
 
 
 def on_booking_cancelled(booking: Booking, now: datetime | None = None) -> int:
-    """Queue a confirmation of the cancellation; its pending reminders are not sent."""
+    """Queue a confirmation of the cancellation; its pending reminders and confirmations are not sent."""
     now = now or now_utc()
     _expire_booking_reminders(booking.id)
+    _expire_booking_notices(booking.id, now)
     return _booking_notice(booking, "booking_cancelled", f"booking-cancelled:{booking.id}", now)
 
 
@@ -196,6 +200,7 @@ def on_day_closed(shift: DutyShift, bookings: list[Booking], reason: str, now: d
     planned = []
     for booking in bookings:
         _expire_booking_reminders(booking.id)
+        _expire_booking_notices(booking.id, now)
         planned.append(
             Planned(
                 kind="booking_closed",
@@ -228,6 +233,16 @@ def _expire_booking_reminders(booking_id: int) -> None:
     expire_pending(sa.or_(*(OutboxMessage.dedupe_key.startswith(p) for p in prefixes)), BOOKING_CHANGED)
 
 
+def _expire_booking_notices(booking_id: int, now: datetime) -> None:
+    """A confirmation of the booking or of an earlier move, still unsent (at night, or the sweeper
+    behind), would arrive before the newer notice and tell an old time: it lapses."""
+    superseded = sa.or_(
+        OutboxMessage.dedupe_key == f"booking-confirmed:{booking_id}",
+        OutboxMessage.dedupe_key.startswith(f"booking-moved:{booking_id}:"),
+    )
+    expire_pending(superseded, BOOKING_CHANGED, now)
+
+
 # -- the timed rules ---------------------------------------------------------------------------------
 
 
@@ -239,8 +254,28 @@ def stations_by_zone() -> Zones:
     return zones
 
 
+def _early_duty_notice(
+    duty_on: date, week: datetime, eve: datetime, morning: datetime, now: datetime, tz: str
+) -> tuple[str, datetime, datetime, dict] | None:
+    """The duty lawyer's early notice (kind, due, expiry, its own parameters), worded by the real
+    distance to the shift on the day it goes out: "in a week" on time, "in N days" for a shift given
+    by hand later; none when the eve reminder comes as early, or the shift is tomorrow or today."""
+    if week >= eve or now >= eve:
+        return None  # the eve reminder comes first (a long holiday) or goes now: one is enough
+    goes_out = to_local(out_of_quiet(max(now, week), tz), tz).date()
+    ahead = (duty_on - goes_out).days
+    if ahead <= 1:
+        return None  # tomorrow: the eve and morning reminders say so
+    # It says how many days are left on the day it goes out; a day late it would be wrong.
+    expires = min(eve, morning, local_to_utc(goes_out + timedelta(days=1), time.min, tz))
+    if ahead == 7:
+        return ("duty_week", week, expires, {})
+    return ("duty_soon", week, expires, {"days": ahead})
+
+
 def duty_reminders(now: datetime, zones: Zones) -> list[Planned]:
-    """The duty lawyer: a week before, at 17:00 on the previous working day, and on the morning."""
+    """The duty lawyer: a week before (fewer days for a shift given later, saying how many), at 17:00
+    on the previous working day, and on the morning."""
     from legalaid.bookings.services import booking_counts
 
     planned: list[Planned] = []
@@ -277,22 +312,20 @@ def duty_reminders(now: datetime, zones: Zones) -> list[Planned]:
                 "count": counts.get(shift.id, 0),
                 "address": shift.station.address,
             }
-            for kind, due, expires in (
-                ("duty_week", week, min(eve, morning)),
-                ("duty_eve", eve, morning),
-                ("duty_morning", morning, until),
-            ):
-                if kind == "duty_week" and due >= eve:
-                    continue  # before a long holiday the eve reminder comes first: one is enough
+            steps = [("duty_eve", eve, morning, {}), ("duty_morning", morning, until, {})]
+            early = _early_duty_notice(shift.duty_on, week, eve, morning, now, tz)
+            for kind, due, expires, extra in [early, *steps] if early else steps:
+                # One early notice per shift and lawyer, whichever its wording.
+                step = "duty_week" if kind == "duty_soon" else kind
                 planned.append(
                     Planned(
                         kind=kind,
                         recipient=lawyer_contact(lawyer),
                         template=kind,
-                        params=params,
+                        params={**params, **extra},
                         due_at=due,
                         expires_at=expires,
-                        dedupe_key=f"{kind}:{shift.id}:{lawyer.id}",
+                        dedupe_key=f"{step}:{shift.id}:{lawyer.id}",
                         tz=tz,
                     )
                 )
@@ -385,10 +418,21 @@ def lawyer_change_notices(now: datetime) -> list[Planned]:
 
 
 def matter_reminders(now: datetime, zones: Zones) -> list[Planned]:
-    """The follow-up owner: the day before a matter falls due; when overdue, once, then weekly."""
+    """The follow-up owner: the day before a matter falls due; when overdue, once, then weekly. The
+    leader of a matter under 领导包案 gets the overdue notices too, naming who handles it."""
     planned: list[Planned] = []
     every = days("overdue_every_days")
-    contacts: dict[int, tuple[str, int | None, str, str] | None] = {}
+    users: dict[int, User | None] = {}
+    contacts: dict[int, Contact | None] = {}
+
+    def contact_of(user_id: int | None) -> Contact | None:
+        if user_id is None:
+            return None
+        if user_id not in contacts:
+            user = users[user_id] = db.session.get(User, user_id)
+            contacts[user_id] = user_contact(user) if user is not None and user.active else None
+        return contacts[user_id]
+
     for tz, stations in zones.items():
         today = to_local(now, tz).date()
         matters = db.session.scalars(
@@ -399,14 +443,7 @@ def matter_reminders(now: datetime, zones: Zones) -> list[Planned]:
             )
         )
         for matter in matters:
-            if matter.owner_id not in contacts:
-                owner = db.session.get(User, matter.owner_id)
-                contacts[matter.owner_id] = (
-                    user_contact(owner) if owner is not None and owner.active else None
-                )
-            contact = contacts[matter.owner_id]
-            if contact is None:
-                continue
+            contact = contact_of(matter.owner_id)
             params = {
                 "matter": matter.id,
                 "name": mask_name(matter.consultation.name),
@@ -422,18 +459,35 @@ def matter_reminders(now: datetime, zones: Zones) -> list[Planned]:
                 due = at(first, "matter_at", tz)
                 kind, key = "matter_overdue", f"matter-overdue:{matter.id}:{matter.due_on}:{weeks}"
                 expires = due + timedelta(days=every)
-            planned.append(
-                Planned(
-                    kind=kind,
-                    recipient=contact,
-                    template=kind,
-                    params=params,
-                    due_at=due,
-                    expires_at=expires,
-                    dedupe_key=key,
-                    tz=tz,
+            if contact is not None:
+                planned.append(
+                    Planned(
+                        kind=kind,
+                        recipient=contact,
+                        template=kind,
+                        params=params,
+                        due_at=due,
+                        expires_at=expires,
+                        dedupe_key=key,
+                        tz=tz,
+                    )
                 )
-            )
+            leader = contact_of(matter.leader_id) if matter.leader_id != matter.owner_id else None
+            if kind == "matter_overdue" and leader is not None:
+                owner = users.get(matter.owner_id)
+                planned.append(
+                    Planned(
+                        kind=kind,
+                        recipient=leader,
+                        template="matter_overdue_led",
+                        params={**params, "owner": owner.display_name if owner else ""},
+                        due_at=due,
+                        expires_at=expires,
+                        # The leader's own key: told once a week, whoever holds the matter.
+                        dedupe_key=f"{key}:lead:{matter.leader_id}",
+                        tz=tz,
+                    )
+                )
     return planned
 
 

@@ -42,6 +42,13 @@ TEMPLATES: dict[str, tuple[object, object]] = {
         _l("Your consultation is cancelled"),
         _l("Booking %(code)s for %(when)s at %(station)s is cancelled."),
     ),
+    "shift_conflict": (
+        _l("A duty lawyer needs replacing"),
+        _l(
+            "%(lawyer)s cannot take the duty at %(station)s on %(day)s (%(why)s). "
+            "Choose a replacement in the month view: %(link)s"
+        ),
+    ),
     "booking_closed": (
         _l("The station is closed that day"),
         _l(
@@ -68,6 +75,10 @@ TEMPLATES: dict[str, tuple[object, object]] = {
         _l("Your duty shift in a week"),
         _l("Duty at %(station)s on %(day)s: %(count)s bookings so far."),
     ),
+    "duty_soon": (
+        _l("Your duty shift is coming up"),
+        _l("Duty at %(station)s on %(day)s, in %(days)s days: %(count)s bookings so far."),
+    ),
     "duty_eve": (
         _l("Your duty shift is next"),
         _l("Reminder: duty at %(station)s on %(day)s, %(count)s bookings so far."),
@@ -83,6 +94,27 @@ TEMPLATES: dict[str, tuple[object, object]] = {
     "matter_overdue": (
         _l("A follow-up matter is overdue"),
         _l("Follow-up matter no. %(matter)s (%(name)s) was due on %(due)s and is overdue."),
+    ),
+    "matter_overdue_led": (
+        _l("A matter you lead is overdue"),
+        _l(
+            "Follow-up matter no. %(matter)s (%(name)s), which you lead and %(owner)s handles, was due "
+            "on %(due)s and is overdue."
+        ),
+    ),
+    "matter_assigned": (
+        _l("A follow-up matter is now yours"),
+        _l(
+            "Follow-up matter no. %(matter)s (%(name)s) has been handed to you; it is due on %(due)s. "
+            "The matter and its consultation record: %(link)s"
+        ),
+    ),
+    "matter_leader": (
+        _l("You lead a follow-up matter"),
+        _l(
+            "You now lead follow-up matter no. %(matter)s (%(name)s), handled by %(owner)s and due on "
+            "%(due)s. You will hear if it becomes overdue: %(link)s"
+        ),
     ),
     "contract_ending": (
         _l("A lawyer's contract is ending"),

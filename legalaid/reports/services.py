@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import aliased
 
 from legalaid import audit
 from legalaid.auth.models import User
@@ -41,7 +42,7 @@ from legalaid.consultations.models import (
     Matter,
     MatterNote,
 )
-from legalaid.dates import local_today
+from legalaid.dates import local_day_bounds, local_today
 from legalaid.errors import InvalidInput
 from legalaid.extensions import db
 from legalaid.lawyers.models import LawFirm, Lawyer
@@ -663,6 +664,22 @@ class OverdueMatter:
     owner: str
     due_on: date
     days_overdue: int
+    leader: str = ""  # 领导包案: the administrator who leads it, if any
+
+
+@dataclass
+class LedMatter:
+    """A matter under 领导包案 in the review's list: its leader beside the lawyer who handles it."""
+
+    id: int
+    name: str
+    category: str
+    owner: str
+    leader: str
+    status: str
+    due_on: date
+    days_overdue: int  # 0 when not overdue
+    result: str | None = None
 
 
 @dataclass
@@ -678,6 +695,8 @@ class MonthFigures:
     previous_outcomes: dict[str, int]
     still_open: int
     overdue: list[OverdueMatter]
+    # Matters under 领导包案: those still open today, and those closed during the month.
+    led: list[LedMatter] = field(default_factory=list)
 
 
 def _new_matters(period: Period) -> int:
@@ -691,20 +710,50 @@ def _new_matters(period: Period) -> int:
 
 def month_figures(station_id: int, month: date, today: date | None = None) -> MonthFigures:
     """The month's consultations, new matters and outcomes against the month before; the station's
-    matters still open and overdue on `today`, with owner and days overdue."""
+    matters still open and overdue on `today`, with owner, leader and days overdue; and its matters
+    under 领导包案 (open today, or closed in the month) with their leader."""
     today = today or _today(station_id)
     first, last = month_bounds(month)
     before = Period(*month_bounds(first - timedelta(days=1)), station_id)
     period = Period(first, last, station_id)
     count = sa.select(sa.func.count()).select_from(Consultation)
     open_matters = sa.and_(Matter.station_id == station_id, Matter.status != CLOSED)
-    overdue = db.session.execute(
-        sa.select(Matter.id, Consultation.name, Consultation.category, User.display_name, Matter.due_on)
+    owner, leader = aliased(User), aliased(User)
+    listed = (
+        sa.select(
+            Matter.id,
+            Consultation.name,
+            Consultation.category,
+            owner.display_name,
+            sa.func.coalesce(leader.display_name, ""),
+            Matter.status,
+            Matter.due_on,
+            Matter.result,
+        )
         .join(Consultation, Consultation.id == Matter.consultation_id)
-        .join(User, User.id == Matter.owner_id)
-        .where(open_matters, Matter.due_on < today)
+        .join(owner, owner.id == Matter.owner_id)
+        .outerjoin(leader, leader.id == Matter.leader_id)
         .order_by(Matter.due_on, Matter.id)
     )
+    overdue = db.session.execute(listed.where(open_matters, Matter.due_on < today))
+    station = db.session.get(Station, station_id)
+    tz = station.timezone if station else None
+    closed_in_month = sa.and_(
+        Matter.status == CLOSED,
+        Matter.closed_at >= local_day_bounds(first, tz)[0],
+        Matter.closed_at < local_day_bounds(last, tz)[1],
+    )
+    led = db.session.execute(
+        listed.where(
+            Matter.station_id == station_id,
+            Matter.leader_id.is_not(None),
+            sa.or_(Matter.status != CLOSED, closed_in_month),
+        )
+    )
+
+    def late(status: str, due: date) -> int:
+        return max((today - due).days, 0) if status != CLOSED else 0
+
     return MonthFigures(
         month=first,
         consultations=_count(count.where(period.consultations())),
@@ -715,8 +764,12 @@ def month_figures(station_id: int, month: date, today: date | None = None) -> Mo
         previous_outcomes=outcome_counts(before),
         still_open=_count(sa.select(sa.func.count()).select_from(Matter).where(open_matters)),
         overdue=[
-            OverdueMatter(mid, name, category, owner, due, (today - due).days)
-            for mid, name, category, owner, due in overdue
+            OverdueMatter(mid, name, category, who, due, (today - due).days, lead)
+            for mid, name, category, who, lead, _status, due, _result in overdue
+        ],
+        led=[
+            LedMatter(mid, name, category, who, lead, status, due, late(status, due), result)
+            for mid, name, category, who, lead, status, due, result in led
         ],
     )
 

@@ -18,11 +18,12 @@ from legalaid.dates import local_today
 from legalaid.errors import DomainError, YearNotCovered
 from legalaid.extensions import db
 from legalaid.forms import commit_or_flash, commit_or_show, show_error
+from legalaid.i18n import format_day
 from legalaid.lawyers import services as lawyers
 from legalaid.lawyers.forms import LeaveForm
 from legalaid.lawyers.routes import require_own_lawyer
 from legalaid.roster import closing as closing_day
-from legalaid.roster import feeds, services
+from legalaid.roster import conflicts, feeds, services
 from legalaid.roster.forms import ClosureForm, ConfirmYearForm, GenerateForm, ShiftForm
 from legalaid.security import local_target
 from legalaid.stations import services as stations
@@ -72,6 +73,10 @@ def month() -> str:
     station = _station()
     context = _month_context(station)
     context["missed"] = services.missed_check_ins(station, context["today"], days=60)
+    last = context["days"][-1].day if context["days"] else context["first"]
+    found = conflicts.station_conflicts(station, context["first"], last, context["today"])
+    context["conflicts"] = found
+    context["replacements"] = {shift_id: conflicts.replacement_for(c.shift) for shift_id, c in found.items()}
     return render_template("roster/month.html", stations=stations.list_stations(), **context)
 
 
@@ -226,6 +231,10 @@ def set_day() -> WerkzeugResponse | str:
     ]
     if request.method == "GET" and shift:
         form.lawyer_id.data = shift.lawyer_id
+    if request.method == "GET" and request.args.get("lawyer", type=int):
+        # "Choose a replacement" from the month view: the rotation's pick comes pre-selected.
+        form.lawyer_id.data = request.args.get("lawyer", type=int)
+        form.reason.data = request.args.get("reason", "")[:200]
     if form.validate_on_submit():
         lawyer = lawyers.get_lawyer(form.lawyer_id.data) or abort(404)
         done = commit_or_show(form, lambda: services.set_shift_lawyer(station, day, lawyer, form.reason.data))
@@ -297,7 +306,19 @@ def my_leave() -> WerkzeugResponse | str:
             ),
         )
         if done.ok:
-            flash(_("Dates off saved. The administrator will adjust the roster."), "success")
+            clashes = lawyers.leave_conflicts(lawyer, form.start_on.data, form.end_on.data)
+            if clashes:
+                days = "、".join(format_day(c.shift.duty_on) for c in clashes)
+                flash(
+                    _(
+                        "Dates off saved. You are on duty on %(days)s: the administrator has been told and "
+                        "will choose a replacement. Until you hear, the shift is still yours.",
+                        days=days,
+                    ),
+                    "warning",
+                )
+            else:
+                flash(_("Dates off saved."), "success")
             return redirect(url_for("roster.my_shifts"))
     for error in [*form.form_errors, *(e for f in form for e in f.errors)]:
         flash(error, "danger")

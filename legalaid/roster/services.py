@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -33,6 +33,19 @@ HOLIDAY_NAMES = {
     "Mid-autumn Festival": "中秋节",
     "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
 }
+
+
+# Called with every shift the roster makes or brings back (a day open again), once it is flushed. The
+# bookings feature plans the day's slots here (`create_app` registers it): it imports the roster, so the
+# roster cannot import it, and a hook keeps every way of making a shift planned.
+on_shift_made: list[Callable[[DutyShift], object]] = []
+
+
+def _shifts_made(shifts: Iterable[DutyShift]) -> None:
+    """Tell the features that plan a duty day about shifts just made or brought back."""
+    for shift in shifts:
+        for hook in on_shift_made:
+            hook(shift)
 
 
 # -- holidays and closures -------------------------------------------------------------------------
@@ -136,6 +149,7 @@ def _restore_if_open(station: Station, day: date) -> None:
     shift.released_at = None
     audit.record("roster.restore", shift, details={"date": day.isoformat()})
     db.session.flush()
+    _shifts_made([shift])
 
 
 def remove_closure(station: Station, day: date) -> None:
@@ -313,20 +327,22 @@ def apply_rotation(station: Station, start: date, end: date, today: date | None 
     }
     changed: list[DutyShift] = []
     removed: list[DutyShift] = []
+    made: list[DutyShift] = []
     for change in preview.changes:
         shift = existing.get(change.day)
         if change.kind == "add" and shift is not None:  # a released shift: the day is open again
             _record_change(shift, None, change.new_lawyer.id, "rotation")
             shift.lawyer_id, shift.released_at, shift.source = change.new_lawyer.id, None, GENERATED
+            made.append(shift)
         elif change.kind == "add":
-            db.session.add(
-                DutyShift(
-                    station_id=station.id,
-                    duty_on=change.day,
-                    lawyer_id=change.new_lawyer.id,
-                    source=GENERATED,
-                )
+            shift = DutyShift(
+                station_id=station.id,
+                duty_on=change.day,
+                lawyer_id=change.new_lawyer.id,
+                source=GENERATED,
             )
+            db.session.add(shift)
+            made.append(shift)
         elif change.kind == "change":
             hand_over(shift, change.new_lawyer.id, "rotation")
             changed.append(shift)
@@ -341,6 +357,7 @@ def apply_rotation(station: Station, start: date, end: date, today: date | None 
         else:
             db.session.delete(shift)
     db.session.flush()
+    _shifts_made(made)
     if not preview.is_empty:
         audit.record(
             "roster.generate",
@@ -432,6 +449,7 @@ def set_shift_lawyer(
     shift = shift_on(station, day)
     old_id = shift.lawyer_id if shift else None
     released = released_shift_on(station, day) if shift is None else None
+    made = shift is None
     if released is not None:  # the day was closed and is set by hand now: the row comes back
         shift = released
         _record_change(shift, None, lawyer.id, "manual")
@@ -451,6 +469,8 @@ def set_shift_lawyer(
         details={"date": day.isoformat(), "from": old_id, "to": lawyer.id, "reason": reason},
     )
     db.session.flush()
+    if made:
+        _shifts_made([shift])
     return shift
 
 

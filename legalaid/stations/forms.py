@@ -130,3 +130,9 @@ class StationForm(FlaskForm):
             retention_years=self.retention_years.data,
             swap_auto_approve=bool(self.swap_auto_approve.data),
         )
+
+
+class ReplanForm(FlaskForm):
+    """The button that gives booked days the new plan, each booking kept at its time."""
+
+    submit = SubmitField(_l("Re-plan these days, keeping every booking at its time"))

@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 from werkzeug.wrappers.response import Response
 
 from legalaid.access import ADMIN, roles
+from legalaid.bookings import services as bookings
 from legalaid.forms import commit_or_show
 from legalaid.stations import services
-from legalaid.stations.forms import StationForm
-from legalaid.stations.services import DEFAULT_SESSIONS
+from legalaid.stations.forms import ReplanForm, StationForm
+from legalaid.stations.services import DEFAULT_SESSIONS, PLAN_SETTINGS
 
 bp = Blueprint("stations", __name__, url_prefix="/admin/stations")
 
@@ -41,14 +42,25 @@ def new() -> Response | str:
 @bp.route("/<int:station_id>", methods=["GET", "POST"])
 @roles(ADMIN)
 def edit(station_id: int) -> Response | str:
-    """Change a station's settings."""
+    """Change a station's settings; coming days with bookings that keep their old plan are listed, with
+    a button that re-plans them keeping every booking at its time."""
     station = services.get_station(station_id)
     if station is None:
         abort(404)
+    replan_form = ReplanForm(prefix="replan")
     form = StationForm()
-    if not form.is_submitted():
+    if replan_form.submit.data:
+        if replan_form.validate_on_submit():
+            done = commit_or_show(
+                replan_form, lambda: bookings.replan_coming_days(station, keep_bookings=True)
+            )
+            if done.ok:
+                _flash_replanned(done.value)
+                return redirect(url_for("stations.edit", station_id=station.id, _anchor="old-plan"))
         form.fill_from(station)
-    if form.validate_on_submit():
+    elif not form.is_submitted():
+        form.fill_from(station)
+    elif form.validate_on_submit():
         done = commit_or_show(form, lambda: services.update_station(station, form.to_settings()))
         if done.ok:
             changes = done.value
@@ -56,5 +68,30 @@ def edit(station_id: int) -> Response | str:
                 flash(_("The settings of %(name)s are saved.", name=station.name), "success")
             else:
                 flash(_("Nothing was changed."), "info")
+            if any(name in changes for name in PLAN_SETTINGS):
+                flash(_("Coming duty days without bookings now have the new slots."), "info")
             return redirect(url_for("stations.edit", station_id=station.id))
-    return render_template("stations/edit.html", form=form, station=station)
+    return render_template(
+        "stations/edit.html",
+        form=form,
+        station=station,
+        replan_form=replan_form,
+        old_plan=bookings.days_on_old_plan(station),
+        booked_days=bookings.booked_coming_days(station),
+    )
+
+
+def _flash_replanned(result: bookings.Replanned) -> None:
+    """Say what a re-plan of the booked days did."""
+    if result.days:
+        flash(
+            _("%(n)d days now have the new slots; every booking kept its time.", n=len(result.days)),
+            "success",
+        )
+    if result.kept:
+        flash(
+            _("%(n)d days keep their old plan: their bookings do not fit the new one.", n=len(result.kept)),
+            "warning",
+        )
+    if not result.days and not result.kept:
+        flash(_("Every coming day already has the new slots."), "info")

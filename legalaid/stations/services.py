@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
@@ -17,6 +18,11 @@ from legalaid.extensions import db
 from legalaid.stations.models import Station, StationSession, mask_to_weekdays, weekdays_to_mask
 
 DEFAULT_SESSIONS = ((time(9, 0), time(12, 0)), (time(14, 30), time(17, 30)))
+# The settings a duty day's slots and quota are made from.
+PLAN_SETTINGS = ("timezone", "sessions", "slot_minutes", "places_per_slot", "walkin_reserve")
+# Called with a station whose plan settings changed, after the change is flushed: the bookings feature
+# re-plans the coming days here (`create_app` registers it; bookings imports this module, not the reverse).
+on_plan_changed: list[Callable[[Station], object]] = []
 
 
 @dataclass
@@ -184,6 +190,9 @@ def update_station(station: Station, settings: StationSettings) -> dict[str, lis
     }
     if changes:
         audit.record("station.update", station, details=changes)
+    if any(name in changes for name in PLAN_SETTINGS):
+        for hook in on_plan_changed:
+            hook(station)
     return changes
 
 
