@@ -10,12 +10,13 @@ from flask_babel import lazy_gettext as _l
 
 from config import BASE_DIR, INSTANCE_DIR, Config, config_from_env
 from legalaid.extensions import csrf, db, login_manager, migrate
+from legalaid.transaction import LegalAidFlask
 
 
 def create_app(config: type[Config] | None = None, **overrides: object) -> Flask:
     """Build the web application from a settings class (and optional overrides)."""
     config = config or config_from_env()
-    app = Flask(
+    app = LegalAidFlask(
         __name__,
         instance_path=str(INSTANCE_DIR),
         template_folder=str(BASE_DIR / "templates"),
@@ -137,13 +138,13 @@ def register_events() -> None:
 
     The hooks are module lists, shared by every app built in this process: each is added once.
     """
-    from legalaid.bookings import services as bookings
+    from legalaid.bookings import planning
     from legalaid.roster import services as roster
     from legalaid.stations import services as stations
 
     for hooks, hook in (
-        (roster.on_shift_made, bookings.plan_slots),
-        (stations.on_plan_changed, bookings.replan_coming_days),
+        (roster.on_shift_made, planning.plan_slots),
+        (stations.on_plan_changed, planning.replan_coming_days),
     ):
         if hook not in hooks:
             hooks.append(hook)

@@ -7,25 +7,24 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
 
 from legalaid import demo, scheduler
 from legalaid.auth import services as accounts
 from legalaid.auth.models import ROLES
 from legalaid.errors import DomainError
-from legalaid.extensions import db
 from legalaid.stations import services as stations
+from legalaid.transaction import CommandGroup
 
-users_cli = AppGroup("users", help="Manage accounts.")
-stations_cli = AppGroup("stations", help="Manage stations.")
-demo_cli = AppGroup("demo", help="Demo data.")
-jobs_cli = AppGroup("jobs", help="Run a scheduled job once, by hand.")
-scheduler_cli = AppGroup("scheduler", help="The scheduler process.")
-reminders_cli = AppGroup("reminders", help="Reminders and the outbox.")
-bookings_cli = AppGroup("bookings", help="Bookings.")
-roster_cli = AppGroup("roster", help="The duty roster.")
-lawyers_cli = AppGroup("lawyers", help="Lawyers.")
-report_cli = AppGroup("report", help="Reports: the same figures as the administrator's pages.")
+users_cli = CommandGroup("users", help="Manage accounts.")
+stations_cli = CommandGroup("stations", help="Manage stations.")
+demo_cli = CommandGroup("demo", help="Demo data.")
+jobs_cli = CommandGroup("jobs", help="Run a scheduled job once, by hand.")
+scheduler_cli = CommandGroup("scheduler", help="The scheduler process.")
+reminders_cli = CommandGroup("reminders", help="Reminders and the outbox.")
+bookings_cli = CommandGroup("bookings", help="Bookings.")
+roster_cli = CommandGroup("roster", help="The duty roster.")
+lawyers_cli = CommandGroup("lawyers", help="Lawyers.")
+report_cli = CommandGroup("report", help="Reports: the same figures as the administrator's pages.")
 
 
 def _station_or_fail(station_id: int):
@@ -62,7 +61,6 @@ def roster_generate(station_id: int, start, weeks: int, dry_run: bool) -> None:
     if dry_run:
         click.echo("dry run: nothing saved")
     else:
-        db.session.commit()
         changed = sum(c.kind in ("add", "change", "remove") for c in preview.changes)
         click.echo(f"saved: {changed} days added or changed")
 
@@ -99,7 +97,6 @@ def roster_close(station_id: int, day, reason: str, reopen: bool, dry_run: bool)
     station = _station_or_fail(station_id)
     if reopen:
         roster.set_closure(station, day.date(), False, reason)
-        db.session.commit()
         click.echo(f"{day.date().isoformat()}: open")
         return
     impact = closing.closure_impact(station, day.date())
@@ -116,7 +113,6 @@ def roster_close(station_id: int, day, reason: str, reopen: bool, dry_run: bool)
         closing.close_day(station, day.date(), reason)
     except DomainError as error:
         _fail(error)
-    db.session.commit()
     click.echo(f"{day.date().isoformat()}: closed; {len(impact.bookings)} bookings cancelled")
 
 
@@ -131,7 +127,6 @@ def roster_confirm_year(station_id: int, year: int) -> None:
         roster.confirm_year(_station_or_fail(station_id), year)
     except DomainError as error:
         _fail(error)
-    db.session.commit()
     click.echo(f"{year} confirmed")
 
 
@@ -151,16 +146,14 @@ def lawyers_import(file: str, station_id: int) -> None:
     except DomainError as error:
         _fail(error)
     if problems:
-        db.session.rollback()
         for problem in problems:
             click.echo(f"line {problem.line}: {problem.message}", err=True)
         raise click.ClickException("nothing imported")
-    db.session.commit()
     click.echo(f"{count} lawyers imported")
 
 
 def _fail(error: DomainError) -> None:
-    db.session.rollback()
+    """Stop the command with the service's reason (the command's unit of work rolls back)."""
     raise click.ClickException(error.message)
 
 
@@ -185,7 +178,6 @@ def users_create(
         )
     except DomainError as error:
         _fail(error)
-    db.session.commit()
     click.echo(user.id)
 
 
@@ -198,7 +190,6 @@ def stations_create(name: str, address: str) -> None:
         station = stations.create_station(stations.StationSettings(name=name, address=address))
     except DomainError as error:
         _fail(error)
-    db.session.commit()
     click.echo(station.id)
 
 
@@ -219,7 +210,6 @@ def demo_load(if_empty: bool) -> None:
         click.echo("Database already has data; demo data not loaded.")
         return
     added = demo.load()
-    db.session.commit()
     click.echo("Demo data loaded: " + ", ".join(added) if added else "Demo data already present.")
 
 
@@ -249,7 +239,6 @@ def report_annual(year: int, station_id: int | None, fmt: str, output: str | Non
     report = reports.annual_report(year, station_id)
     details = {"report": "annual", "year": year, "station_id": station_id, "format": fmt, "via": "cli"}
     audit.record("report.export", details=details)
-    db.session.commit()
     if fmt == "json":
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -312,10 +301,10 @@ def bookings_mark_no_shows() -> None:
 def bookings_plan_slots() -> None:
     """Make the slots of every duty day from today on that has none yet (days made before slots were
     made with the shift); safe to run twice."""
-    from legalaid.bookings import services as bookings
 
-    planned = bookings.plan_unplanned()
-    db.session.commit()
+    from legalaid.bookings import planning
+
+    planned = planning.plan_unplanned()
     click.echo(f"planned {planned} duty days")
 
 

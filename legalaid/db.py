@@ -6,8 +6,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, Session, registry
 
 # The largest id an integer primary key holds on every engine (PostgreSQL int4).
 MAX_ID = 2**31 - 1
@@ -62,26 +63,28 @@ class Base(DeclarativeBase):
     )
 
 
+def _session() -> Session:
+    """The app's session, found through the app (this module sits below `legalaid.extensions`)."""
+    return current_app.extensions["sqlalchemy"].session
+
+
 def get_by_id(model: type, record_id: int | None):
     """The row with this primary key, or None; ids from URLs and forms may be anything, and an id
     beyond an integer column would otherwise be a database error (PostgreSQL int4)."""
-    from legalaid.extensions import db
-
     if not isinstance(record_id, int) or not 0 < record_id <= MAX_ID:
         return None
-    return db.session.get(model, record_id)
+    return _session().get(model, record_id)
 
 
 def insert_if_absent(model: type, values: dict) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on either engine, for rows two requests may create at once;
     True if this call inserted the row."""
-    from legalaid.extensions import db
-
-    if db.engine.dialect.name == "postgresql":
+    session = _session()
+    if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return bool(db.session.execute(insert(model).values(**values).on_conflict_do_nothing()).rowcount)
+    return bool(session.execute(insert(model).values(**values).on_conflict_do_nothing()).rowcount)
 
 
 def include_object_for(dialect: str) -> Callable[..., bool]:

@@ -32,6 +32,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from legalaid.access import ADMIN, LAWYER, STAFF
 from legalaid.auth import services as accounts
 from legalaid.auth.models import User
+from legalaid.bookings import calling, planning
 from legalaid.bookings.models import Booking, WalkIn
 from legalaid.bookings.validation import clean_text
 from legalaid.dates import local_to_utc, local_today
@@ -82,8 +83,8 @@ def has_data() -> bool:
 
 
 def load(today: date | None = None) -> list[str]:
-    """Add whatever part of the demo data is missing; returns what was added. Commits as it goes
-    (a booking commits), so run it on a database meant for the demo."""
+    """Add whatever part of the demo data is missing; returns what was added. Flushes: the caller
+    commits (`flask demo load` is one unit of work)."""
     with _clock:
         return _load(today)
 
@@ -269,7 +270,6 @@ def _load_roster(
         colleague = next(lw for lw in demo_lawyers if lw.id != shift.lawyer_id)
         _clock(now)
         swaps.request_swap(shift, shift.lawyer, colleague, "家中有事，请帮忙替班", today=today, now=now)
-    db.session.commit()
 
 
 def _past_swap(station: Station, shift: DutyShift, colleagues: list[Lawyer], admin: User, note: str) -> None:
@@ -566,7 +566,6 @@ def _load_bookings(station: Station, staff: User, today: date, now: datetime) ->
         _book_ahead(station, shift, number, visits, staff.id, today)
     _confirmations_sent(now)
     _veterans_since_first_contact()
-    db.session.commit()
 
 
 def _book(
@@ -590,7 +589,15 @@ def _book(
         now=at,
         actor_id=staff_id if channel in ("phone", "staff") else None,
     )
+    _notices(at)
     return booking
+
+
+def _notices(at: datetime) -> None:
+    """The reminders read what happened to the booking at that minute (the scheduler would)."""
+    from legalaid.reminders.rules import booking_notices
+
+    booking_notices(at)
 
 
 def _cancel(booking: Booking, number: int, at: datetime) -> None:
@@ -600,6 +607,7 @@ def _cancel(booking: Booking, number: int, at: datetime) -> None:
     _clock(at)
     bookings.cancel(booking, CANCEL_REASONS[number % len(CANCEL_REASONS)], by_staff=by_staff, now=at)
     booking.updated_at = at
+    _notices(at)
 
 
 def _play_day(station: Station, shift: DutyShift, number: int, visits: _Visits, staff_id: int) -> None:
@@ -608,8 +616,7 @@ def _play_day(station: Station, shift: DutyShift, number: int, visits: _Visits, 
     from legalaid.bookings import services as bookings
 
     day = shift.duty_on
-    slots = [slot.id for slot in bookings.plan_slots(shift)]
-    db.session.commit()
+    slots = [slot.id for slot in planning.plan_slots(shift)]
     busy: set[int] = set()
     arrivals, stayed_away = [], []
     for index in range(2 + (number % 2 == 0) + (number % 5 == 1)):
@@ -644,14 +651,13 @@ def _play_day(station: Station, shift: DutyShift, number: int, visits: _Visits, 
             walkins.append(_walk_in(station, visits, turn, at, busy, seen=True))
     calls = [b.slot.starts_at for b in arrivals] + [w.created_at + timedelta(minutes=4) for w in walkins]
     for at in sorted(calls):
-        bookings.call_next(station, now=_clock(at))
+        calling.call_next(station, now=_clock(at))
     for turn in late:
         _walk_in(station, visits, turn, _at(station, day, time(16, 45)), busy, seen=False)
     evening = _clock(_at(station, day, time(18, 0)))
     bookings.mark_no_shows(now=evening)
     for booking in stayed_away:
         booking.updated_at = evening
-    db.session.commit()
 
 
 def _walk_in(
@@ -676,7 +682,7 @@ def _walk_in(
         person = visits.new_person()
         name = _person(person)[0]
     busy.add(person)
-    walkin = bookings.issue_walkin(station, case.category, veteran, now=at, name=name)
+    walkin = calling.issue_walkin(station, case.category, veteran, now=at, name=name)
     if seen and veteran is not None:
         visits.seen.append((person, case))
     return walkin
@@ -687,10 +693,8 @@ def _book_ahead(
 ) -> None:
     """Bookings on a coming duty day, made in the days before today; the first is someone coming back,
     the second was cancelled."""
-    from legalaid.bookings import services as bookings
 
-    slots = [slot.id for slot in bookings.plan_slots(shift)]
-    db.session.commit()
+    slots = [slot.id for slot in planning.plan_slots(shift)]
     busy: set[int] = set()
     for index in range(3 + (number + 1) % 4):
         turn = visits.bookings
@@ -708,7 +712,6 @@ def _book_ahead(
         booking = _book(slots[SLOT_ORDER[index]], person, case, channel, booked, staff_id, again is not None)
         if index == 1:
             _cancel(booking, turn, booked + timedelta(hours=2))
-    db.session.commit()
 
 
 def _confirmations_sent(now: datetime) -> None:
@@ -767,7 +770,6 @@ def _lead_oldest_overdue(station: Station, admin: User, today: date, now: dateti
     if matter is not None:
         _clock(now)
         consultations.lead(matter, admin, admin, now=now)
-        db.session.commit()
 
 
 def _load_consultations(station: Station, today: date) -> None:
@@ -820,7 +822,6 @@ def _load_consultations(station: Station, today: date) -> None:
             booking.updated_at = at
         if consultation.matter is not None:
             _follow_up(station, consultation.matter, author, case, held_on, today)
-    db.session.commit()
 
 
 def _case_of(booking: Booking | None, walkin: WalkIn | None) -> tuple[Case, bool]:
@@ -859,7 +860,7 @@ def _follow_up(station: Station, matter: Matter, owner: User, case: Case, held_o
 def _load_messages(station: Station, today: date, now: datetime) -> None:
     """The outbox as after some use: besides the bookings' messages (sent), one message in each
     other status (waiting, sending, failed, expired, unknown) for the administrator to look at."""
-    from legalaid.reminders import rules, timing
+    from legalaid.reminders import queueing, rules, timing
     from legalaid.reminders.models import (
         EXPIRED,
         FAILED,
@@ -910,7 +911,7 @@ def _load_messages(station: Station, today: date, now: datetime) -> None:
         "address": station.address,
     }
     for status, kind, booking, due, attempts, error in samples:
-        contact = rules.veteran_contact(booking) if booking else rules.lawyer_contact(lawyer)
+        contact = queueing.veteran_contact(booking) if booking else queueing.lawyer_contact(lawyer)
         message = OutboxMessage(
             kind=kind,
             **contact._asdict(),
@@ -936,4 +937,3 @@ def _load_messages(station: Station, today: date, now: datetime) -> None:
         if status in (EXPIRED, UNKNOWN):
             at = due + timedelta(minutes=11) if status == UNKNOWN else booking.slot.starts_at
             db.session.add(OutboxEvent(message_id=message.id, at=at, status=status, detail=error))
-    db.session.commit()

@@ -74,10 +74,10 @@ class Outcome(NamedTuple):
     value: Any = None
 
 
-def commit_or_show(form: FlaskForm, action: Callable[[], Any]) -> Outcome:
-    """Run a service for a submitted form and commit once; on a rule broken, roll back and show why.
+def attempt(form: FlaskForm, action: Callable[[], Any]) -> Outcome:
+    """Run a service for a submitted form; when it refuses, undo what it did and show why on the form.
 
-    The request's one commit lives here, so every form page saves all or nothing the same way.
+    Nothing is committed here: the request commits once, after the view (`legalaid.transaction`).
     """
     try:
         value = action()
@@ -85,17 +85,15 @@ def commit_or_show(form: FlaskForm, action: Callable[[], Any]) -> Outcome:
         db.session.rollback()
         show_error(form, error)
         return Outcome(False)
-    db.session.commit()
     return Outcome(True, value)
 
 
-def commit_or_flash(action: Callable[[], Any]) -> bool:
-    """The same for a plain button: commit on success, else roll back and flash the reason."""
+def attempt_or_flash(action: Callable[[], Any]) -> bool:
+    """The same for a plain button: on a refusal, undo and flash the reason."""
     try:
         action()
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "danger")
         return False
-    db.session.commit()
     return True

@@ -2,7 +2,7 @@
 
 from legalaid.audit.models import AuditEntry
 from legalaid.auth.models import LoginAttempt, User, UserSession
-from legalaid.bookings.models import Booking, DailyCounter, ShiftQuota, Slot, Veteran, WalkIn
+from legalaid.bookings.models import Booking, BookingEvent, DailyCounter, ShiftQuota, Slot, Veteran, WalkIn
 from legalaid.consultations.models import (
     Consultation,
     ConsultationOutcome,
@@ -21,6 +21,7 @@ from legalaid.swaps.models import SwapRequest
 __all__ = [
     "AuditEntry",
     "Booking",
+    "BookingEvent",
     "DailyCounter",
     "ShiftQuota",
     "Slot",

@@ -32,6 +32,7 @@ from legalaid.dates import DEFAULT_TIMEZONE, now_utc
 from legalaid.db import insert_if_absent
 from legalaid.extensions import db
 from legalaid.reminders.services import worker_name as holder_name
+from legalaid.transaction import unit_of_work
 
 log = logging.getLogger(__name__)
 # The advisory lock's key: any fixed 64-bit number the application owns ("legalaid" in ASCII).
@@ -184,8 +185,12 @@ def _no_shows() -> int:
 
 
 def _send_due() -> object:
+    from legalaid.reminders.rules import booking_notices
     from legalaid.reminders.services import sweep
 
+    # What happened to bookings since the last run is read first: a reminder for a booking cancelled a
+    # moment ago lapses before the sweep could send it, and a confirmation goes out in this sweep.
+    booking_notices(now_utc())
     return sweep()
 
 
@@ -206,9 +211,9 @@ JOBS: dict[str, Job] = {
 def _record_run(name: str, started: datetime, ok: bool, result: str) -> None:
     values = {"holder": holder_name(), "started_at": started, "finished_at": now_utc(), "ok": ok}
     values["result"] = result[:300]
-    if not insert_if_absent(JobRun, {"name": name, **values}):
-        db.session.execute(sa.update(JobRun).where(JobRun.name == name).values(**values))
-    db.session.commit()
+    with unit_of_work():  # the run's record is its own unit: it is kept when the job failed
+        if not insert_if_absent(JobRun, {"name": name, **values}):
+            db.session.execute(sa.update(JobRun).where(JobRun.name == name).values(**values))
 
 
 def last_runs() -> dict[str, JobRun]:
@@ -217,15 +222,14 @@ def last_runs() -> dict[str, JobRun]:
 
 
 def run_job(app: Flask, name: str) -> object:
-    """Run one job in an app context and commit once; rolls back (and records the failure) when it fails."""
+    """Run one job in an app context as one unit of work; a failure rolls back and is recorded."""
     job = JOBS[name]
     with app.app_context():
         started = now_utc()
         try:
-            result = job.run()
-            db.session.commit()
+            with unit_of_work():
+                result = job.run()
         except Exception as error:
-            db.session.rollback()
             log.exception("job %s failed", name)
             _record_run(name, started, False, f"{type(error).__name__}")
             raise

@@ -11,12 +11,14 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from legalaid.bookings import calling, planning
 from legalaid.bookings import services as bookings
 from legalaid.bookings.models import BOOKED, CHECKED_IN, NO_SHOW, Booking, Slot
 from legalaid.bookings.validation import id_check_digit, valid_id_number
 from legalaid.errors import AlreadyBooked, InvalidInput, NotAllowed, SlotFull
 from legalaid.extensions import db
 from legalaid.roster import services as roster
+from legalaid.transaction import unit_of_work
 
 DAY = date(2026, 3, 10)  # a Tuesday
 BEFORE = datetime(2026, 3, 5, 2, 0, tzinfo=UTC)  # five days ahead, inside the window
@@ -47,17 +49,18 @@ def request(slot, mobile="13812345678", channel="kiosk", **overrides):
 
 
 def test_slots_follow_the_station_settings(shift):
-    slots = bookings.slots_of(shift)
+    slots = planning.slots_of(shift)
     assert len(slots) == 12  # 09:00–12:00 and 14:30–17:30 in 30-minute slots
     assert slots[0].starts_at == datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
     assert all(s.capacity == 1 for s in slots)
-    assert bookings.plan_slots(shift) == slots  # planned once: planning again changes nothing
-    assert bookings.public_places_left(shift) == 10  # 12 places less 2 kept for walk-ins
+    assert planning.plan_slots(shift) == slots  # planned once: planning again changes nothing
+    assert planning.public_places_left(shift) == 10  # 12 places less 2 kept for walk-ins
 
 
 def test_booking_takes_a_place_and_gives_a_readable_code(shift):
-    slot = bookings.slots_of(shift)[0]
+    slot = planning.slots_of(shift)[0]
     booking = bookings.place_booking(request(slot), now=BEFORE)
+    db.session.commit()
     assert booking.status == BOOKED and len(booking.code) == 6
     assert not set(booking.code) & set("0O1IL")
     assert db.session.get(Slot, slot.id).booked == 1
@@ -66,17 +69,20 @@ def test_booking_takes_a_place_and_gives_a_readable_code(shift):
 
 
 def test_the_same_submit_twice_makes_one_booking(shift):
-    slot = bookings.slots_of(shift)[1]
+    slot = planning.slots_of(shift)[1]
     req = request(slot)
     first = bookings.place_booking(req, now=BEFORE)
+    db.session.commit()
     again = bookings.place_booking(bookings.BookingRequest(**{**req.__dict__}), now=BEFORE)
+    db.session.commit()
     assert again.id == first.id and again.code == first.code
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
 
 
 def test_one_active_booking_per_mobile_per_day(shift):
-    slots = bookings.slots_of(shift)
+    slots = planning.slots_of(shift)
     first = bookings.place_booking(request(slots[0]), now=BEFORE)
+    db.session.commit()
     with pytest.raises(AlreadyBooked) as caught:
         bookings.place_booking(request(slots[1]), now=BEFORE)
     assert caught.value.booking.id == first.id
@@ -87,17 +93,19 @@ def test_one_active_booking_per_mobile_per_day(shift):
 
 
 def test_public_channels_leave_the_walk_in_reserve(shift):
-    slots = bookings.slots_of(shift)
+    slots = planning.slots_of(shift)
     for i, slot in enumerate(slots[:10]):
         bookings.place_booking(request(slot, mobile=f"1381234{i:04d}"), now=BEFORE)
+        db.session.commit()
     with pytest.raises(SlotFull):
         bookings.place_booking(request(slots[10], mobile="13900000000"), now=BEFORE)
     desk = bookings.place_booking(request(slots[10], mobile="13900000000", channel="hotline"), now=BEFORE)
+    db.session.commit()
     assert desk.status == BOOKED and not desk.uses_public_quota
 
 
 def test_window_and_cutoff(shift):
-    slot = bookings.slots_of(shift)[0]  # 09:00 on 10 March
+    slot = planning.slots_of(shift)[0]  # 09:00 on 10 March
     too_early = datetime(2026, 2, 1, 2, 0, tzinfo=UTC)  # 37 days ahead, window is 28
     with pytest.raises(NotAllowed):
         bookings.place_booking(request(slot), now=too_early)
@@ -111,8 +119,8 @@ def test_closed_days_cannot_be_booked(shift):
     roster.set_closure(shift.station, DAY, True, "大厅活动")
     db.session.commit()
     with pytest.raises(NotAllowed):
-        bookings.place_booking(request(bookings.slots_of(shift)[0]), now=BEFORE)
-    assert all(day.shift.id != shift.id for day in bookings.bookable_days(shift.station, "kiosk", BEFORE))
+        bookings.place_booking(request(planning.slots_of(shift)[0]), now=BEFORE)
+    assert all(day.shift.id != shift.id for day in planning.bookable_days(shift.station, "kiosk", BEFORE))
 
 
 @pytest.mark.parametrize(
@@ -129,7 +137,7 @@ def test_closed_days_cannot_be_booked(shift):
     ],
 )
 def test_bad_details_are_refused_and_nothing_is_written(shift, field, value):
-    slot = bookings.slots_of(shift)[0]
+    slot = planning.slots_of(shift)[0]
     with pytest.raises(InvalidInput) as caught:
         bookings.place_booking(request(slot, **{field: value}), now=BEFORE)
     assert caught.value.field == field
@@ -143,8 +151,9 @@ def test_gb_11643_check_digit():
 
 
 def test_cancel_move_check_in_and_no_show(shift):
-    slots = bookings.slots_of(shift)
+    slots = planning.slots_of(shift)
     booking = bookings.place_booking(request(slots[0]), now=BEFORE)
+    db.session.commit()
     bookings.move(booking, slots[3], now=BEFORE)
     db.session.commit()
     assert (db.session.get(Slot, slots[0].id).booked, db.session.get(Slot, slots[3].id).booked) == (0, 1)
@@ -153,6 +162,7 @@ def test_cancel_move_check_in_and_no_show(shift):
     bookings.check_in(booking, now=datetime(2026, 3, 10, 1, 30, tzinfo=UTC))
     assert booking.status == CHECKED_IN
     other = bookings.place_booking(request(slots[5], mobile="13700000000"), now=BEFORE)
+    db.session.commit()
     with pytest.raises(InvalidInput):
         bookings.cancel(other, "  ", now=BEFORE)
     assert bookings.mark_no_shows(now=datetime(2026, 3, 10, 8, 0, tzinfo=UTC)) == 0  # the day is not over
@@ -167,16 +177,17 @@ def test_walk_in_numbers_and_calling(shift):
     station = shift.station
     on_the_day = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
     with pytest.raises(NotAllowed):
-        bookings.issue_walkin(station, now=datetime(2026, 3, 11, 1, 0, tzinfo=UTC))  # no duty that day
-    first = bookings.issue_walkin(station, "labour", now=on_the_day)
-    second = bookings.issue_walkin(station, now=on_the_day)
+        calling.issue_walkin(station, now=datetime(2026, 3, 11, 1, 0, tzinfo=UTC))  # no duty that day
+    first = calling.issue_walkin(station, "labour", now=on_the_day)
+    second = calling.issue_walkin(station, now=on_the_day)
     assert (first.label, second.label) == ("A001", "A002")
-    booking = bookings.place_booking(request(bookings.slots_of(shift)[1]), now=BEFORE)
+    booking = bookings.place_booking(request(planning.slots_of(shift)[1]), now=BEFORE)
+    db.session.commit()
     bookings.check_in(booking, now=on_the_day)
-    called = bookings.call_next(station, now=datetime(2026, 3, 10, 1, 25, tzinfo=UTC))
+    called = calling.call_next(station, now=datetime(2026, 3, 10, 1, 25, tzinfo=UTC))
     assert called.booking.id == booking.id and called.name == "王**"
-    assert bookings.call_next(station, now=datetime(2026, 3, 10, 1, 40, tzinfo=UTC)).label == "A001"
-    assert bookings.now_calling(station, now=on_the_day).label == "A001"
+    assert calling.call_next(station, now=datetime(2026, 3, 10, 1, 40, tzinfo=UTC)).label == "A001"
+    assert calling.now_calling(station, now=on_the_day).label == "A001"
 
 
 # -- the race ----------------------------------------------------------------------------------------------
@@ -202,7 +213,9 @@ def _race_once(app_factory, slot_id: int, round_no: int, threads: int = 50) -> l
             )
             barrier.wait()
             try:
-                bookings.place_booking(req, now=BEFORE)
+                with unit_of_work():  # each thread is one request
+                    bookings.place_booking(req, now=BEFORE)
+                    db.session.commit()
                 result = "booked"
             except SlotFull:
                 result = "full"
@@ -225,14 +238,14 @@ def _race_once(app_factory, slot_id: int, round_no: int, threads: int = 50) -> l
 
 
 def test_fifty_threads_race_for_the_last_place_twenty_times(app_factory, shift):
-    slots = bookings.slots_of(shift)[:10] + []
+    slots = planning.slots_of(shift)[:10] + []
     db.session.commit()
     # Twenty rounds: ten public slots, then ten more on a second shift.
     second = roster.set_shift_lawyer(
         shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
     )
     db.session.commit()
-    slots += bookings.slots_of(second)[:10]
+    slots += planning.slots_of(second)[:10]
     db.session.commit()
     # Raise the public quota so that only the slot's single place limits each round.
     from legalaid.bookings.models import ShiftQuota
@@ -260,7 +273,7 @@ def test_fifty_threads_race_for_the_last_place_twenty_times(app_factory, shift):
 
 
 def test_the_same_submit_raced_makes_one_booking(app_factory, shift):
-    slot = bookings.slots_of(shift)[2]
+    slot = planning.slots_of(shift)[2]
     db.session.commit()
     slot_id = slot.id  # ORM objects stay in this thread; the workers get plain values
     key = secrets.token_hex(16)
@@ -280,7 +293,9 @@ def test_the_same_submit_raced_makes_one_booking(app_factory, shift):
                 consent=True,
             )
             barrier.wait()
-            codes.append(bookings.place_booking(req, now=BEFORE).code)
+            with unit_of_work():  # each thread is one request
+                codes.append(bookings.place_booking(req, now=BEFORE).code)
+                db.session.commit()
             db.session.remove()
 
     threads = [threading.Thread(target=submit, args=(n,)) for n in range(10)]
@@ -301,7 +316,7 @@ def test_no_show_job_runs_from_the_scheduler_table(runner, shift):
 
 
 def test_times_are_station_local(shift):
-    slot = bookings.slots_of(shift)[6]  # first afternoon slot
+    slot = planning.slots_of(shift)[6]  # first afternoon slot
     local = slot.starts_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
     assert local.time() == time(14, 30)
 
@@ -309,9 +324,10 @@ def test_times_are_station_local(shift):
 def test_a_booking_cancelled_twice_gives_its_place_back_once(app_factory, shift):
     from legalaid.bookings.models import ShiftQuota
 
-    slot = bookings.slots_of(shift)[0]
+    slot = planning.slots_of(shift)[0]
     slot_id = slot.id
     booking_id = bookings.place_booking(request(slot), now=BEFORE).id
+    db.session.commit()
     apps = [app_factory(), app_factory()]
     barrier = threading.Barrier(2, timeout=30)
     outcomes: list[str] = []
@@ -347,18 +363,20 @@ def test_moves_crossing_each_other_do_not_deadlock(app_factory, shift):
         shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
     )
     db.session.commit()
-    a_slot, b_slot = bookings.slots_of(shift)[0], bookings.slots_of(second)[0]
+    a_slot, b_slot = planning.slots_of(shift)[0], planning.slots_of(second)[0]
     db.session.commit()
     x = bookings.place_booking(request(a_slot, mobile="13800000001"), now=BEFORE)
+    db.session.commit()
     y = bookings.place_booking(request(b_slot, mobile="13800000002"), now=BEFORE)
-    targets = {x.id: bookings.slots_of(second)[1].id, y.id: bookings.slots_of(shift)[1].id}
+    db.session.commit()
+    targets = {x.id: planning.slots_of(second)[1].id, y.id: planning.slots_of(shift)[1].id}
     apps = [app_factory(), app_factory()]
     barrier = threading.Barrier(2, timeout=30)
     errors: list[str] = []
 
     def move(n: int, booking_id: int) -> None:
         with apps[n].app_context():
-            booking, target = db.session.get(Booking, booking_id), bookings.get_slot(targets[booking_id])
+            booking, target = db.session.get(Booking, booking_id), planning.get_slot(targets[booking_id])
             barrier.wait()
             try:
                 bookings.move(booking, target, now=BEFORE)
@@ -388,12 +406,13 @@ def test_a_public_move_to_another_day_respects_its_booking_quota(shift):
         shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
     )
     db.session.commit()
-    other_slots = bookings.slots_of(second)
+    other_slots = planning.slots_of(second)
     db.session.commit()
     db.session.execute(
         sa.update(ShiftQuota).where(ShiftQuota.shift_id == second.id).values(public_capacity=0)
     )
-    phone = bookings.place_booking(request(bookings.slots_of(shift)[0], channel="hotline"), now=BEFORE)
+    phone = bookings.place_booking(request(planning.slots_of(shift)[0], channel="hotline"), now=BEFORE)
+    db.session.commit()
     with pytest.raises(SlotFull):
         bookings.move(phone, other_slots[0], now=BEFORE)  # the veteran online: no reserve place for them
     db.session.rollback()
@@ -410,7 +429,8 @@ def test_the_move_page_offers_only_days_with_public_places_left(shift):
         shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
     )
     db.session.commit()
-    booking = bookings.place_booking(request(bookings.slots_of(shift)[0]), now=BEFORE)
+    booking = bookings.place_booking(request(planning.slots_of(shift)[0]), now=BEFORE)
+    db.session.commit()
     offered = {s.shift_id for s in bookings.move_choices(booking, now=BEFORE)}
     assert offered == {shift.id, second.id}
     db.session.execute(
@@ -426,7 +446,9 @@ def test_the_move_page_leaves_out_days_the_person_already_booked(shift):
         shift.station, DAY + timedelta(days=7), shift.lawyer, "测试", today=date(2026, 3, 1)
     )
     db.session.commit()
-    later = bookings.place_booking(request(bookings.slots_of(second)[0]), now=BEFORE)
-    first = bookings.place_booking(request(bookings.slots_of(shift)[0]), now=BEFORE)
+    later = bookings.place_booking(request(planning.slots_of(second)[0]), now=BEFORE)
+    db.session.commit()
+    first = bookings.place_booking(request(planning.slots_of(shift)[0]), now=BEFORE)
+    db.session.commit()
     assert {s.shift_id for s in bookings.move_choices(first, now=BEFORE)} == {shift.id}
     assert {s.shift_id for s in bookings.move_choices(later, now=BEFORE)} == {second.id}

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from legalaid.audit.models import AuditEntry
+from legalaid.bookings import calling, planning
 from legalaid.bookings import services as bookings
 from legalaid.bookings.models import Booking, WalkIn
 from legalaid.extensions import db
@@ -34,7 +35,7 @@ def day(app, make_station, make_lawyer) -> tuple[int, list[str]]:
     shift = roster.set_shift_lawyer(station, DAY, make_lawyer(station), "测试", today=date(2026, 3, 1))
     db.session.commit()
     codes = []
-    for n, slot in enumerate(bookings.ensure_slots(shift)[: DUE + LATER]):  # 09:00, 09:30 … 11:30
+    for n, slot in enumerate(planning.ensure_slots(shift)[: DUE + LATER]):  # 09:00, 09:30 … 11:30
         booking = bookings.place_booking(
             bookings.BookingRequest(
                 slot_id=slot.id,
@@ -47,9 +48,10 @@ def day(app, make_station, make_lawyer) -> tuple[int, list[str]]:
             ),
             now=BEFORE,
         )
+        db.session.commit()
         bookings.check_in(booking, now=ARRIVED)
         codes.append(booking.code)
-    walk_ins = [bookings.issue_walkin(station, now=ARRIVED).label for _ in range(WALK_INS)]
+    walk_ins = [calling.issue_walkin(station, now=ARRIVED).label for _ in range(WALK_INS)]
     db.session.commit()
     # Due bookings in time order, then walk-ins by number, then the bookings whose time has not come.
     return station.id, codes[:DUE] + walk_ins + codes[DUE:]
@@ -61,7 +63,7 @@ def _press(station_id: int, barrier, out: list) -> None:
         station = db.session.get(Station, station_id)
         for trial in range(TRIALS):
             barrier.wait()
-            called = bookings.call_next(station, now=PRESSED + timedelta(seconds=trial))
+            called = calling.call_next(station, now=PRESSED + timedelta(seconds=trial))
             db.session.commit()
             out.append(called.label if called else None)
     except Exception as error:  # the other desk must not wait for us at the barrier
@@ -105,9 +107,9 @@ def _check(presses: list[list], expected: list[str], how: str) -> None:
 def test_the_order_of_calling(day):
     station_id, expected = day
     station = db.session.get(Station, station_id)
-    called = [bookings.call_next(station, now=PRESSED).label for _ in expected]
+    called = [calling.call_next(station, now=PRESSED).label for _ in expected]
     assert called == expected
-    assert bookings.call_next(station, now=PRESSED) is None
+    assert calling.call_next(station, now=PRESSED) is None
 
 
 def test_a_desk_that_loses_a_person_calls_the_next_one(day):
@@ -116,8 +118,8 @@ def test_a_desk_that_loses_a_person_calls_the_next_one(day):
     # The desk read the queue, then the console called its first person before the desk's claim.
     first = db.session.scalar(sa.select(Booking).where(Booking.code == expected[0]))
     db.session.execute(sa.update(Booking).where(Booking.id == first.id).values(called_at=PRESSED))
-    assert not bookings._call_booking(first, station, PRESSED)
-    assert bookings.call_next(station, now=PRESSED).label == expected[1]
+    assert not calling._call_booking(first, station, PRESSED)
+    assert calling.call_next(station, now=PRESSED).label == expected[1]
 
 
 def test_two_threads_press_call_next_at_once_twenty_times(app_factory, day):

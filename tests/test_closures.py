@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from legalaid.bookings import planning
 from legalaid.bookings import services as bookings
 from legalaid.bookings.models import BOOKED, CANCELLED, Booking
 from legalaid.errors import InvalidInput
@@ -40,7 +41,7 @@ def booked_day(app, make_station, make_lawyer, make_user):
         admin = make_user("admin", username="juzhang")
         shift = roster.set_shift_lawyer(station, DAY, lawyer, "测试", today=date(2026, 3, 1))
         db.session.commit()
-        slots = bookings.ensure_slots(shift)
+        slots = planning.ensure_slots(shift)
         made = []
         for index, (name, mobile, channel) in enumerate(PEOPLE):
             made.append(
@@ -57,11 +58,15 @@ def booked_day(app, make_station, make_lawyer, make_user):
                     now=NOW,
                 )
             )
+            db.session.commit()
         db.session.commit()
         yield station, shift, lawyer, admin, made
 
 
 def _messages(kind: str) -> list[OutboxMessage]:
+    """The outbox after the reminders' job has read what happened (it runs every minute)."""
+    rules.enqueue_due(NOW)
+    db.session.commit()
     return list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == kind)))
 
 
@@ -89,7 +94,7 @@ def test_closing_a_booked_day_cancels_releases_and_tells_everyone_once(booked_da
         assert db.session.get(DutyShift, shift.id).released_at is not None
         assert all(d.shift is None for d in roster.month_days(station, 2026, 3) if d.day == DAY)
         # Places are given back.
-        assert all(slot.booked == 0 for slot in bookings.ensure_slots(db.session.get(DutyShift, shift.id)))
+        assert all(slot.booked == 0 for slot in planning.ensure_slots(db.session.get(DutyShift, shift.id)))
         # Saving the same closure again tells nobody twice.
         closing.close_day(station, DAY, "服务大厅停电检修（全天）")
         db.session.commit()

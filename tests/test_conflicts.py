@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from legalaid.bookings import planning
 from legalaid.bookings import services as bookings
 from legalaid.extensions import db
 from legalaid.lawyers import services as lawyers
@@ -36,7 +37,7 @@ def rostered(app, make_station, make_lawyer, make_user):
         roster.set_shift_lawyer(station, date(2026, 2, 3), li, "测试", today=date(2026, 2, 1))
         shift = roster.set_shift_lawyer(station, DAY, zhang, "测试", today=date(2026, 3, 1))
         db.session.commit()
-        slot = bookings.ensure_slots(shift)[0]
+        slot = planning.ensure_slots(shift)[0]
         bookings.place_booking(
             bookings.BookingRequest(
                 slot_id=slot.id,

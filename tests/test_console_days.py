@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
+from legalaid.bookings import planning
 from legalaid.bookings import services as bookings
 from legalaid.consultations import services as consultations
 from legalaid.extensions import db
@@ -29,7 +30,7 @@ def past_day(app, make_station, make_lawyer, make_user):
     with time_machine.travel(datetime(2026, 3, 5, 2, 0, tzinfo=UTC), tick=False):
         shift = roster.set_shift_lawyer(station, DAY, lawyer, "测试", today=date(2026, 3, 1))
         db.session.commit()
-        slot = bookings.ensure_slots(shift)[0]
+        slot = planning.ensure_slots(shift)[0]
         booking = bookings.place_booking(
             bookings.BookingRequest(
                 slot_id=slot.id,

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import time_machine
 
 from legalaid.audit.models import AuditEntry
+from legalaid.bookings import planning
 from legalaid.bookings import services as bookings
 from legalaid.bookings.models import Booking
 from legalaid.consultations import services
@@ -33,7 +34,7 @@ def world(app, make_station, make_lawyer, make_user):
     roster.set_shift_lawyer(station, DAY, duty, "测试", today=date(2026, 3, 1))
     db.session.commit()
     shift = roster.shift_on(station, DAY)
-    slot = bookings.ensure_slots(shift)[2]
+    slot = planning.ensure_slots(shift)[2]
     db.session.commit()
     booking = bookings.place_booking(
         bookings.BookingRequest(
@@ -47,6 +48,7 @@ def world(app, make_station, make_lawyer, make_user):
         ),
         now=datetime(2026, 3, 5, 2, 0, tzinfo=UTC),
     )
+    db.session.commit()
     admin = make_user("admin", username="chief")
     staff = make_user("staff", username="desk", station_id=station.id)
     return {

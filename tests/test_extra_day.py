@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
-from legalaid.bookings import services as bookings
+from legalaid.bookings import planning
 from legalaid.errors import NotAllowed
 from legalaid.extensions import db
 from legalaid.roster import services as roster
@@ -34,7 +34,7 @@ def test_the_month_view_adds_an_extra_day_that_the_kiosk_offers(station_and_lawy
         token = csrf_token(client.get(url).get_data(as_text=True))
         response = client.post(url, data={"csrf_token": token, "lawyer_id": lawyer.id, "reason": "节前加开"})
         assert response.status_code == 302
-        days = bookings.bookable_days(station, "kiosk", now=NOW)
+        days = planning.bookable_days(station, "kiosk", now=NOW)
     assert FRIDAY in [d.shift.duty_on for d in days]
     assert roster.shift_on(station, FRIDAY).lawyer_id == lawyer.id
 

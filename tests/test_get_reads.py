@@ -23,7 +23,7 @@ import time_machine
 from flask import Flask
 
 from legalaid import demo
-from legalaid.bookings import services as bookings
+from legalaid.bookings import planning
 from legalaid.bookings.models import BOOKED, Booking, ShiftQuota, Slot, WalkIn
 from legalaid.consultations.models import Consultation, Matter
 from legalaid.extensions import db
@@ -72,7 +72,7 @@ def world(app: Flask):
     station.booking_window_days = 84  # days far ahead, that nobody has looked at, are in the window
     coming = roster.shifts_between(station, TODAY + timedelta(days=1), TODAY + timedelta(days=84))
     # The last day as made before slots were made with the shift: the pages show it, and must not plan it.
-    assert not bookings.booking_counts([coming[-1].id])
+    assert not planning.booking_counts([coming[-1].id])
     db.session.execute(sa.delete(Slot).where(Slot.shift_id == coming[-1].id))
     db.session.execute(sa.delete(ShiftQuota).where(ShiftQuota.shift_id == coming[-1].id))
     db.session.commit()

@@ -3,6 +3,8 @@ the desk and the hall display; odd input never gives a 500 nor a half booking.""
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from datetime import UTC, date, datetime
 from html import unescape as html_unescape
@@ -10,9 +12,12 @@ from html import unescape as html_unescape
 import pytest
 import sqlalchemy as sa
 import time_machine
+import zxingcpp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
+from legalaid.bookings import planning
 from legalaid.bookings import services as bookings
 from legalaid.bookings.models import Booking, Slot
 from legalaid.extensions import db
@@ -64,14 +69,30 @@ def _walk(client, prefix, shift, name="李卫国", mobile="13812345678"):
     return confirm
 
 
-def test_kiosk_flow_ends_with_a_ticket_and_starts_again(client, shift):
+def _decode_qr(page: str):
+    """Read the ticket's QR code from its image, as a phone camera would."""
+    data = re.search(r'class="ticket-qr" src="data:image/png;base64,([^"]+)"', page).group(1)
+    (found,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(base64.b64decode(data))))
+    return found
+
+
+def test_kiosk_flow_ends_with_a_ticket_and_starts_again(app, client, shift):
+    app.config["PUBLIC_URL"] = "https://legal.example.org"
     with time_machine.travel(AHEAD, tick=True):
         confirm = _walk(client, "/kiosk", shift)
         response = client.post("/kiosk/visit", data=_hidden(confirm))
         assert response.status_code == 302 and response.headers["Location"].endswith("/kiosk/ticket")
         ticket = client.get("/kiosk/ticket").get_data(as_text=True)
         booking = db.session.scalar(sa.select(Booking))
-        assert booking.code in ticket and "data:image/svg+xml" in ticket and "张律师" in ticket
+        assert booking.code in ticket and "张律师" in ticket
+        # The QR code is a normal one (phones and WeChat do not read Micro QR) that opens the look-up
+        # with the code filled in, and carries no mobile number.
+        qr = _decode_qr(ticket)
+        assert qr.format == zxingcpp.BarcodeFormat.QRCode
+        assert qr.text == f"https://legal.example.org/booking/lookup?code={booking.code}"
+        assert "13812345678" not in qr.text and "5678" not in qr.text
+        lookup = client.get(qr.text.removeprefix("https://legal.example.org")).get_data(as_text=True)
+        assert re.search(rf'name="code"[^>]*value="{booking.code}"', lookup)
         assert booking.channel == "kiosk" and booking.description == "欠薪三个月"
         # The same confirm page sent again: the same ticket, still one booking.
         again = client.post("/kiosk/visit", data=_hidden(confirm))
@@ -105,7 +126,7 @@ def test_online_booking_then_lookup_move_and_cancel(client, shift):
         assert found.status_code == 302
         mine = client.get("/booking/mine").get_data(as_text=True)
         assert "李**" in mine and booking.code in mine
-        other = next(s for s in bookings.ensure_slots(shift) if s.id != booking.slot_id)
+        other = next(s for s in planning.ensure_slots(shift) if s.id != booking.slot_id)
         client.post("/booking/mine/move", data={"csrf_token": csrf_token(mine), "slot_id": str(other.id)})
         db.session.expire_all()
         assert db.session.get(Booking, booking.id).slot_id == other.id
@@ -134,7 +155,7 @@ def test_lookup_guessing_is_throttled(client, shift):
 def test_bad_details_stay_on_the_page_with_what_was_typed(client, shift):
     with time_machine.travel(AHEAD, tick=True):
         client.get(f"/kiosk/day/{shift.id}")
-        slot = bookings.ensure_slots(shift)[0]
+        slot = planning.ensure_slots(shift)[0]
         page = client.get(f"/kiosk/slot/{slot.id}/family").get_data(as_text=True)
         response = client.post("/kiosk/visit", data={**_hidden(page), "name": "王", "mobile": "1381234"})
         html = response.get_data(as_text=True)
@@ -152,7 +173,7 @@ def test_bad_details_stay_on_the_page_with_what_was_typed(client, shift):
 def test_any_text_never_gives_a_500_or_a_half_booking(
     client, shift, name, mobile, id_number, description, step
 ):
-    slot = bookings.ensure_slots(shift)[3]
+    slot = planning.ensure_slots(shift)[3]
     db.session.commit()
     data = {
         "step": step,
@@ -243,7 +264,7 @@ def test_review_fixes_for_the_kiosk(client, shift):
     missing = client.get("/kiosk/day/999999")
     html = missing.get_data(as_text=True)
     assert missing.status_code == 404 and "kiosk.js" in html and "/login" not in html
-    slot = bookings.ensure_slots(shift)[0]
+    slot = planning.ensure_slots(shift)[0]
     db.session.commit()
     assert client.get(f"/kiosk/slot/{slot.id}/astrology").status_code == 404
     client.get("/language/en?next=/kiosk/")
@@ -253,7 +274,7 @@ def test_review_fixes_for_the_kiosk(client, shift):
 
 
 def test_a_known_mobile_reveals_nothing_and_renames_nobody(client, shift):
-    slots = bookings.ensure_slots(shift)
+    slots = planning.ensure_slots(shift)
     db.session.commit()
     first = bookings.place_booking(
         bookings.BookingRequest(
@@ -268,6 +289,7 @@ def test_a_known_mobile_reveals_nothing_and_renames_nobody(client, shift):
         ),
         now=AHEAD,
     )
+    db.session.commit()
     with time_machine.travel(AHEAD, tick=True):
         page = client.get(f"/book/slot/{slots[4].id}/other").get_data(as_text=True)
         data = {

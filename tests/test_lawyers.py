@@ -242,6 +242,7 @@ def test_my_shifts_show_how_many_are_booked(app_factory, make_station, make_lawy
 
     import time_machine
 
+    from legalaid.bookings import planning
     from legalaid.bookings import services as bookings
     from legalaid.roster import services as roster
 
@@ -249,7 +250,7 @@ def test_my_shifts_show_how_many_are_booked(app_factory, make_station, make_lawy
     lawyer = make_lawyer(station)
     shift = roster.set_shift_lawyer(station, date(2026, 3, 10), lawyer, "测试", today=date(2026, 3, 1))
     db.session.commit()
-    slot = bookings.ensure_slots(shift)[0]
+    slot = planning.ensure_slots(shift)[0]
     db.session.commit()
     bookings.place_booking(
         bookings.BookingRequest(
@@ -263,6 +264,7 @@ def test_my_shifts_show_how_many_are_booked(app_factory, make_station, make_lawy
         ),
         now=datetime(2026, 3, 5, 2, 0, tzinfo=UTC),
     )
+    db.session.commit()
     with time_machine.travel(datetime(2026, 3, 5, 2, 0, tzinfo=UTC), tick=True):
         client = app_factory().test_client()
         login(client, lawyer.user.username)

@@ -7,13 +7,15 @@ Beijing is UTC+8: 17:00 there is 09:00 UTC.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 import time_machine
 
+from legalaid import scheduler
+from legalaid.bookings import planning
 from legalaid.bookings import services as bookings
 from legalaid.consultations import services as consultations
 from legalaid.extensions import db
@@ -39,6 +41,14 @@ def run_at(instant: datetime) -> dict[str, int]:
     return report
 
 
+def notices_at(instant: datetime) -> int:
+    """The same job's first part alone: the notices of what happened to bookings."""
+    with time_machine.travel(instant, tick=False):
+        queued = rules.booking_notices(instant)
+        db.session.commit()
+    return queued
+
+
 def messages(kind: str | None = None) -> list[OutboxMessage]:
     db.session.expire_all()
     query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
@@ -56,10 +66,18 @@ def world(app, make_station, make_lawyer, make_user):
     with time_machine.travel(bj(3, 1, 9), tick=False):
         shift = roster.set_shift_lawyer(station, DAY, duty, "测试", today=date(2026, 3, 1))
         db.session.commit()
-        slots = bookings.ensure_slots(shift)
+        slots = planning.ensure_slots(shift)
         db.session.commit()
     admin = make_user("admin", username="chief", email="chief@example.org")
-    return {"station": station, "duty": duty, "other": other, "shift": shift, "slots": slots, "admin": admin}
+    return {
+        "app": app,
+        "station": station,
+        "duty": duty,
+        "other": other,
+        "shift": shift,
+        "slots": slots,
+        "admin": admin,
+    }
 
 
 def book(world, at: datetime, slot_index: int = 0, mobile: str = "13812345678", channel: str = "online"):
@@ -75,6 +93,8 @@ def book(world, at: datetime, slot_index: int = 0, mobile: str = "13812345678", 
                 consent=True,
             )
         )
+        db.session.commit()
+    notices_at(at)
     return booking
 
 
@@ -151,12 +171,14 @@ def test_confirmation_on_booking_cancelling_and_moving(world):
     with time_machine.travel(bj(3, 6, 10), tick=False):
         bookings.move(db.session.get(type(booking), booking.id), world["slots"][3])
         db.session.commit()
+    notices_at(bj(3, 6, 10))
     moved = messages("booking_moved")
     assert len(moved) == 1 and moved[0].params["when"] == "2026-03-10 10:30"
 
     with time_machine.travel(bj(3, 7, 10), tick=False):
         bookings.cancel(db.session.get(type(booking), booking.id), "有事")
         db.session.commit()
+    notices_at(bj(3, 7, 10))
     assert len(messages("booking_cancelled")) == 1
 
 
@@ -194,6 +216,7 @@ def test_a_cancelled_booking_gets_no_reminder(world):
     with time_machine.travel(bj(3, 8, 10), tick=False):
         bookings.cancel(db.session.get(type(booking), booking.id), "有事")
         db.session.commit()
+    notices_at(bj(3, 8, 10))
     run_at(bj(3, 9, 17, 0))
     run_at(bj(3, 10, 8, 0))
     assert messages("booking_eve") == [] and messages("booking_day") == []
@@ -352,17 +375,11 @@ def test_the_enqueue_and_send_commands(runner, world):
 def test_a_reminder_queued_but_not_yet_sent_lapses_when_the_booking_is_cancelled(world):
     booking = book(world, bj(3, 5, 10), slot_index=6)
     run_at(bj(3, 9, 17, 0))  # queued; the sweep has not run yet
-    with time_machine.travel(
-        bj(
-            3,
-            9,
-            17,
-            0,
-        ),
-        tick=False,
-    ):
+    with time_machine.travel(bj(3, 9, 17, 0), tick=False):
         bookings.cancel(db.session.get(type(booking), booking.id), "有事")
         db.session.commit()
+    with time_machine.travel(bj(3, 9, 17, 0) + timedelta(seconds=10), tick=False):
+        scheduler.run_job(world["app"], "send_due")  # the sweep reads what happened to bookings first
     eve = messages("booking_eve")
     assert len(eve) == 1 and eve[0].status == EXPIRED
     history = outbox.history(eve[0])

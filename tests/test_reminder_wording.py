@@ -19,7 +19,7 @@ from legalaid.reminders import services as outbox
 from legalaid.reminders.models import EXPIRED, PENDING, SENT, OutboxMessage
 from legalaid.reminders.senders import render
 from legalaid.roster import services as roster
-from tests.test_reminder_rules import DAY, bj, book, messages, run_at
+from tests.test_reminder_rules import DAY, bj, book, messages, notices_at, run_at
 from tests.test_reminder_rules import world as world  # the fixture, shared
 
 EARLY = ("duty_week", "duty_soon")
@@ -117,12 +117,14 @@ def move(world, booking: Booking, at: datetime, slot_index: int) -> None:
     with time_machine.travel(at, tick=False):
         bookings.move(db.session.get(Booking, booking.id), world["slots"][slot_index])
         db.session.commit()
+    notices_at(at)
 
 
 def cancel(booking: Booking, at: datetime) -> None:
     with time_machine.travel(at, tick=False):
         bookings.cancel(db.session.get(Booking, booking.id), "有事")
         db.session.commit()
+    notices_at(at)
 
 
 def statuses() -> dict[str, str]:

@@ -55,6 +55,7 @@ import time_machine
 from openpyxl import load_workbook
 
 from legalaid.audit.models import AuditEntry
+from legalaid.bookings import calling, planning
 from legalaid.bookings import services as bookings
 from legalaid.bookings.models import Veteran
 from legalaid.bookings.validation import id_check_digit
@@ -133,7 +134,7 @@ def world(app, make_station, make_firm, make_lawyer, make_user):
             w.shift[key] = roster.set_shift_lawyer(station, day, lawyer, "排班", today=date(2024, 12, 1))
         db.session.commit()
         for key, shift in w.shift.items():
-            slots[key] = [s.id for s in bookings.ensure_slots(shift)]
+            slots[key] = [s.id for s in planning.ensure_slots(shift)]
         db.session.commit()
 
     def book(key, slot, name, mobile, category, channel, days_before=3, id_number=None):
@@ -162,7 +163,7 @@ def world(app, make_station, make_firm, make_lawyer, make_user):
     def walk_in(key, category, veteran=None, name=""):
         shift = w.shift[key]
         with clock(shift.duty_on, 9):
-            walkin = bookings.issue_walkin(
+            walkin = calling.issue_walkin(
                 shift.station, category, veteran=veteran, now=bj(shift.duty_on, 9), name=name
             )
             db.session.commit()

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import time_machine
 
 from legalaid.audit.models import AuditEntry
+from legalaid.bookings import planning
 from legalaid.bookings import services as bookings
 from legalaid.bookings.models import CANCELLED, Booking, ShiftQuota, Slot
 from legalaid.dates import to_local
@@ -51,12 +52,12 @@ def shift(station, day):
 
 def times(shift) -> list[str]:
     """The local start times of a shift's slots: ['09:00', …]."""
-    return [f"{to_local(s.starts_at, TZ):%H:%M}" for s in bookings.slots_of(shift)]
+    return [f"{to_local(s.starts_at, TZ):%H:%M}" for s in planning.slots_of(shift)]
 
 
 def book(station, day, at: str, mobile: str, channel: str = "kiosk") -> Booking:
     slot = next(
-        s for s in bookings.slots_of(shift(station, day)) if f"{to_local(s.starts_at, TZ):%H:%M}" == at
+        s for s in planning.slots_of(shift(station, day)) if f"{to_local(s.starts_at, TZ):%H:%M}" == at
     )
     return bookings.place_booking(
         bookings.BookingRequest(
@@ -129,7 +130,7 @@ def test_every_shift_the_roster_makes_is_planned_at_once(app, clock, make_statio
     assert len(made) >= 6
     for one in made:
         assert times(one) == HALF_HOURLY
-        assert bookings.public_places_left(one) == 10
+        assert planning.public_places_left(one) == 10
     # A day closed and open again comes back with the plan of today's settings.
     day = made[0].duty_on
     roster.set_closure(station, day, True, "大厅活动")
@@ -141,7 +142,7 @@ def test_every_shift_the_roster_makes_is_planned_at_once(app, clock, make_statio
     # Set by hand on a new day: planned too; the hook is registered once however many apps are built.
     extra = roster.set_shift_lawyer(station, date(2026, 5, 12), lawyers[0], "加班", today=TODAY)
     assert times(extra) == HOURLY
-    assert roster.on_shift_made.count(bookings.plan_slots) == 1
+    assert roster.on_shift_made.count(planning.plan_slots) == 1
 
 
 def test_a_page_never_plans_a_day_and_the_command_does(app, station, runner):
@@ -150,9 +151,9 @@ def test_a_page_never_plans_a_day_and_the_command_does(app, station, runner):
     db.session.execute(sa.delete(Slot).where(Slot.shift_id == old.id))
     db.session.execute(sa.delete(ShiftQuota).where(ShiftQuota.shift_id == old.id))
     db.session.commit()
-    day = next(d for d in bookings.bookable_days(station, "kiosk") if d.shift.id == old.id)
+    day = next(d for d in planning.bookable_days(station, "kiosk") if d.shift.id == old.id)
     assert day.slots == [] and day.left == 0
-    assert bookings.open_slots(old, "staff") == [] and bookings.public_places_left(old) == 0
+    assert planning.open_slots(old, "staff") == [] and planning.public_places_left(old) == 0
     db.session.rollback()
     assert not db.session.scalar(sa.select(sa.func.count()).where(Slot.shift_id == old.id))
     result = runner.invoke(args=["bookings", "plan-slots"])
@@ -175,9 +176,9 @@ def test_a_settings_change_re_plans_the_coming_days_nobody_is_booked_on(app, sta
         assert times(shift(station, day)) == HOURLY
         assert all(
             s.capacity == 2 and s.ends_at - s.starts_at == timedelta(hours=1)
-            for s in bookings.slots_of(shift(station, day))
+            for s in planning.slots_of(shift(station, day))
         )
-        assert bookings.public_places_left(shift(station, day)) == 6 * 2 - 1
+        assert planning.public_places_left(shift(station, day)) == 6 * 2 - 1
         counts_match_the_bookings(shift(station, day))
     # The cancelled booking still shows the time it had; its slot is out of every list.
     assert at(cancelled) == "09:30 (dropped)"
@@ -187,7 +188,7 @@ def test_a_settings_change_re_plans_the_coming_days_nobody_is_booked_on(app, sta
     counts_match_the_bookings(shift(station, BOOKED_A))
     assert times(shift(station, PAST)) == past_slots and times(shift(station, TODAY)) == today_slots
     # The station page will list it, and it can be re-planned with its booking kept.
-    old = bookings.days_on_old_plan(station)
+    old = planning.days_on_old_plan(station)
     assert [(o.shift.duty_on, o.booked, o.reason) for o in old] == [(BOOKED_A, 1, "")]
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "station.replan"))
     assert entry.details["days"] == [BOOKED_B.isoformat(), EMPTY.isoformat()]
@@ -204,7 +205,7 @@ def test_booked_days_are_re_planned_keeping_every_booking_at_its_time(app, stati
     db.session.commit()
     change(station, **HOURS)
 
-    result = bookings.replan_coming_days(station, keep_bookings=True)
+    result = planning.replan_coming_days(station, keep_bookings=True)
     db.session.commit()
     db.session.expire_all()
 
@@ -212,9 +213,9 @@ def test_booked_days_are_re_planned_keeping_every_booking_at_its_time(app, stati
     a = shift(station, BOOKED_A)
     assert times(a) == HOURLY
     assert (at(morning), at(afternoon)) == ("09:00", "14:30")
-    assert [s.booked for s in bookings.slots_of(a)] == [1, 0, 0, 1, 0, 0]
+    assert [s.booked for s in planning.slots_of(a)] == [1, 0, 0, 1, 0, 0]
     counts_match_the_bookings(a)
-    assert bookings.public_places_left(a) == 11 - 1  # the hotline booking took no public place
+    assert planning.public_places_left(a) == 11 - 1  # the hotline booking took no public place
     # The day whose booking is at 09:30 keeps its old plan, and says why.
     [kept] = result.kept
     assert kept.shift.duty_on == BOOKED_B and "09:30" in kept.reason
@@ -238,9 +239,9 @@ def test_fewer_places_than_bookings_keeps_the_old_plan(app, station):
     for n in range(2):
         book(station, BOOKED_A, "10:00", f"1381234567{n}")
     change(station, places_per_slot=1)
-    result = bookings.replan_coming_days(station, keep_bookings=True)
+    result = planning.replan_coming_days(station, keep_bookings=True)
     assert result.days == [] and "10:00" in result.kept[0].reason
-    assert [s.capacity for s in bookings.slots_of(shift(station, BOOKED_A))] == [2] * 12
+    assert [s.capacity for s in planning.slots_of(shift(station, BOOKED_A))] == [2] * 12
     counts_match_the_bookings(shift(station, BOOKED_A))
 
 
@@ -289,4 +290,4 @@ def test_the_station_page_lists_the_days_on_their_old_plan_and_re_plans_them(app
 def test_sessions_and_time_changes_follow_too(app, station):
     change(station, sessions=[(time(8, 30), time(11, 30))])
     assert times(shift(station, EMPTY)) == ["08:30", "09:00", "09:30", "10:00", "10:30", "11:00"]
-    assert bookings.public_places_left(shift(station, EMPTY)) == 4
+    assert planning.public_places_left(shift(station, EMPTY)) == 4

@@ -20,8 +20,8 @@ from legalaid.auth.forms import (
 )
 from legalaid.auth.models import User
 from legalaid.errors import InvalidInput, TooManyAttempts
-from legalaid.extensions import db, login_manager
-from legalaid.forms import commit_or_flash, commit_or_show, show_error
+from legalaid.extensions import login_manager
+from legalaid.forms import attempt, attempt_or_flash, show_error
 from legalaid.security import local_target
 from legalaid.stations import services as stations
 
@@ -33,10 +33,8 @@ SESSION_KEY = "sid"
 def load_user(user_id: str) -> User | None:
     """Find the signed-in user through the server-side session named in the cookie."""
     user = services.user_for_session(session.get(SESSION_KEY))
-    # The session row may have been touched or ended just now; that write is the auth layer's own,
-    # made before the view runs (at most once a minute per session).
-    if db.session.dirty:
-        db.session.commit()
+    # The session row may have been touched or ended just now (at most once a minute per session):
+    # the request commits it with its own work.
     if user is None or str(user.id) != user_id:
         return None
     return user
@@ -54,12 +52,10 @@ def login() -> Response | str | tuple[str, int, dict]:
         try:
             user = services.authenticate(form.username.data, form.password.data, ip)
         except TooManyAttempts as error:
-            db.session.commit()
             form.password.errors.append(error.message)
             headers = {"Retry-After": str(error.retry_after)}
             return render_template("auth/login.html", form=form), 429, headers
         except InvalidInput as error:
-            db.session.commit()  # keep the failure: it counts towards the throttle
             show_error(form, error)
         else:
             next_url = local_target(request.args.get("next"))
@@ -67,7 +63,6 @@ def login() -> Response | str | tuple[str, int, dict]:
             session[SESSION_KEY] = services.start_session(user, ip)
             session.permanent = True
             login_user(user)
-            db.session.commit()
             return redirect(next_url if next_url != "/" else url_for("core.home"))
     return render_template("auth/login.html", form=form)
 
@@ -78,7 +73,6 @@ def logout() -> Response:
     """Sign out: the server-side session ends, so the old cookie is worthless."""
     if ConfirmForm().validate_on_submit():
         services.end_session(session.get(SESSION_KEY))
-        db.session.commit()
         logout_user()
         session.clear()
         flash(_("You have signed out."), "info")
@@ -101,7 +95,7 @@ def own_password() -> Response | str:
                 # set_password ended every session, this one too: open a fresh one.
                 session[SESSION_KEY] = services.start_session(me, request.remote_addr)
 
-            if commit_or_show(form, change).ok:
+            if attempt(form, change).ok:
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for("core.home"))
     return render_template("auth/own_password.html", form=form)
@@ -125,7 +119,7 @@ def user_new() -> Response | str:
     form = UserCreateForm()
     form.station_id.choices = _station_choices()
     if form.validate_on_submit():
-        done = commit_or_show(
+        done = attempt(
             form,
             lambda: services.create_user(
                 form.username.data,
@@ -171,7 +165,7 @@ def user_role(user_id: int) -> Response | str:
     user = _user_or_404(user_id)
     form = RoleForm()
     if form.validate_on_submit():
-        if commit_or_flash(lambda: services.change_role(user, form.role.data, actor=current_user)):
+        if attempt_or_flash(lambda: services.change_role(user, form.role.data, actor=current_user)):
             flash(_("The role has been changed."), "success")
         return redirect(url_for("auth.user_edit", user_id=user.id))
     return render_template(
@@ -190,9 +184,7 @@ def user_password(user_id: int) -> Response | str:
     user = _user_or_404(user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        done = commit_or_show(
-            form, lambda: services.set_password(user, form.password.data, actor=current_user)
-        )
+        done = attempt(form, lambda: services.set_password(user, form.password.data, actor=current_user))
         if done.ok:
             flash(
                 _("The new password is set. Tell it to %(name)s in person.", name=user.display_name),
@@ -215,7 +207,7 @@ def user_active(user_id: int) -> Response:
     user = _user_or_404(user_id)
     if ConfirmForm().validate_on_submit():
         make_active = request.form.get("active") == "1"
-        if commit_or_flash(lambda: services.set_active(user, make_active, actor=current_user)):
+        if attempt_or_flash(lambda: services.set_active(user, make_active, actor=current_user)):
             message = (
                 _("Account reactivated.") if make_active else _("Account deactivated; it is signed out.")
             )

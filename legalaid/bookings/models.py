@@ -26,6 +26,11 @@ BOOKED, CHECKED_IN, COMPLETED, CANCELLED, NO_SHOW = (
 BOOKING_STATES = (BOOKED, CHECKED_IN, COMPLETED, CANCELLED, NO_SHOW)
 ACTIVE_STATES = (BOOKED, CHECKED_IN)
 
+# What a booking event announces, and who or what caused a cancellation.
+MADE, MOVED, CANCELLED_EVENT = "made", "moved", "cancelled"
+EVENT_KINDS = (MADE, MOVED, CANCELLED_EVENT)
+BY_VETERAN, BY_STAFF, BY_CLOSURE = "veteran", "staff", "closure"
+
 
 class Veteran(db.Model):
     """A person who books: stored once per mobile number; numbers are shown masked."""
@@ -169,3 +174,26 @@ class WalkIn(db.Model):
     def person(self) -> str:
         """The name the desk was given, if any."""
         return self.veteran.name if self.veteran else self.name
+
+
+class BookingEvent(db.Model):
+    """Something that happened to a booking — made, moved, cancelled — announced as a row for other
+    features to act on later (the reminders tell the veteran), as the roster's shift changes are.
+    The booking feature knows nothing of who reads it."""
+
+    __tablename__ = "booking_events"
+    __table_args__ = (
+        sa.CheckConstraint(f"kind IN {EVENT_KINDS!r}", name="kind_known"),
+        sa.Index("ix_booking_events_pending", "processed_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    cause: Mapped[str] = mapped_column(sa.String(16), default="")  # veteran · staff · closure
+    reason: Mapped[str | None] = mapped_column(sa.String(200))  # a closure's reason, as typed
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    # Set by the reader (the reminders) once it has acted on the event.
+    processed_at: Mapped[datetime | None]
+
+    booking: Mapped[Booking] = relationship()

@@ -11,15 +11,16 @@ from werkzeug.wrappers.response import Response
 
 from legalaid.access import ADMIN, STAFF, public, roles
 from legalaid.auth import services as throttle
-from legalaid.bookings import services
+from legalaid.bookings import calling as day_queue
+from legalaid.bookings import planning, services
 from legalaid.bookings.forms import DeskBookingForm, ReasonForm, WalkInForm
 from legalaid.bookings.models import BOOKED, PUBLIC_CHANNELS
 from legalaid.bookings.models import STAFF as STAFF_CHANNEL
 from legalaid.bookings.validation import check_category, check_mobile, check_name, clean_text
 from legalaid.consultations.services import public_status
 from legalaid.dates import now_utc
-from legalaid.extensions import db
-from legalaid.forms import commit_or_flash, commit_or_show
+from legalaid.errors import NotAllowed
+from legalaid.forms import attempt, attempt_or_flash
 from legalaid.i18n import format_instant
 from legalaid.kiosk.forms import CancelForm, LookupForm, MoveForm
 from legalaid.stations import services as stations
@@ -37,6 +38,9 @@ LOOKUP = "lookup"
 def lookup() -> Response | str | tuple[str, int]:
     """Find a booking by its code and the last four digits of the mobile; guessing is throttled."""
     form = LookupForm()
+    if request.method == "GET" and request.args.get("code"):
+        # From the ticket's QR code: the code is filled in; the person adds the last four digits.
+        form.code.data = services.normalize_code(request.args["code"][:20])
     if form.validate_on_submit():
         ip = request.remote_addr or "unknown"
         code = services.normalize_code(form.code.data)
@@ -48,7 +52,6 @@ def lookup() -> Response | str | tuple[str, int]:
         booking = services.find_booking(form.code.data, form.last4.data)
         if booking is None:
             throttle.record_failure(code or "-", ip, kind=LOOKUP)
-            db.session.commit()
             form.form_errors.append(_("No booking matches this code and number. Check both and try again."))
         else:
             session[LOOKUP] = booking.id
@@ -85,7 +88,7 @@ def cancel_mine() -> Response | str:
     """The veteran cancels (with a reason) until the cutoff."""
     booking = _looked_up()
     form = CancelForm()
-    if form.validate_on_submit() and commit_or_flash(lambda: services.cancel(booking, form.reason.data)):
+    if form.validate_on_submit() and attempt_or_flash(lambda: services.cancel(booking, form.reason.data)):
         flash(_("Your booking is cancelled."), "success")
     return redirect(url_for("bookings.mine"))
 
@@ -96,10 +99,10 @@ def move_mine() -> Response:
     """The veteran moves the booking to another free time until the cutoff."""
     booking = _looked_up()
     form = MoveForm()
-    slot = services.get_slot(form.slot_id.data or 0) if form.validate_on_submit() else None
+    slot = planning.get_slot(form.slot_id.data or 0) if form.validate_on_submit() else None
     if slot is None:
         flash(_("Choose a time."), "danger")
-    elif commit_or_flash(lambda: services.move(booking, slot)):
+    elif attempt_or_flash(lambda: services.move(booking, slot)):
         flash(_("Your booking has been moved."), "success")
     return redirect(url_for("bookings.mine"))
 
@@ -127,7 +130,7 @@ def _desk_station() -> Station:
 def desk() -> str:
     """Today's queue: bookings in time order, walk-ins by number; call the next person."""
     station = _desk_station()
-    queue = services.todays_queue(station)
+    queue = day_queue.todays_queue(station)
     return render_template(
         "bookings/desk.html",
         station=station,
@@ -157,9 +160,9 @@ def desk_walkin() -> Response:
             services.veteran_for(check_name(name), check_mobile(form.mobile.data)) if has_mobile else None
         )
         category = check_category(form.category.data) if form.category.data else ""
-        return services.issue_walkin(station, category, veteran, name=name)
+        return day_queue.issue_walkin(station, category, veteran, name=name)
 
-    if commit_or_flash(issue):
+    if attempt_or_flash(issue):
         flash(_("Number given."), "success")
     return redirect(url_for("bookings.desk", station=station.id))
 
@@ -175,9 +178,9 @@ def desk_booking_action(booking_id: int, action: str) -> Response:
     form = ReasonForm()
     if form.validate_on_submit():
         if action == "check_in":
-            done = commit_or_flash(lambda: services.check_in(booking))
+            done = attempt_or_flash(lambda: services.check_in(booking))
         else:
-            done = commit_or_flash(lambda: services.cancel(booking, form.reason.data, by_staff=True))
+            done = attempt_or_flash(lambda: services.cancel(booking, form.reason.data, by_staff=True))
         if done:
             flash(_("Checked in.") if action == "check_in" else _("Booking cancelled."), "success")
     return redirect(url_for("bookings.desk", station=station.id))
@@ -189,8 +192,10 @@ def call_next() -> Response:
     """Call the next person; the hall display shows them."""
     station = _desk_station()
     if ReasonForm().validate_on_submit():
-        called = services.call_next(station)
-        db.session.commit()
+        try:
+            called = day_queue.call_next(station, by=current_user)
+        except NotAllowed:
+            abort(403)
         if called is None:
             flash(_("Nobody is waiting."), "info")
         else:
@@ -206,11 +211,11 @@ def desk_book() -> Response | str:
     form = DeskBookingForm()
     if not form.is_submitted():
         form.key.data = secrets.token_urlsafe(24)
-    chosen = services.get_slot(form.slot_id.data or 0) if form.is_submitted() else None
+    chosen = planning.get_slot(form.slot_id.data or 0) if form.is_submitted() else None
     if chosen is not None and chosen.shift.station_id != station.id:
         abort(404)  # the desk books only at its own station
     if form.validate_on_submit():
-        done = commit_or_show(
+        done = attempt(
             form, lambda: services.place_booking(form.to_request(form.channel.data), actor_id=current_user.id)
         )
         if done.ok:
@@ -225,7 +230,7 @@ def desk_book() -> Response | str:
                 "success",
             )
             return redirect(url_for("bookings.desk", station=station.id))
-    days = [(day.shift, day.slots) for day in services.bookable_days(station, STAFF_CHANNEL)]
+    days = [(day.shift, day.slots) for day in planning.bookable_days(station, STAFF_CHANNEL)]
     return render_template(
         "bookings/desk_book.html", station=station, form=form, days=days, public_channels=PUBLIC_CHANNELS
     )
@@ -242,4 +247,4 @@ def calling() -> str:
     station = stations.get_station(request.args.get("station", type=int) or 0) or stations.station_for(None)
     if station is None:
         abort(404)
-    return render_template("bookings/calling.html", calling=services.now_calling(station, now_utc()))
+    return render_template("bookings/calling.html", calling=day_queue.now_calling(station, now_utc()))

@@ -19,7 +19,7 @@ from legalaid.consultations.models import Matter
 from legalaid.extensions import db
 from legalaid.privacy import mask_name
 from legalaid.reminders.models import STALE, OutboxMessage
-from legalaid.reminders.rules import Planned, queue, user_contact
+from legalaid.reminders.queueing import Planned, queue, user_contact
 from legalaid.reminders.services import expire_pending
 from legalaid.stations.models import Station
 

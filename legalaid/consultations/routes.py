@@ -12,13 +12,13 @@ from werkzeug.wrappers.response import Response
 from legalaid.access import ADMIN, LAWYER, roles
 from legalaid.auth import services as accounts
 from legalaid.auth.forms import ConfirmForm
+from legalaid.bookings import calling
 from legalaid.bookings import services as bookings
 from legalaid.consultations import services
 from legalaid.consultations.forms import CloseForm, LeadForm, NoteForm, ReassignForm, RecordForm, UnleadForm
 from legalaid.dates import local_to_utc, local_today
 from legalaid.errors import NotAllowed
-from legalaid.extensions import db
-from legalaid.forms import commit_or_flash, commit_or_show
+from legalaid.forms import attempt, attempt_or_flash
 from legalaid.lawyers.services import lawyer_for_user
 from legalaid.privacy import services as privacy
 from legalaid.stations import services as stations
@@ -60,7 +60,7 @@ def console() -> str:
     on_duty = _on_duty(station) and day == today
     may_see = on_duty or current_user.role == ADMIN
     queue = (
-        bookings.todays_queue(station, now=local_to_utc(day, time(12, 0), station.timezone))
+        calling.todays_queue(station, now=local_to_utc(day, time(12, 0), station.timezone))
         if may_see
         else None
     )
@@ -84,11 +84,11 @@ def console() -> str:
 def call_next() -> Response:
     """Call the next person from the queue (shown on the hall display)."""
     station = _station()
-    if not _on_duty(station):
-        abort(403)
     if ConfirmForm().validate_on_submit():
-        called = bookings.call_next(station)
-        db.session.commit()
+        try:
+            called = calling.call_next(station, by=current_user)
+        except NotAllowed:
+            abort(403)
         if called is None:
             flash(_("Nobody is waiting."), "info")
         elif called.booking is not None:
@@ -106,7 +106,7 @@ def no_show(booking_id: int) -> Response:
     booking = bookings.get_booking(booking_id)
     if booking is None or booking.shift.station_id != station.id or not _on_duty(station):
         abort(404)
-    if ConfirmForm().validate_on_submit() and commit_or_flash(lambda: bookings.mark_no_show(booking)):
+    if ConfirmForm().validate_on_submit() and attempt_or_flash(lambda: bookings.mark_no_show(booking)):
         flash(_("Marked as not come."), "success")
     return redirect(url_for("consultations.console"))
 
@@ -119,7 +119,7 @@ def new() -> Response | str:
     if not _on_duty(station):
         abort(403)
     booking = bookings.get_booking(request.args.get("booking", type=int) or 0)
-    walkin = bookings.get_walkin(request.args.get("walkin", type=int) or 0)
+    walkin = calling.get_walkin(request.args.get("walkin", type=int) or 0)
     if (booking and booking.shift.station_id != station.id) or (walkin and walkin.station_id != station.id):
         abort(404)
     form = RecordForm()
@@ -128,7 +128,7 @@ def new() -> Response | str:
         form.summary.data = booking.description
     person = services.queue_person(booking, walkin)
     if form.validate_on_submit():
-        done = commit_or_show(
+        done = attempt(
             form,
             lambda: services.record_consultation(
                 station,
@@ -166,7 +166,6 @@ def _consultation_or_404(consultation_id: int):
 def view(consultation_id: int) -> str:
     """A consultation record (every view is audited)."""
     consultation = services.read_consultation(_consultation_or_404(consultation_id), current_user)
-    db.session.commit()
     return render_template(
         "consultations/view.html",
         c=consultation,
@@ -193,7 +192,7 @@ def edit(consultation_id: int) -> Response | str:
         abort(403)
     form = RecordForm(obj=consultation) if request.method == "GET" else RecordForm()
     if form.validate_on_submit():
-        done = commit_or_show(
+        done = attempt(
             form,
             lambda: services.correct_consultation(
                 consultation, current_user._get_current_object(), form.to_record()
@@ -302,7 +301,7 @@ def matter_action(matter_id: int, action: str) -> Response:
             services.reassign(item, me, owner)
 
     if form.validate_on_submit():
-        if commit_or_flash(work):
+        if attempt_or_flash(work):
             flash(_("Saved."), "success")
     else:
         for errors in form.errors.values():

@@ -17,6 +17,7 @@ from werkzeug.wrappers.response import Response
 from wtforms.validators import ValidationError
 
 from legalaid.access import public
+from legalaid.bookings import calling, planning
 from legalaid.bookings import services as bookings
 from legalaid.bookings.models import KIOSK, ONLINE
 from legalaid.categories import category_choices
@@ -86,7 +87,7 @@ def start() -> Response | str:
     station = _station()
     if _mode() == "book":
         return redirect(_url("days"))
-    today_shift = roster.shift_on(station, bookings.booking_opens(station)[0])
+    today_shift = roster.shift_on(station, planning.booking_opens(station)[0])
     return _render("start.html", station=station, duty_today=today_shift is not None)
 
 
@@ -109,7 +110,7 @@ def reset() -> Response:
 def days() -> str:
     """Step 1: the coming duty days with places left."""
     station = _station()
-    shifts = [(day.shift, day.left) for day in bookings.bookable_days(station, _channel())]
+    shifts = [(day.shift, day.left) for day in planning.bookable_days(station, _channel())]
     return _render("days.html", station=station, shifts=shifts)
 
 
@@ -121,19 +122,19 @@ def times(shift_id: int) -> Response | str:
     shift = roster.get_shift(shift_id)
     if shift is None or shift.station_id != station.id:
         abort(404)
-    slots = bookings.open_slots(shift, _channel())
+    slots = planning.open_slots(shift, _channel())
     return _render(
         "times.html",
         station=station,
         shift=shift,
         slots=slots,
-        public_left=bookings.public_places_left(shift),
+        public_left=planning.public_places_left(shift),
         message=request.args.get("full") and _("Sorry, this time is now full. Please choose another time."),
     )
 
 
 def _slot_or_404(slot_id: int):
-    slot = bookings.get_slot(slot_id)
+    slot = planning.get_slot(slot_id)
     if slot is None or slot.shift.station_id != _station().id:
         abort(404)
     return slot
@@ -215,8 +216,20 @@ def ticket() -> Response | str:
     booking = bookings.find_by_code(code) if code else None
     if booking is None:
         return redirect(_url("start"))
-    qr = segno.make(booking.code, error="m").svg_data_uri(scale=8, border=2)
-    return _render("ticket.html", booking=booking, qr=qr)
+    return _render("ticket.html", booking=booking, qr=ticket_qr(booking.code))
+
+
+def lookup_address(code: str) -> str:
+    """Where the ticket's QR code leads: the look-up page with the code filled in (never the mobile)."""
+    public_url = current_app.config.get("PUBLIC_URL", "").rstrip("/")
+    path = url_for("bookings.lookup", code=code)
+    return public_url + path if public_url else url_for("bookings.lookup", code=code, _external=True)
+
+
+def ticket_qr(code: str) -> str:
+    """A normal QR code (never Micro QR, which phones and WeChat do not read) of the look-up address,
+    as a PNG data URI that prints sharply on a receipt printer."""
+    return segno.make_qr(lookup_address(code), error="m").png_data_uri(scale=6, border=4)
 
 
 @bp.post("/walkin")
@@ -231,11 +244,10 @@ def walkin() -> Response | str:
     except ValidationError:
         return redirect(_url("start"))
     try:
-        number = bookings.issue_walkin(station, now=now_utc())
+        number = calling.issue_walkin(station, now=now_utc())
     except DomainError as error:
         db.session.rollback()
         return _render("start.html", station=station, duty_today=False, message=error.message)
-    db.session.commit()
     session["walkin"] = number.id
     return redirect(_url("walkin_ticket"))
 
@@ -244,7 +256,7 @@ def walkin() -> Response | str:
 @public
 def walkin_ticket() -> Response | str:
     """The walk-in number, printable like a ticket."""
-    number = bookings.get_walkin(session.get("walkin") or 0)
+    number = calling.get_walkin(session.get("walkin") or 0)
     if number is None:
         return redirect(_url("start"))
     return _render("walkin.html", walkin=number, station=_station())

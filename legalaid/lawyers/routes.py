@@ -11,7 +11,7 @@ from legalaid.access import ADMIN, roles
 from legalaid.auth.forms import ConfirmForm
 from legalaid.errors import DomainError
 from legalaid.extensions import db
-from legalaid.forms import commit_or_show, show_error
+from legalaid.forms import attempt, show_error
 from legalaid.i18n import format_day
 from legalaid.lawyers import services
 from legalaid.lawyers.forms import FirmForm, ImportForm, LawyerForm, LeaveForm
@@ -44,7 +44,7 @@ def firms() -> Response | str:
     """List the firms and add one."""
     form = FirmForm()
     if form.validate_on_submit():
-        done = commit_or_show(
+        done = attempt(
             form, lambda: services.save_firm(None, form.name.data, form.contact_person.data, form.phone.data)
         )
         if done.ok:
@@ -61,7 +61,7 @@ def firm_edit(firm_id: int) -> Response | str:
     firm = _firm_or_404(firm_id)
     form = FirmForm(obj=firm)
     if form.validate_on_submit():
-        done = commit_or_show(
+        done = attempt(
             form, lambda: services.save_firm(firm, form.name.data, form.contact_person.data, form.phone.data)
         )
         if done.ok:
@@ -96,7 +96,7 @@ def new() -> Response | str:
     station = stations.station_for(current_user, request.args.get("station", type=int)) or abort(404)
     form = _lawyer_form(LawyerForm())
     if form.validate_on_submit():
-        done = commit_or_show(form, lambda: services.create_lawyer(station, form.to_data()))
+        done = attempt(form, lambda: services.create_lawyer(station, form.to_data()))
         if done.ok:
             lawyer = done.value
             flash(_("Lawyer %(name)s added.", name=lawyer.name), "success")
@@ -115,7 +115,7 @@ def edit(lawyer_id: int) -> Response | str:
     if request.method == "GET":
         form.user_id.data = lawyer.user_id or 0
     if form.validate_on_submit():
-        done = commit_or_show(form, lambda: services.update_lawyer(lawyer, form.to_data()))
+        done = attempt(form, lambda: services.update_lawyer(lawyer, form.to_data()))
         if done.ok:
             flash(_("Saved."), "success")
             _flash_conflicts(
@@ -155,7 +155,6 @@ def set_active(lawyer_id: int) -> Response:
     if ConfirmForm().validate_on_submit():
         active = request.form.get("active") == "1"
         clashes = services.set_lawyer_active(lawyer, active)
-        db.session.commit()
         flash(
             _("Lawyer reactivated.") if active else _("Lawyer deactivated; their history is kept."), "success"
         )
@@ -170,7 +169,7 @@ def add_leave(lawyer_id: int) -> Response | str:
     lawyer = _lawyer_or_404(lawyer_id)
     form = LeaveForm()
     if form.validate_on_submit():
-        done = commit_or_show(
+        done = attempt(
             form,
             lambda: services.add_unavailability(
                 lawyer, form.start_on.data, form.end_on.data, form.reason.data
@@ -200,7 +199,6 @@ def delete_leave(entry_id: int) -> Response:
     lawyer_id = entry.lawyer_id
     if ConfirmForm().validate_on_submit():
         services.remove_unavailability(entry)
-        db.session.commit()
         flash(_("Dates off removed."), "success")
     return redirect(url_for("lawyers.edit", lawyer_id=lawyer_id))
 
@@ -225,7 +223,6 @@ def import_file() -> Response | str:
             if problems:
                 db.session.rollback()
             else:
-                db.session.commit()
                 flash(_("%(n)d lawyers imported.", n=count), "success")
                 return redirect(url_for("lawyers.index", station=station.id))
     return render_template("lawyers/import.html", form=form, problems=problems)

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 from legalaid.access import ADMIN, LAWYER, STAFF, roles
-from legalaid.forms import commit_or_show
+from legalaid.forms import attempt
 from legalaid.privacy import services
 from legalaid.privacy.forms import RevealForm
 from legalaid.security import local_target
@@ -27,7 +27,7 @@ def reveal(kind: str, record_id: int) -> tuple[str, int] | str:
     form = RevealForm()
     value = None
     if form.validate_on_submit():
-        done = commit_or_show(
+        done = attempt(
             form, lambda: services.reveal(me, subject, form.field.data, form.reason.data, form.note.data)
         )
         value = done.value if done.ok else None

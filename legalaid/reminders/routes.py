@@ -14,7 +14,7 @@ from legalaid import audit
 from legalaid.access import ADMIN, roles
 from legalaid.audit.services import ACTION_LABELS, TARGETS
 from legalaid.dates import now_utc
-from legalaid.forms import commit_or_flash
+from legalaid.forms import attempt_or_flash
 from legalaid.i18n import format_instant
 from legalaid.reminders import services
 from legalaid.reminders.forms import OutboxFilterForm, ResendForm
@@ -81,7 +81,7 @@ def resend(message_id: int) -> Response:
             services.resend(message, by=current_user.username)
             audit.record("outbox.resend", message, details={"kind": message.kind})
 
-        if commit_or_flash(again):
+        if attempt_or_flash(again):
             if message.due_at > now_utc() + timedelta(minutes=1):  # quiet hours: it waits until morning
                 flash(
                     _(

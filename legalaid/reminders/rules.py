@@ -5,7 +5,8 @@ with a due time and an expiry in the station's time. `enqueue_due()` — the sch
 minute, safe to run twice — queues each planned message once its due time has come (the unique
 de-duplication key makes a second run a no-op); the sweeper then sends it, or expires it when it is no
 longer worth sending (after downtime). Messages caused by a person's action (a booking made, cancelled
-or moved) are queued in that action's transaction by the `on_booking_*` functions.
+or moved) are announced by the bookings as `booking_events` rows, which `booking_notices()` reads on
+the same minute's run, as the roster's `shift_changes` are read for a change of lawyer.
 
 Nothing goes out between 21:00 and 08:00: a message that falls due then waits until 08:00.
 """
@@ -13,118 +14,38 @@ Nothing goes out between 21:00 and 08:00: a message that falls due then waits un
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import force_locale
 
-from legalaid.access import ADMIN
 from legalaid.auth.models import User
-from legalaid.bookings.models import BOOKED, Booking, Slot
+from legalaid.bookings.models import BOOKED, BY_CLOSURE, MADE, MOVED, Booking, BookingEvent, Slot
 from legalaid.consultations.models import CLOSED, Matter
 from legalaid.dates import DEFAULT_TIMEZONE, local_to_utc, now_utc, to_local
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
 from legalaid.privacy import mask_name
 from legalaid.reminders.models import BOOKING_CHANGED, LAWYER_CHANGED, OutboxMessage
-from legalaid.reminders.services import enqueue, expire_pending
+from legalaid.reminders.queueing import (
+    DEFAULT_LOCALE,
+    Contact,
+    Planned,
+    admin_contacts,
+    lawyer_contact,
+    queue,
+    user_contact,
+    veteran_contact,
+)
+from legalaid.reminders.services import expire_pending
 from legalaid.reminders.timing import at, days, first_working_day, out_of_quiet, previous_working_day
-from legalaid.roster.models import DutyShift, ShiftChange
+from legalaid.roster.models import Closure, DutyShift, ShiftChange
 from legalaid.stations.models import Station
 
-DEFAULT_LOCALE = "zh_Hans_CN"
 Zones = dict[str, list[Station]]  # active stations by time zone
 # The early notice's key always starts "duty_week", also when it is worded "in N days" (duty_soon).
 DUTY_KINDS = ("duty_week", "duty_eve", "duty_morning")
-
-
-class Contact(NamedTuple):
-    """Who a message is for and where it goes."""
-
-    recipient_type: str  # user · lawyer · veteran
-    recipient_id: int | None
-    channel: str
-    address: str
-
-
-@dataclass
-class Planned:
-    """A message a rule wants sent: to whom, what, and between when and when."""
-
-    kind: str
-    recipient: Contact
-    template: str
-    params: dict
-    due_at: datetime
-    expires_at: datetime | None
-    dedupe_key: str
-    tz: str | None = DEFAULT_TIMEZONE
-    locale: str = DEFAULT_LOCALE
-
-
-# -- who gets it, and how ---------------------------------------------------------------------------
-
-
-def veteran_contact(booking: Booking) -> Contact:
-    """A veteran is reached by SMS on the mobile number they booked with."""
-    return Contact("veteran", booking.veteran_id, "sms", booking.veteran.mobile)
-
-
-def lawyer_contact(lawyer: Lawyer, as_user: int | None = None) -> Contact:
-    """A lawyer by SMS, else e-mail, else only the log (and the admin outbox page)."""
-    who = ("user", as_user) if as_user is not None else ("lawyer", lawyer.id)
-    if lawyer.mobile:
-        return Contact(*who, "sms", lawyer.mobile)
-    if lawyer.email:
-        return Contact(*who, "email", lawyer.email)
-    return Contact(*who, "log", lawyer.name)
-
-
-def user_contact(user: User) -> Contact:
-    """A signed-in user: as their lawyer record if they are one, else by e-mail, else the log."""
-    lawyer = db.session.scalar(sa.select(Lawyer).where(Lawyer.user_id == user.id))
-    if lawyer is not None and (lawyer.mobile or lawyer.email):
-        return lawyer_contact(lawyer, as_user=user.id)
-    if user.email:
-        return Contact("user", user.id, "email", user.email)
-    return Contact("user", user.id, "log", user.username)
-
-
-# -- queueing ---------------------------------------------------------------------------------------
-
-
-def queue(planned: list[Planned], now: datetime) -> int:
-    """Queue each planned message whose time has come and which is not queued yet; returns how many.
-
-    A message is queued as due now (or at the end of the quiet hours). Existing keys are read first, a
-    thousand at a time, so a job that runs every minute costs a read, not a failed insert per message.
-    """
-    ready = [p for p in planned if p.due_at <= now]
-    keys = [p.dedupe_key for p in ready]
-    existing: set[str] = set()
-    for start in range(0, len(keys), 1000):
-        chunk = keys[start : start + 1000]
-        existing |= set(
-            db.session.scalars(sa.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk)))
-        )
-    added = 0
-    for p in ready:
-        if p.dedupe_key in existing:
-            continue
-        added += enqueue(
-            kind=p.kind,
-            **p.recipient._asdict(),
-            template=p.template,
-            params=p.params,
-            due_at=out_of_quiet(now, p.tz),
-            expires_at=p.expires_at,
-            dedupe_key=p.dedupe_key,
-            locale=p.locale,
-        )
-        existing.add(p.dedupe_key)
-    return added
+CLOSURE_CAUSE = "closure"  # the roster's change cause when a closed day releases its shift
 
 
 def _when(instant: datetime, tz: str | None) -> str:
@@ -145,87 +66,96 @@ def booking_params(booking: Booking) -> dict:
     }
 
 
-# -- booking events (in the caller's transaction) ----------------------------------------------------
+# -- booking events (announced by the bookings as rows, read here) ----------------------------------
 
 
-def _booking_notice(booking: Booking, kind: str, key: str, now: datetime) -> int:
-    tz = booking.shift.station.timezone
+def _booking_notice(booking: Booking, kind: str, key: str, now: datetime, **extra: str) -> int:
     planned = Planned(
         kind=kind,
         recipient=veteran_contact(booking),
         template=kind,
-        params=booking_params(booking),
+        params={**booking_params(booking), **extra},
         due_at=now,
         expires_at=booking.slot.starts_at,
         dedupe_key=key,
-        tz=tz,
+        tz=booking.shift.station.timezone,
     )
     return queue([planned], now)
 
 
-def on_booking_made(booking: Booking, now: datetime | None = None) -> int:
-    """Queue the booking's confirmation (in the booking's transaction)."""
-    now = now or now_utc()
-    return _booking_notice(booking, "booking_confirmed", f"booking-confirmed:{booking.id}", now)
-
-
-def on_booking_moved(booking: Booking, now: datetime | None = None) -> int:
-    """Queue a confirmation of the new time; reminders already queued for the old time, and a
-    confirmation of it not sent yet, lapse."""
-    now = now or now_utc()
-    _expire_booking_reminders(booking.id)
-    _expire_booking_notices(booking.id, now)
-    key = f"booking-moved:{booking.id}:{booking.slot_id}:{int(now.timestamp())}"
-    return _booking_notice(booking, "booking_moved", key, now)
-
-
-def on_booking_cancelled(booking: Booking, now: datetime | None = None) -> int:
-    """Queue a confirmation of the cancellation; its pending reminders and confirmations are not sent."""
-    now = now or now_utc()
-    _expire_booking_reminders(booking.id)
-    _expire_booking_notices(booking.id, now)
-    return _booking_notice(booking, "booking_cancelled", f"booking-cancelled:{booking.id}", now)
-
-
-def on_day_closed(shift: DutyShift, bookings: list[Booking], reason: str, now: datetime | None = None) -> int:
-    """The station closed a day: each booked person is told why, with their code and where to book
-    another day, and the lawyer is told their duty is off. Queued in the closure's transaction; the
-    keys make saving the same closure again tell nobody twice."""
+def _closure_notice(booking: Booking, event: BookingEvent, now: datetime) -> int:
+    """A closed day: the person is told why, with their code and where to book another day."""
     from flask import current_app
 
-    now = now or now_utc()
-    station = shift.station
     book_again = current_app.config.get("PUBLIC_URL", "").rstrip("/") + "/book"
-    day = f"{shift.duty_on:%Y-%m-%d}"
-    planned = []
-    for booking in bookings:
+    day = f"{booking.shift.duty_on:%Y-%m-%d}"
+    extra = {"day": day, "reason": event.reason or "", "link": book_again}
+    return _booking_notice(booking, "booking_closed", f"booking-closed:{booking.id}", now, **extra)
+
+
+def booking_notices(now: datetime) -> int:
+    """Tell each veteran what happened to their booking (made, moved, cancelled, the day closed), event
+    by event in order, and mark the events processed; returns how many messages were queued.
+
+    A notice made obsolete before it went out (a confirmation still waiting at night when the booking
+    is moved) lapses: each event expires the earlier unsent notices before its own is queued.
+    """
+    events = db.session.scalars(
+        sa.select(BookingEvent)
+        .where(BookingEvent.processed_at.is_(None))
+        .order_by(BookingEvent.id)
+        .limit(500)
+    ).all()
+    queued = 0
+    for event in events:
+        event.processed_at = now
+        booking = event.booking
+        if event.kind == MADE:
+            queued += _booking_notice(booking, "booking_confirmed", f"booking-confirmed:{booking.id}", now)
+            continue
         _expire_booking_reminders(booking.id)
         _expire_booking_notices(booking.id, now)
-        planned.append(
-            Planned(
-                kind="booking_closed",
-                recipient=veteran_contact(booking),
-                template="booking_closed",
-                params={**booking_params(booking), "day": day, "reason": reason, "link": book_again},
-                due_at=now,
-                expires_at=booking.slot.starts_at,
-                dedupe_key=f"booking-closed:{booking.id}",
-                tz=station.timezone,
-            )
-        )
-    planned.append(
-        Planned(
-            kind="duty_cancelled",
-            recipient=lawyer_contact(shift.lawyer),
-            template="duty_cancelled",
-            params={"station": station.name, "day": day, "reason": reason, "count": len(bookings)},
-            due_at=now,
-            expires_at=local_to_utc(shift.duty_on + timedelta(days=1), time.min, station.timezone),
-            dedupe_key=f"duty-cancelled:{shift.id}:{shift.lawyer_id}",
-            tz=station.timezone,
-        )
+        if event.kind == MOVED:
+            key = f"booking-moved:{booking.id}:{event.id}"
+            queued += _booking_notice(booking, "booking_moved", key, now)
+        elif event.cause == BY_CLOSURE:
+            queued += _closure_notice(booking, event, now)
+        else:
+            queued += _booking_notice(booking, "booking_cancelled", f"booking-cancelled:{booking.id}", now)
+    db.session.flush()
+    return queued
+
+
+def _duty_cancelled(change: ShiftChange, shift: DutyShift, now: datetime) -> Planned | None:
+    """The station closed the lawyer's day: they are told their duty is off, and how many were booked."""
+    lawyer = db.session.get(Lawyer, change.old_lawyer_id) if change.old_lawyer_id else None
+    if lawyer is None:
+        return None
+    station = shift.station
+    cancelled = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(BookingEvent)
+        .join(Booking, Booking.id == BookingEvent.booking_id)
+        .where(Booking.shift_id == shift.id, BookingEvent.cause == BY_CLOSURE)
     )
-    return queue(planned, now)
+    closure = db.session.scalar(
+        sa.select(Closure.reason).where(Closure.station_id == station.id, Closure.closed_on == shift.duty_on)
+    )
+    return Planned(
+        kind="duty_cancelled",
+        recipient=lawyer_contact(lawyer),
+        template="duty_cancelled",
+        params={
+            "station": station.name,
+            "day": f"{shift.duty_on:%Y-%m-%d}",
+            "reason": closure or "",
+            "count": cancelled or 0,
+        },
+        due_at=now,
+        expires_at=local_to_utc(shift.duty_on + timedelta(days=1), time.min, station.timezone),
+        dedupe_key=f"duty-cancelled:{shift.id}:{lawyer.id}",
+        tz=station.timezone,
+    )
 
 
 def _expire_booking_reminders(booking_id: int) -> None:
@@ -276,7 +206,7 @@ def _early_duty_notice(
 def duty_reminders(now: datetime, zones: Zones) -> list[Planned]:
     """The duty lawyer: a week before (fewer days for a shift given later, saying how many), at 17:00
     on the previous working day, and on the morning."""
-    from legalaid.bookings.services import booking_counts
+    from legalaid.bookings.planning import booking_counts
 
     planned: list[Planned] = []
     for tz, stations in zones.items():
@@ -398,6 +328,10 @@ def lawyer_change_notices(now: datetime) -> list[Planned]:
         if change.old_lawyer_id is not None:
             old_keys = [f"{kind}:{shift.id}:{change.old_lawyer_id}" for kind in DUTY_KINDS]
             expire_pending(OutboxMessage.dedupe_key.in_(old_keys), LAWYER_CHANGED, now)
+        if change.cause == CLOSURE_CAUSE and change.new_lawyer_id is None:
+            notice = _duty_cancelled(change, shift, now)
+            planned += [notice] if notice is not None else []
+            continue
         bookings = db.session.scalars(
             sa.select(Booking).where(Booking.shift_id == shift.id, Booking.status == BOOKED)
         )
@@ -489,12 +423,6 @@ def matter_reminders(now: datetime, zones: Zones) -> list[Planned]:
                     )
                 )
     return planned
-
-
-def admin_contacts() -> list[Contact]:
-    """Where each active administrator's notices go."""
-    admins = db.session.scalars(sa.select(User).where(User.role == ADMIN, User.active.is_(True)))
-    return [user_contact(admin) for admin in admins]
 
 
 def contract_notices(now: datetime, zones: Zones, admins: list[Contact]) -> list[Planned]:
@@ -597,6 +525,7 @@ def enqueue_due(now: datetime | None = None) -> dict[str, int]:
     zones, admins = stations_by_zone(), admin_contacts()
     report = {
         "duty": queue(duty_reminders(now, zones), now),
+        "booking_notices": booking_notices(now),
         "booking": queue(booking_reminders(now, zones), now),
         "lawyer_changed": queue(lawyer_change_notices(now), now),
         "matter": queue(matter_reminders(now, zones), now),

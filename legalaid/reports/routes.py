@@ -25,7 +25,7 @@ from legalaid import audit
 from legalaid.access import ADMIN, roles
 from legalaid.dates import local_today
 from legalaid.extensions import db
-from legalaid.forms import commit_or_show
+from legalaid.forms import attempt
 from legalaid.lawyers.models import Lawyer
 from legalaid.reports import charts, exports, services
 from legalaid.reports.forms import ExportForm, LogFilterForm, PeriodForm, ReviewForm
@@ -137,7 +137,6 @@ def _export_response(criteria: services.LogFilter, fmt: str, full: bool, reason:
 
 def _audit_export(details: dict[str, Any], rows: int) -> None:
     audit.record("report.export", details={**details, "rows": rows}, actor=current_user)
-    db.session.commit()
 
 
 @bp.get("/consultations/export.<any(csv, xlsx):fmt>")
@@ -222,7 +221,6 @@ def lawyers() -> Response | str:
                 "filter": _period_details(period),
             },
         )
-        db.session.commit()
         return send_file(
             exports.xlsx_file([(_("Lawyer performance"), header, body)]),
             mimetype=exports.XLSX_MIMETYPE,
@@ -273,7 +271,6 @@ def annual(year: int) -> Response | str:
             "report.export",
             details={"report": "annual", "year": year, "station_id": station_id, "format": "xlsx"},
         )
-        db.session.commit()
         return send_file(
             exports.xlsx_file(exports.annual_sheets(report)),
             mimetype=exports.XLSX_MIMETYPE,
@@ -331,7 +328,7 @@ def monthly(month: str) -> BaseResponse | str:
             conclusions=form.conclusions.data or "",
             actions=form.actions.data or "",
         )
-        done = commit_or_show(
+        done = attempt(
             form, lambda: services.save_review(station, first, record, current_user._get_current_object())
         )
         if done.ok:

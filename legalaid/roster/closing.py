@@ -18,7 +18,6 @@ from legalaid.bookings.validation import clean_prose
 from legalaid.dates import local_today, now_utc
 from legalaid.errors import InvalidInput, NotAllowed
 from legalaid.extensions import db
-from legalaid.reminders import rules as reminders
 from legalaid.roster import services as roster
 from legalaid.roster.models import DutyShift
 from legalaid.stations.models import Station
@@ -64,7 +63,9 @@ def closure_impact(station: Station, day: date) -> ClosureImpact:
 
 def close_day(station: Station, day: date, reason: str, now: datetime | None = None) -> ClosureImpact:
     """Close a day: the closure, each open booking cancelled with the reason, the shift released, waiting
-    walk-in numbers withdrawn, and a message to each booked person and to the lawyer. Flushes."""
+    walk-in numbers withdrawn. Flushes. The cancellations and the release are announced as rows
+    (`booking_events`, `shift_changes`), from which the reminders tell each booked person and the
+    lawyer on their next run, once."""
     now = now or now_utc()
     if day < local_today(station.timezone):
         raise NotAllowed(_("A day that has passed cannot be closed."))
@@ -77,11 +78,10 @@ def close_day(station: Station, day: date, reason: str, now: datetime | None = N
     roster.set_closure(station, day, True, reason)
     cancel_reason = _("The station is closed that day: %(reason)s", reason=reason)[:200]
     for booking in impact.bookings:
-        bookings.cancel(booking, cancel_reason, by_staff=True, now=now, tell=False)
+        bookings.cancel(booking, cancel_reason, by_staff=True, now=now, closure=reason)
     for walkin in impact.walkins:
         walkin.status = "withdrawn"
     if impact.shift is not None:
-        reminders.on_day_closed(impact.shift, impact.bookings, reason, now)
         roster.release_shift(impact.shift, "closure")
     db.session.flush()
     return impact

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from legalaid.dates import local_to_utc, local_today, now_utc
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer, Unavailability
-from legalaid.reminders.rules import DEFAULT_LOCALE, Planned, admin_contacts, queue
+from legalaid.reminders.queueing import DEFAULT_LOCALE, Planned, admin_contacts, queue
 from legalaid.roster.models import DutyShift
 from legalaid.roster.services import ON_DUTY, closed_days, station_lawyers
 from legalaid.stations.models import Station

@@ -13,11 +13,11 @@ from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from legalaid.access import ADMIN, LAWYER, STAFF, public, roles
 from legalaid.auth.forms import ConfirmForm
-from legalaid.bookings.services import booking_counts
+from legalaid.bookings.planning import booking_counts
 from legalaid.dates import local_today
 from legalaid.errors import DomainError, YearNotCovered
 from legalaid.extensions import db
-from legalaid.forms import commit_or_flash, commit_or_show, show_error
+from legalaid.forms import attempt, attempt_or_flash, show_error
 from legalaid.i18n import format_day
 from legalaid.lawyers import services as lawyers
 from legalaid.lawyers.forms import LeaveForm
@@ -105,7 +105,6 @@ def generate() -> WerkzeugResponse | str:
         try:
             if form.save.data:
                 preview = services.apply_rotation(station, start, end)
-                db.session.commit()
                 flash(
                     _(
                         "Roster saved: %(n)d days added or changed.",
@@ -148,9 +147,9 @@ def closures() -> WerkzeugResponse | str:
             # First show who the closure affects; it is saved only once the administrator confirms.
             return render_template("roster/close_preview.html", station=station, form=form, impact=impact)
         if closing:
-            done = commit_or_show(form, lambda: closing_day.close_day(station, day, form.reason.data or ""))
+            done = attempt(form, lambda: closing_day.close_day(station, day, form.reason.data or ""))
         else:
-            done = commit_or_show(form, lambda: services.set_closure(station, day, False, form.reason.data))
+            done = attempt(form, lambda: services.set_closure(station, day, False, form.reason.data))
         if done.ok:
             if closing and done.value.affects_anyone:
                 flash(
@@ -195,7 +194,6 @@ def remove_closure() -> WerkzeugResponse:
         except ValueError:
             abort(400)
         services.remove_closure(station, day)
-        db.session.commit()
         flash(_("Entry removed."), "success")
     return redirect(url_for("roster.closures", station=station.id, year=request.form.get("year", type=int)))
 
@@ -206,7 +204,7 @@ def confirm_year() -> WerkzeugResponse:
     """Confirm an uncovered year after entering its closures."""
     station = _station()
     form = ConfirmYearForm()
-    if form.validate_on_submit() and commit_or_flash(lambda: services.confirm_year(station, form.year.data)):
+    if form.validate_on_submit() and attempt_or_flash(lambda: services.confirm_year(station, form.year.data)):
         flash(
             _("%(year)d confirmed: the roster may now be generated for it.", year=form.year.data),
             "success",
@@ -237,7 +235,7 @@ def set_day() -> WerkzeugResponse | str:
         form.reason.data = request.args.get("reason", "")[:200]
     if form.validate_on_submit():
         lawyer = lawyers.get_lawyer(form.lawyer_id.data) or abort(404)
-        done = commit_or_show(form, lambda: services.set_shift_lawyer(station, day, lawyer, form.reason.data))
+        done = attempt(form, lambda: services.set_shift_lawyer(station, day, lawyer, form.reason.data))
         if done.ok:
             flash(_("The duty lawyer of %(day)s is set.", day=day.isoformat()), "success")
             return redirect(url_for("roster.month", station=station.id, month=f"{day.year}-{day.month:02d}"))
@@ -251,7 +249,7 @@ def check_in(shift_id: int) -> WerkzeugResponse:
     themself: the service says who may)."""
     shift = services.get_shift(shift_id) or abort(404)
     me = current_user._get_current_object()
-    if ConfirmForm().validate_on_submit() and commit_or_flash(lambda: services.check_in(shift, by=me)):
+    if ConfirmForm().validate_on_submit() and attempt_or_flash(lambda: services.check_in(shift, by=me)):
         flash(_("Checked in."), "success")
     return redirect(local_target(request.form.get("back"), url_for("core.home")))
 
@@ -287,7 +285,6 @@ def reset_calendar() -> WerkzeugResponse:
     lawyer = require_own_lawyer()
     if ConfirmForm().validate_on_submit():
         lawyers.regenerate_calendar_token(lawyer)
-        db.session.commit()
         flash(_("You have a new calendar address. The old one no longer works."), "success")
     return redirect(url_for("roster.my_shifts"))
 
@@ -299,7 +296,7 @@ def my_leave() -> WerkzeugResponse | str:
     lawyer = require_own_lawyer()
     form = LeaveForm()
     if form.validate_on_submit():
-        done = commit_or_show(
+        done = attempt(
             form,
             lambda: lawyers.add_unavailability(
                 lawyer, form.start_on.data, form.end_on.data, form.reason.data
@@ -335,7 +332,6 @@ def my_leave_delete(entry_id: int) -> WerkzeugResponse:
         abort(404)
     if ConfirmForm().validate_on_submit():
         lawyers.remove_unavailability(entry)
-        db.session.commit()
         flash(_("Dates off removed."), "success")
     return redirect(url_for("roster.my_shifts"))
 

@@ -504,23 +504,29 @@ def released_shift_on(station: Station, day: date) -> DutyShift | None:
     )
 
 
+def serves_the_day(user: User, station_id: int, shift: DutyShift | None) -> bool:
+    """Whether this person works a station's duty day: its desk (staff) or an administrator of the
+    station (administrators without a station are bureau-wide), or the day's own duty lawyer."""
+    own_station = user.station_id == station_id
+    if user.role == ADMIN:
+        return user.station_id is None or own_station
+    if user.role == STAFF:
+        return own_station
+    if user.role == LAWYER:
+        return shift is not None and shift.lawyer.user_id == user.id
+    return False
+
+
 def check_in(shift: DutyShift, today: date | None = None, *, by: User | None = None) -> None:
     """Record that the duty lawyer arrived (签到); only on the day itself, once.
 
     `by` may record it if they are the desk (staff) or an administrator of the shift's station, or the
     shift's own lawyer; without `by` (a job, the demo) nobody's permission is asked.
     """
-    if by is not None:
-        own_station = by.station_id == shift.station_id
-        allowed = {
-            ADMIN: by.station_id is None or own_station,
-            STAFF: own_station,
-            LAWYER: shift.lawyer.user_id == by.id,
-        }
-        if not allowed.get(by.role, False):
-            raise NotAllowed(
-                _("Only the desk of this station, an administrator or the duty lawyer can check in.")
-            )
+    if by is not None and not serves_the_day(by, shift.station_id, shift):
+        raise NotAllowed(
+            _("Only the desk of this station, an administrator or the duty lawyer can check in.")
+        )
     if shift.released_at is not None:
         raise NotAllowed(_("The station is closed that day: nobody is on duty."))
     station = shift.station

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.wrappers.response import Response
 
 from legalaid.access import ADMIN, roles
-from legalaid.bookings import services as bookings
-from legalaid.forms import commit_or_show
+from legalaid.bookings import planning
+from legalaid.forms import attempt
 from legalaid.stations import services
 from legalaid.stations.forms import ReplanForm, StationForm
 from legalaid.stations.services import DEFAULT_SESSIONS, PLAN_SETTINGS
@@ -31,7 +32,7 @@ def new() -> Response | str:
     if not form.is_submitted():
         form.fill_sessions(list(DEFAULT_SESSIONS))
     if form.validate_on_submit():
-        done = commit_or_show(form, lambda: services.create_station(form.to_settings()))
+        done = attempt(form, lambda: services.create_station(form.to_settings(), by=current_user))
         if done.ok:
             station = done.value
             flash(_("Station %(name)s added.", name=station.name), "success")
@@ -51,8 +52,8 @@ def edit(station_id: int) -> Response | str:
     form = StationForm()
     if replan_form.submit.data:
         if replan_form.validate_on_submit():
-            done = commit_or_show(
-                replan_form, lambda: bookings.replan_coming_days(station, keep_bookings=True)
+            done = attempt(
+                replan_form, lambda: planning.replan_coming_days(station, keep_bookings=True, by=current_user)
             )
             if done.ok:
                 _flash_replanned(done.value)
@@ -61,7 +62,7 @@ def edit(station_id: int) -> Response | str:
     elif not form.is_submitted():
         form.fill_from(station)
     elif form.validate_on_submit():
-        done = commit_or_show(form, lambda: services.update_station(station, form.to_settings()))
+        done = attempt(form, lambda: services.update_station(station, form.to_settings(), by=current_user))
         if done.ok:
             changes = done.value
             if changes:
@@ -76,12 +77,12 @@ def edit(station_id: int) -> Response | str:
         form=form,
         station=station,
         replan_form=replan_form,
-        old_plan=bookings.days_on_old_plan(station),
-        booked_days=bookings.booked_coming_days(station),
+        old_plan=planning.days_on_old_plan(station),
+        booked_days=planning.booked_coming_days(station),
     )
 
 
-def _flash_replanned(result: bookings.Replanned) -> None:
+def _flash_replanned(result: planning.Replanned) -> None:
     """Say what a re-plan of the booked days did."""
     if result.days:
         flash(

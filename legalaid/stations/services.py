@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from legalaid import audit
+from legalaid.access import ADMIN
 from legalaid.dates import DEFAULT_TIMEZONE, is_valid_timezone
 from legalaid.db import get_by_id
-from legalaid.errors import InvalidInput
+from legalaid.errors import InvalidInput, NotAllowed
 from legalaid.extensions import db
 from legalaid.stations.models import Station, StationSession, mask_to_weekdays, weekdays_to_mask
 
@@ -165,8 +166,21 @@ def _apply(station: Station, settings: StationSettings) -> None:
         station.sessions.extend(StationSession(start_time=a, end_time=b) for a, b in wanted)
 
 
-def create_station(settings: StationSettings) -> Station:
+def may_configure(user: object | None) -> bool:
+    """Whether this person may add stations and change their settings: an active administrator
+    (administrators are bureau-wide). `None` is the system itself: a command or the demo."""
+    return user is None or (getattr(user, "role", None) == ADMIN and bool(getattr(user, "active", False)))
+
+
+def require_configure(user: object | None) -> None:
+    """Refuse a station change by anyone who may not make it."""
+    if not may_configure(user):
+        raise NotAllowed(_("Only an administrator may change a station's settings."))
+
+
+def create_station(settings: StationSettings, by: object | None = None) -> Station:
     """Add a station with these settings (the defaults are Tuesdays, 09:00–12:00 and 14:30–17:30)."""
+    require_configure(by)
     check_settings(settings)
     station = Station()
     _apply(station, settings)
@@ -176,8 +190,9 @@ def create_station(settings: StationSettings) -> Station:
     return station
 
 
-def update_station(station: Station, settings: StationSettings) -> dict[str, list]:
+def update_station(station: Station, settings: StationSettings, by: object | None = None) -> dict[str, list]:
     """Change a station's settings; returns what changed as {field: [old, new]}."""
+    require_configure(by)
     check_settings(settings, station)
     before = StationSettings.of(station)
     _apply(station, settings)

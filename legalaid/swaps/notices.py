@@ -1,9 +1,9 @@
 """Who hears of each step of a swap, and what they read.
 
-Each step's messages are queued in the outbox in the step's own transaction, as the booking notices
-are (`reminders.rules.on_booking_*`): the colleague asked (or every colleague, for an open offer) when
-it is asked; the administrators when a colleague accepts; both lawyers when it is approved, rejected
-or refused; the requester when the colleague declines; the colleague when the requester withdraws.
+Each step's messages are queued in the outbox in the step's own transaction: the colleague asked (or
+every colleague, for an open offer) when it is asked; the administrators when a colleague accepts; both
+lawyers when it is approved, rejected or refused; the requester when the colleague declines; the
+colleague when the requester withdraws.
 The de-duplication key names the swap, the step and the person, so a replayed step queues nothing
 new. Messages that a later step makes pointless (asked, then answered before 08:00) lapse unsent.
 """
@@ -21,7 +21,7 @@ from legalaid.dates import local_to_utc
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
 from legalaid.reminders.models import PENDING, STALE, OutboxMessage
-from legalaid.reminders.rules import Contact, Planned, lawyer_contact, queue, user_contact
+from legalaid.reminders.queueing import Contact, Planned, lawyer_contact, queue, user_contact
 from legalaid.reminders.services import expire_pending
 from legalaid.swaps.models import SwapRequest
 

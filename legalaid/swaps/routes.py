@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.wrappers.response import Response
 
 from legalaid.access import ADMIN, LAWYER, roles
-from legalaid.forms import commit_or_flash, commit_or_show
+from legalaid.forms import attempt, attempt_or_flash
 from legalaid.lawyers import services as lawyers
 from legalaid.lawyers.routes import require_own_lawyer
 from legalaid.roster import services as roster
@@ -81,7 +81,7 @@ def ask(shift_id: int) -> Response | str:
     form.to_lawyer_id.choices = [(0, _("Any colleague"))] + [(c.id, c.name) for c in colleagues]
     if form.validate_on_submit():
         to_lawyer = lawyers.get_lawyer(form.to_lawyer_id.data) if form.to_lawyer_id.data else None
-        done = commit_or_show(form, lambda: services.request_swap(shift, lawyer, to_lawyer, form.note.data))
+        done = attempt(form, lambda: services.request_swap(shift, lawyer, to_lawyer, form.note.data))
         if done.ok:
             flash(_("Your swap request has been sent."), "success")
             return redirect(url_for("swaps.mine"))
@@ -97,7 +97,7 @@ def _lawyer_step(swap_id: int, step: str) -> Response:
             "decline": services.decline_swap,
             "cancel": services.cancel_swap,
         }
-        if commit_or_flash(lambda: action[step](swap, lawyer)):
+        if attempt_or_flash(lambda: action[step](swap, lawyer)):
             if swap.status == REJECTED:
                 _refused_flash()
                 return redirect(url_for("swaps.mine"))
@@ -152,9 +152,9 @@ def decide(swap_id: int, decision: str) -> Response:
     if form.validate_on_submit():
         me = current_user._get_current_object()
         if decision == "approve":
-            done = commit_or_flash(lambda: services.approve_swap(swap, me))
+            done = attempt_or_flash(lambda: services.approve_swap(swap, me))
         else:
-            done = commit_or_flash(lambda: services.reject_swap(swap, me, form.note.data))
+            done = attempt_or_flash(lambda: services.reject_swap(swap, me, form.note.data))
         if done and decision == "approve" and swap.status == REJECTED:
             _refused_flash()
         elif done:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from legalaid.bookings import services as bookings
+from legalaid.bookings import calling
 from legalaid.consultations.models import Consultation, Matter
 from legalaid.dates import local_today
 from legalaid.extensions import db
@@ -25,7 +25,7 @@ def test_duty_lawyer_takes_the_next_person_and_records(live_server, chromium, ma
     today = local_today(station.timezone)
     shift = roster.set_shift_lawyer(station, today, lawyer, "测试排班")
     db.session.commit()
-    walkin = bookings.issue_walkin(station, "labour", name="赵大爷")  # always due, whatever the hour
+    walkin = calling.issue_walkin(station, "labour", name="赵大爷")  # always due, whatever the hour
     db.session.commit()
     assert walkin.label == "A001" and shift.duty_on == today
 
