@@ -248,10 +248,10 @@ def _load_roster(
         off + timedelta(days=6 - off.weekday()),
         "外地开庭",
     )
-    if start > end:  # the holiday data ended before the history would start: no roster at all
-        return
-    # Generated "as of" the first day, so the past months are filled as they would have been.
-    roster.apply_rotation(station, start, end, today=start - timedelta(days=1))
+    if start <= end:  # else the holiday data ended before the history would start: no rotation
+        # Generated "as of" the first day, so the past months are filled as they would have been.
+        roster.apply_rotation(station, start, end, today=start - timedelta(days=1))
+    _duty_today(station, demo_lawyers, today)
     past = roster.shifts_between(station, start, today - timedelta(days=1))
     if len(past) >= 8:
         swapped = (past[len(past) // 4], past[3 * len(past) // 4 + 1])
@@ -270,6 +270,22 @@ def _load_roster(
         colleague = next(lw for lw in demo_lawyers if lw.id != shift.lawyer_id)
         _clock(now)
         swaps.request_swap(shift, shift.lawyer, colleague, "家中有事，请帮忙替班", today=today, now=now)
+
+
+def _duty_today(station: Station, demo_lawyers: list[Lawyer], today: date) -> None:
+    """Whatever the weekday, the demo has a duty day today, held by the first demo lawyer (`lawyer`,
+    张明) — an extra one planned a week ahead when today is not a Tuesday, re-opened when it is a
+    holiday — so the walk-ins, the desk, the console and the hall display can be tried at once."""
+    lawyer = demo_lawyers[0]
+    shift = roster.shift_on(station, today)
+    if shift is not None and shift.lawyer_id == lawyer.id:
+        return
+    planned = today - timedelta(days=7)
+    _clock(_at(station, planned, time(10, 0)))
+    if roster.closed_days(station, today, today):
+        roster.set_closure(station, today, False, "演示：今日照常接待")
+    reason = "演示：今日值班" if shift else "加开值班日"
+    roster.set_shift_lawyer(station, today, lawyer, reason, today=planned)
 
 
 def _past_swap(station: Station, shift: DutyShift, colleagues: list[Lawyer], admin: User, note: str) -> None:

@@ -96,7 +96,9 @@ def test_demo_history_fills_the_reports_of_the_current_year(app):
     )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Unavailability)) == 1
     coming = roster.shifts_between(station, today, today + timedelta(days=27))
-    assert len(coming) == 4
+    # Today (a Wednesday) is an extra duty day, so the day-of pages can be tried at once; then four Tuesdays.
+    assert [s.duty_on for s in coming][0] == today and len(coming) == 5
+    assert all(s.duty_on.weekday() == 1 for s in coming[1:])
     for shift in coming:
         assert db.session.scalar(
             sa.select(sa.func.count()).where(Booking.shift_id == shift.id, Booking.status == BOOKED)
@@ -119,8 +121,8 @@ def test_demo_history_fills_the_reports_of_the_current_year(app):
 
 
 def test_demo_loads_in_january_when_the_holiday_data_stops_at_the_old_year(app):
-    """On 12 January the history is last year's; a year the holiday data lacks gets no shifts (the demo
-    confirms nothing), and loading still works, twice."""
+    """On 12 January the history is last year's; a year the holiday data lacks gets no generated shifts
+    (the demo confirms nothing) but today's duty day, and loading still works, twice."""
     from legalaid.reports import services as reports
     from legalaid.roster import services as roster
 
@@ -135,7 +137,26 @@ def test_demo_loads_in_january_when_the_holiday_data_stops_at_the_old_year(app):
     )
     assert all(n for _month, n in last_year.by_month)
     assert all(last_year.by_outcome.values())
+    # Today is a duty day, whatever the year; a year the holiday data lacks gets no generated shifts.
+    (duty_today,) = roster.shifts_between(station, today, today)
+    assert duty_today.source == "manual"
     if 2027 not in roster.holiday_years():
-        assert not roster.shifts_between(station, date(2027, 1, 1), date(2027, 12, 31))
+        assert roster.shifts_between(station, date(2027, 1, 1), date(2027, 12, 31)) == [duty_today]
         assert not roster.confirmed_years(station)
         assert reports.annual_report(2027, station.id, today=today)["consultations"] == 0
+
+
+def test_the_demo_has_a_duty_day_today_even_on_a_holiday(app):
+    """Loaded on National Day (a Thursday, closed by law), the demo still opens today with a lawyer, so
+    the walk-ins, the desk, the console and the hall display can be tried at once."""
+    from legalaid.roster import services as roster
+
+    today = date(2026, 10, 1)
+    with time_machine.travel(datetime(2026, 10, 1, 2, 0, tzinfo=UTC), tick=False):
+        demo.load(today=today)
+        db.session.commit()
+    station = _demo_station()
+    shift = roster.shift_on(station, today)
+    assert shift is not None and shift.lawyer.user.username == "lawyer"  # as the README says
+    assert today not in roster.closed_days(station, today, today)
+    assert roster.next_duty(station, today).duty_on == today
