@@ -57,6 +57,7 @@ class Config:
     LOGIN_MAX_FAILURES = 5
     LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
     PASSWORD_MIN_LENGTH = 10
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105  (a method name; werkzeug default, memory-hard)
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 3600 * 12
@@ -140,6 +141,9 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"  # noqa: S105
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
+    # One cheap iteration: the suite tests behaviour, not the cost of hashing (each scrypt account
+    # cost 0.15–0.23 s). Never outside tests.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"  # noqa: S105  (a method name)
 
     @classmethod
     def check(cls, app_config: dict) -> None:

@@ -301,3 +301,20 @@ def test_housekeeping_purges_old_attempts_and_sessions(app, make_user):
     assert services.purge_old_records() == 2
     db.session.commit()
     assert services.purge_old_records() == 0  # safe to run twice
+
+
+def test_passwords_use_scrypt_except_in_the_test_suite(app, make_user):
+    """Production hashes with scrypt; the suite configures one cheap iteration so it spends its time on
+    behaviour. Either way a password checks, and a hash made by the other method still checks."""
+    from config import Config
+
+    from legalaid.auth import services
+
+    assert Config.PASSWORD_HASH_METHOD == "scrypt"
+    user = make_user("staff", password="correct horse battery")
+    assert user.password_hash.startswith("pbkdf2:sha256:1$")
+    with app.test_request_context():
+        app.config["PASSWORD_HASH_METHOD"] = "scrypt"
+        services.set_password(user, "another good password")
+        assert user.password_hash.startswith("scrypt:")
+    assert services.authenticate(user.username, "another good password", "127.0.0.1") == user

@@ -25,11 +25,21 @@ from legalaid.privacy import is_email
 _TOUCH_EVERY = timedelta(seconds=60)
 
 
+def _method() -> str:
+    """How passwords are hashed: scrypt (the tests configure a cheap method)."""
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+
+
+def _hash(password: str) -> str:
+    """A password hash with the configured method."""
+    return generate_password_hash(password, method=_method())
+
+
 @cache
-def _dummy_hash() -> str:
+def _dummy_hash(method: str) -> str:
     """Checked when the account does not exist, so both paths take the same time (made on first use:
     scrypt costs ~90 ms, not to be paid by every worker and CLI call at import)."""
-    return generate_password_hash("not-a-real-password")
+    return generate_password_hash("not-a-real-password", method=method)
 
 
 def normalize_username(username: str) -> str:
@@ -90,7 +100,7 @@ def create_user(
         display_name=(display_name or username).strip(),
         role=role,
         email=email,
-        password_hash=generate_password_hash(password),
+        password_hash=_hash(password),
         # Administrators are bureau-wide: they have no station of their own.
         station_id=None if role == ADMIN else station_id,
     )
@@ -154,7 +164,7 @@ def change_role(user: User, role: str, actor: User | None = None) -> None:
 def set_password(user: User, password: str, actor: User | None = None) -> None:
     """Set a new password and end the user's other sessions."""
     check_password_rules(password)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = _hash(password)
     user.password_changed_at = now_utc()
     end_all_sessions(user)
     audit.record("user.password", user, actor=actor)
@@ -205,7 +215,7 @@ def authenticate(username: str, password: str, ip: str) -> User:
             retry_after=wait,
         )
     user = find_by_username(username)
-    valid = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
+    valid = check_password_hash(user.password_hash if user else _dummy_hash(_method()), password or "")
     if user is None or not valid or not user.active:
         record_failure(username, ip)
         raise InvalidInput(_("Wrong username or password."), field="password")
