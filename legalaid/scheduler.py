@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from legalaid.dates import DEFAULT_TIMEZONE, now_utc
 from legalaid.db import insert_if_absent
-from legalaid.extensions import db
+from legalaid.extensions import Model, db
 from legalaid.reminders.services import worker_name as holder_name
 from legalaid.transaction import unit_of_work
 
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x6C6567616C616964 & 0x7FFFFFFFFFFFFFFF
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     """The last run of each job: when, by which process, and how it ended (for the admin pages)."""
 
     __tablename__ = "job_runs"

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from legalaid.dates import now_utc
-from legalaid.extensions import db
+from legalaid.extensions import Model
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One recorded action. Details never hold full mobile or ID numbers (see audit.services)."""
 
     __tablename__ = "audit_entries"

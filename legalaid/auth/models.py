@@ -10,12 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from legalaid.access import ADMIN, LAWYER, STAFF
 from legalaid.dates import now_utc
-from legalaid.extensions import db
+from legalaid.extensions import Model
 
 ROLES = (ADMIN, STAFF, LAWYER)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who signs in: an administrator, a member of hall staff or a lawyer."""
 
     __tablename__ = "users"
@@ -53,7 +53,7 @@ class User(UserMixin, db.Model):
         return self.role == ADMIN
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One signed-in browser; the cookie carries only a random token whose hash is kept here.
 
     Logging out ends the row, so a cookie captured earlier no longer signs anybody in.
@@ -72,7 +72,7 @@ class UserSession(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class LoginAttempt(db.Model):
+class LoginAttempt(Model):
     """A failed try (a sign-in, or a booking look-up), counted per key and per address to slow
     down guessing; `kind` keeps the counts of different doors apart."""
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from legalaid.dates import now_utc
-from legalaid.extensions import db
+from legalaid.extensions import Model
 
 # Channels a booking comes through.
 KIOSK, ONLINE, WALKIN, HOTLINE, PHONE, STAFF = "kiosk", "online", "walkin", "hotline", "phone", "staff"
@@ -32,7 +32,7 @@ EVENT_KINDS = (MADE, MOVED, CANCELLED_EVENT)
 BY_VETERAN, BY_STAFF, BY_CLOSURE = "veteran", "staff", "closure"
 
 
-class Veteran(db.Model):
+class Veteran(Model):
     """A person who books: stored once per mobile number; numbers are shown masked."""
 
     __tablename__ = "veterans"
@@ -46,7 +46,7 @@ class Veteran(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
 
-class Slot(db.Model):
+class Slot(Model):
     """A bookable time in a duty shift; `booked` only ever grows by a conditional update."""
 
     __tablename__ = "slots"
@@ -71,7 +71,7 @@ class Slot(db.Model):
         return max(0, self.capacity - self.booked)
 
 
-class ShiftQuota(db.Model):
+class ShiftQuota(Model):
     """Per shift: how many places the kiosk and online booking may take (the rest is for walk-ins)."""
 
     __tablename__ = "shift_quotas"
@@ -86,7 +86,7 @@ class ShiftQuota(db.Model):
     public_booked: Mapped[int] = mapped_column(default=0)
 
 
-class Booking(db.Model):
+class Booking(Model):
     """A veteran's place in a slot (预约), found again by its short code."""
 
     __tablename__ = "bookings"
@@ -132,7 +132,7 @@ class Booking(db.Model):
     shift = relationship("DutyShift")
 
 
-class DailyCounter(db.Model):
+class DailyCounter(Model):
     """The last walk-in number handed out at a station on a day (A001, A002 …)."""
 
     __tablename__ = "daily_counters"
@@ -144,7 +144,7 @@ class DailyCounter(db.Model):
     last_number: Mapped[int] = mapped_column(default=0)
 
 
-class WalkIn(db.Model):
+class WalkIn(Model):
     """A walk-in queue number for today, optionally with the person's name."""
 
     __tablename__ = "walk_ins"
@@ -176,7 +176,7 @@ class WalkIn(db.Model):
         return self.veteran.name if self.veteran else self.name
 
 
-class BookingEvent(db.Model):
+class BookingEvent(Model):
     """Something that happened to a booking — made, moved, cancelled — announced as a row for other
     features to act on later (the reminders tell the veteran), as the roster's shift changes are.
     The booking feature knows nothing of who reads it."""

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from legalaid.dates import now_utc
-from legalaid.extensions import db
+from legalaid.extensions import Model
 
 OUTCOMES = ("advice", "legal_aid", "mediation", "counselling", "drafting", "referral", "petition")
 OPEN, IN_PROGRESS, CLOSED = "open", "in_progress", "closed"
@@ -17,7 +17,7 @@ RESULTS = ("resolved", "legal_aid_granted", "mediation_agreement", "referred", "
 MILESTONES = ("submitted", "accepted", "lawyer_assigned", "concluded")
 
 
-class Consultation(db.Model):
+class Consultation(Model):
     """What happened when a veteran saw the duty lawyer (咨询记录)."""
 
     __tablename__ = "consultations"
@@ -77,7 +77,7 @@ class Consultation(db.Model):
         self.outcome_rows = [ConsultationOutcome(outcome=code, position=i) for i, code in enumerate(codes)]
 
 
-class ConsultationOutcome(db.Model):
+class ConsultationOutcome(Model):
     """One outcome of a consultation: a row each, so the log filters and the statistics count in SQL."""
 
     __tablename__ = "consultation_outcomes"
@@ -93,7 +93,7 @@ class ConsultationOutcome(db.Model):
     position: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
 
 
-class ConsultationVersion(db.Model):
+class ConsultationVersion(Model):
     """An earlier text of a consultation record, kept when it is corrected."""
 
     __tablename__ = "consultation_versions"
@@ -107,7 +107,7 @@ class ConsultationVersion(db.Model):
     data: Mapped[dict] = mapped_column(sa.JSON)
 
 
-class Matter(db.Model):
+class Matter(Model):
     """An open matter followed until it is settled: owner, due date, notes, result, and the
     administrator who leads it (领导包案) beside the lawyer who handles it, if any."""
 
@@ -143,7 +143,7 @@ class Matter(db.Model):
     notes: Mapped[list[MatterNote]] = relationship(order_by="MatterNote.at", cascade="all, delete-orphan")
 
 
-class MatterNote(db.Model):
+class MatterNote(Model):
     """A step in a matter's timeline: a note, or a legal-aid milestone with its date."""
 
     __tablename__ = "matter_notes"

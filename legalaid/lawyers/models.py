@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from legalaid.dates import now_utc
-from legalaid.extensions import db
+from legalaid.extensions import Model
 
 
-class LawFirm(db.Model):
+class LawFirm(Model):
     """A contracted law firm (合作律师事务所) that sends lawyers to the station."""
 
     __tablename__ = "law_firms"
@@ -25,7 +25,7 @@ class LawFirm(db.Model):
     lawyers: Mapped[list[Lawyer]] = relationship(back_populates="firm", order_by="Lawyer.name")
 
 
-class Lawyer(db.Model):
+class Lawyer(Model):
     """A contracted lawyer who takes duty shifts at one station."""
 
     __tablename__ = "lawyers"
@@ -64,7 +64,7 @@ class Lawyer(db.Model):
         return self.contract_start <= day and (self.contract_end is None or day <= self.contract_end)
 
 
-class Unavailability(db.Model):
+class Unavailability(Model):
     """Dates a lawyer cannot take duty (请假), both ends included."""
 
     __tablename__ = "unavailabilities"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from legalaid.dates import now_utc
-from legalaid.extensions import db
+from legalaid.extensions import Model
 
 PENDING, SENDING, SENT, FAILED, EXPIRED, UNKNOWN = (
     "pending",
@@ -27,7 +27,7 @@ LAWYER_CHANGED = "the lawyer of this shift changed"
 CHANNELS = ("log", "email", "sms")
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """One message to send once: to whom, what (a template and its parameters), when, and how it went."""
 
     __tablename__ = "outbox_messages"
@@ -60,7 +60,7 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
 
-class OutboxEvent(db.Model):
+class OutboxEvent(Model):
     """One step in a message's life (tried and failed, sent, expired, sent again…), for its history."""
 
     __tablename__ = "outbox_events"

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from legalaid.dates import now_utc
-from legalaid.extensions import db
+from legalaid.extensions import Model
 
 
-class MonthlyReview(db.Model):
+class MonthlyReview(Model):
     """The record of a station's monthly review meeting (每月研判): who met, what they concluded."""
 
     __tablename__ = "monthly_reviews"

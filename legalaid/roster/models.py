@@ -8,14 +8,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from legalaid.dates import now_utc
-from legalaid.extensions import db
+from legalaid.extensions import Model
 
 GENERATED = "generated"
 MANUAL = "manual"
 SHIFT_SOURCES = (GENERATED, MANUAL)
 
 
-class DutyShift(db.Model):
+class DutyShift(Model):
     """One station, one date, one lawyer on duty (值班)."""
 
     __tablename__ = "duty_shifts"
@@ -43,7 +43,7 @@ class DutyShift(db.Model):
     station = relationship("Station")
 
 
-class Closure(db.Model):
+class Closure(Model):
     """An administrator's word on a date: closed (a hall event …) or re-opened (a holiday kept open)."""
 
     __tablename__ = "closures"
@@ -59,7 +59,7 @@ class Closure(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
 
-class HolidayYear(db.Model):
+class HolidayYear(Model):
     """A year the holiday data does not cover, confirmed by an administrator after entering closures."""
 
     __tablename__ = "holiday_years"
@@ -72,7 +72,7 @@ class HolidayYear(db.Model):
     confirmed_at: Mapped[datetime] = mapped_column(default=now_utc)
 
 
-class ShiftChange(db.Model):
+class ShiftChange(Model):
     """A shift's lawyer changed (swap or hand change): the reminders feature tells booked veterans."""
 
     __tablename__ = "shift_changes"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from legalaid.dates import DEFAULT_TIMEZONE, now_utc
-from legalaid.extensions import db
+from legalaid.extensions import Model
 
 # Duty weekdays are a bit set: bit 0 is Monday … bit 6 is Sunday (ISO weekday - 1).
 TUESDAY_ONLY = 1 << 1
@@ -27,7 +27,7 @@ def mask_to_weekdays(mask: int) -> list[int]:
     return [day for day in range(1, 8) if mask & (1 << (day - 1))]
 
 
-class Station(db.Model):
+class Station(Model):
     """One legal-aid station in a service hall, and the rules its bookings follow."""
 
     __tablename__ = "stations"
@@ -70,7 +70,7 @@ class Station(db.Model):
         return mask_to_weekdays(self.duty_weekdays)
 
 
-class StationSession(db.Model):
+class StationSession(Model):
     """A half-day when the duty lawyer receives visitors, e.g. 09:00–12:00 (local time)."""
 
     __tablename__ = "station_sessions"

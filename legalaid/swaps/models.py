@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from legalaid.dates import now_utc
-from legalaid.extensions import db
+from legalaid.extensions import Model
 from legalaid.roster.models import DutyShift
 
 # Swap states: requested → accepted → approved; or declined / rejected / cancelled on the way.
@@ -22,7 +22,7 @@ SWAP_STATES = (REQUESTED, ACCEPTED, APPROVED, DECLINED, REJECTED, CANCELLED)
 OPEN_SWAP_STATES = (REQUESTED, ACCEPTED)
 
 
-class SwapRequest(db.Model):
+class SwapRequest(Model):
     """A lawyer hands a shift to a named colleague, or offers it to any colleague (调班)."""
 
     __tablename__ = "swap_requests"
