@@ -1,17 +1,32 @@
 """Fixtures: a real database per test run (SQLite file, or PostgreSQL with TEST_DATABASE_URL),
-migrated once with Alembic and emptied after every test; app, client and factory fixtures."""
+migrated once with Alembic and emptied after every test; app, client and factory fixtures.
+
+The whole run can be held at a set clock, to prove that no test depends on the day it runs:
+
+    LEGALAID_TEST_NOW=2026-10-01T10:00+08:00 .venv/bin/pytest    # National Day, a closed Thursday
+    LEGALAID_TEST_NOW=2026-12-08T09:00+08:00 .venv/bin/pytest    # a Tuesday, a duty day
+
+The value is an ISO 8601 instant with its offset. The clock starts there before the tests are collected
+and keeps ticking (time-machine, process-wide: the browser tests' live server sees it too; the Python
+processes the tests start keep the same time through tests/child_clock/sitecustomize.py); a test that
+travels itself overrides it for its own span.
+"""
 
 from __future__ import annotations
 
 import contextvars
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
+from html import unescape
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -22,6 +37,54 @@ from legalaid.extensions import db
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+TEST_NOW = "LEGALAID_TEST_NOW"
+CHILD_CLOCK = Path(__file__).resolve().parent / "child_clock"  # its sitecustomize holds child processes
+_run_clock: list[time_machine.travel] = []
+_saved_env: dict[str, str | None] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hold the run at LEGALAID_TEST_NOW (see the module's docstring), from collection on."""
+    text = os.environ.get(TEST_NOW, "").strip()
+    if not text:
+        return
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise pytest.UsageError(f"{TEST_NOW}={text!r} is not an ISO 8601 instant: {error}") from None
+    if instant.tzinfo is None:
+        raise pytest.UsageError(f"{TEST_NOW}={text!r} needs its offset, e.g. 2026-10-01T10:00+08:00")
+    real = time.time()
+    clock = time_machine.travel(instant, tick=True)
+    clock.start()
+    _run_clock.append(clock)
+    # Processes the tests start (the scheduler, spawned workers) are new interpreters: they keep time
+    # with this one through the offset from the real clock (tests/child_clock/sitecustomize.py).
+    paths = [str(CHILD_CLOCK), *filter(None, [os.environ.get("PYTHONPATH")])]
+    for name, value in (
+        ("LEGALAID_TEST_CLOCK_OFFSET", repr(instant.timestamp() - real)),
+        ("PYTHONPATH", os.pathsep.join(paths)),
+    ):
+        _saved_env[name] = os.environ.get(name)
+        os.environ[name] = value
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give the run its real clock back."""
+    while _run_clock:
+        _run_clock.pop().stop()
+    for name, value in _saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    _saved_env.clear()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say at the top of the run when its clock is set."""
+    text = os.environ.get(TEST_NOW, "").strip()
+    return f"clock held at {TEST_NOW}={text} (ticking)" if text else None
 
 
 class Databases:
@@ -168,6 +231,24 @@ def post_form(client: FlaskClient, url: str, data: dict, form_page: str | None =
     return client.post(url, data={**data, "csrf_token": csrf_token(page.get_data(as_text=True))}, **kwargs)
 
 
+def field_errors(html: str, field: str) -> list[str]:
+    """The messages shown beside a form field (its `invalid-feedback`s up to the next field)."""
+    tag = re.search(rf'<(?:input|select|textarea)\b[^>]*\bid="{re.escape(field)}"[^>]*>', html)
+    if tag is None:
+        return []
+    rest = html[tag.end() :]
+    following = re.search(r"<label\b|<fieldset\b|</form>", rest)
+    segment = rest[: following.start()] if following else rest
+    return [unescape(m).strip() for m in re.findall(r'class="invalid-feedback[^"]*"[^>]*>([^<]*)<', segment)]
+
+
+def field_tag(html: str, field: str) -> str:
+    """The input (or select) tag of a form field, as rendered."""
+    tag = re.search(rf'<(?:input|select|textarea)\b[^>]*\bid="{re.escape(field)}"[^>]*>', html)
+    assert tag, f"no field {field} on the page"
+    return tag.group(0)
+
+
 def login(client: FlaskClient, username: str, password: str = DEFAULT_PASSWORD, **kwargs):
     """Sign in through the real sign-in form."""
     return post_form(client, "/login", {"username": username, "password": password}, **kwargs)
@@ -276,5 +357,51 @@ def make_lawyer(app: Flask, make_firm, make_user) -> Callable[..., object]:
         )
         db.session.commit()
         return lawyer
+
+    return make
+
+
+@pytest.fixture
+def make_booking(app: Flask) -> Callable[..., object]:
+    """Book a place on a shift through the booking service (committed) and return the booking.
+
+    `slot` is the index of the day's time (0 = the first); `now` is when the veteran books (by default
+    the clock's now, which must be before the cutoff).
+    """
+    import secrets
+
+    from legalaid.bookings import services
+    from legalaid.bookings.models import Slot
+
+    counter = iter(range(1, 10_000))
+
+    def make(
+        shift,
+        name: str | None = None,
+        mobile: str | None = None,
+        slot: int = 0,
+        category: str = "labour",
+        channel: str = "kiosk",
+        now=None,
+    ):
+        n = next(counter)
+        slots = db.session.scalars(
+            sa.select(Slot).where(Slot.shift_id == shift.id).order_by(Slot.starts_at, Slot.id)
+        ).all()
+        assert slots, "the shift has no times to book"
+        booking = services.place_booking(
+            services.BookingRequest(
+                slot_id=slots[slot].id,
+                name=name or f"预约人{n}",
+                mobile=mobile or f"1381234{n:04d}",
+                category=category,
+                channel=channel,
+                idempotency_key=secrets.token_hex(16),
+                consent=True,
+            ),
+            now=now,
+        )
+        db.session.commit()
+        return booking
 
     return make

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -23,6 +25,24 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def clock_at(instant: datetime) -> Callable[[], Iterator[None]]:
+    """An autouse fixture that runs each test of a module at `instant` (aware), for `clock = clock_at(…)`.
+
+    The travel is process-wide, so the live server's threads see it too; it ticks, so the pages' own
+    timers and waits still run. Chromium keeps the real clock, which is harmless: it judges a cookie's
+    expiry against the server's Date header, which travels with the server.
+    """
+    if instant.tzinfo is None:
+        raise ValueError("give the clock an aware instant")
+
+    @pytest.fixture(autouse=True)
+    def clock() -> Iterator[None]:
+        with time_machine.travel(instant, tick=True):
+            yield
+
+    return clock
 
 
 def _require_chromium() -> None:

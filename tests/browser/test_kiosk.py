@@ -3,27 +3,30 @@ reset, and Back showing nothing of the previous visitor. A screenshot of every s
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Error as PlaywrightError
 
 from legalaid.bookings.models import Booking
-from legalaid.dates import local_today
+from legalaid.dates import zone
 from legalaid.extensions import db
 from legalaid.roster import services as roster
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, clock_at
 
 pytestmark = pytest.mark.browser
 SHOTS = ARTIFACTS / "kiosk"
+NOW = datetime(2026, 12, 10, 10, 0, tzinfo=zone("Asia/Shanghai"))  # a Thursday, a working day
+DUTY_DAY = date(2026, 12, 15)  # the coming Tuesday, open, well inside the booking window
+
+clock = clock_at(NOW)
 
 
 def test_kiosk_booking_ticket_idle_reset_and_back(live_server, chromium, make_station, make_lawyer):
     station = make_station("解放区退役军人法律服务站", address="服务大厅一楼")
     lawyer = make_lawyer(station, name="张明")
-    day = local_today(station.timezone) + timedelta(days=3)
-    roster.set_shift_lawyer(station, day, lawyer, "测试排班")
+    roster.set_shift_lawyer(station, DUTY_DAY, lawyer, "测试排班")
     db.session.commit()
     SHOTS.mkdir(parents=True, exist_ok=True)
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime
 
 import pytest
 
-from legalaid.dates import local_today
+from legalaid.dates import zone
 from legalaid.extensions import db
 from legalaid.roster import services as roster
 from legalaid.swaps.models import ACCEPTED, SwapRequest
+from tests.browser.conftest import clock_at
 from tests.conftest import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.browser
+
+NOW = datetime(2026, 12, 8, 10, 0, tzinfo=zone("Asia/Shanghai"))  # a Tuesday, a working day
+DUTY_DAY = date(2026, 12, 22)  # a Tuesday two weeks on, open (no holiday)
+
+clock = clock_at(NOW)
 
 
 def _sign_in(page, base, username):
@@ -26,8 +32,7 @@ def _sign_in(page, base, username):
 def test_lawyer_asks_for_a_swap_and_the_colleague_accepts(live_server, chromium, make_station, make_lawyer):
     station = make_station("调班测试站")
     asker, colleague = make_lawyer(station, name="王芳"), make_lawyer(station, name="李强")
-    day = local_today(station.timezone) + timedelta(days=14)
-    roster.set_shift_lawyer(station, day, asker, "测试排班")
+    roster.set_shift_lawyer(station, DUTY_DAY, asker, "测试排班")
     db.session.commit()
 
     first = chromium.new_context(locale="zh-CN").new_page()
