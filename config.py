@@ -18,6 +18,16 @@ INSTANCE_DIR = Path(os.environ.get("LEGALAID_INSTANCE_PATH", BASE_DIR / "instanc
 DEFAULT_SECRET_KEY = "change-me"  # noqa: S105  (the value refused in production)
 
 
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it (shown without a
+    traceback: see wsgi.py)."""
+
+
+# Values in the environment that could not be read; `check()` refuses to start while there are any.
+# (Collected rather than raised: this module is read at import, where an error would be a traceback.)
+_PROBLEMS: list[str] = []
+
+
 def _bool(name: str, default: bool = False) -> bool:
     """Read a yes/no environment variable."""
     value = os.environ.get(name)
@@ -29,7 +39,44 @@ def _bool(name: str, default: bool = False) -> bool:
 def _int(name: str, default: int) -> int:
     """Read an integer environment variable."""
     value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        _PROBLEMS.append(f"{name} must be a whole number, not {value!r}.")
+        return default
+
+
+def _float(name: str, default: float) -> float:
+    """Read a number from the environment."""
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        _PROBLEMS.append(f"{name} must be a number, not {value!r}.")
+        return default
+
+
+def _json(name: str) -> dict:
+    """Read a JSON object from the environment ({} when unset)."""
+    value = os.environ.get(name) or "{}"
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        _PROBLEMS.append(f'{name} must be a JSON object such as {{"key": "value"}}, not {value!r}.')
+        return {}
+    return parsed
+
+
+def _refuse_problems() -> None:
+    """Stop at the first setting that could not be read."""
+    if _PROBLEMS:
+        raise ConfigError(" ".join(_PROBLEMS))
 
 
 class Config:
@@ -80,10 +127,10 @@ class Config:
     SMS_GATEWAY_KEY = os.environ.get("SMS_GATEWAY_KEY", "")
     SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
     # Approved SMS template ids by message template key, as JSON: {"booking_confirmed": "SMS_1234"}.
-    SMS_TEMPLATES: dict = json.loads(os.environ.get("SMS_TEMPLATES", "{}") or "{}")
+    SMS_TEMPLATES: dict = _json("SMS_TEMPLATES")
     # Seconds to wait for the gateway's answer. A message sent without an answer is marked unknown
     # for a person to check, never posted again by itself: set this above the gateway's slowest answer.
-    SMS_GATEWAY_TIMEOUT = float(os.environ.get("SMS_GATEWAY_TIMEOUT") or 20)
+    SMS_GATEWAY_TIMEOUT = _float("SMS_GATEWAY_TIMEOUT", 20)
     # Which sender each channel uses; anything unset writes to instance/outbox.log.
     SENDERS = {
         "log": "log",
@@ -93,15 +140,20 @@ class Config:
 
     # Reminder times of day and day counts (station time), as JSON overriding the defaults in
     # legalaid/reminders/rules.py, e.g. {"duty_eve_at": "16:30", "quiet_start": "20:00"}.
-    REMINDER_TIMES: dict = json.loads(os.environ.get("REMINDER_TIMES", "{}") or "{}")
+    REMINDER_TIMES: dict = _json("REMINDER_TIMES")
 
     # A waiting scheduler process tries the single-instance lock this often (seconds).
     SCHEDULER_POLL_SECONDS = _int("SCHEDULER_POLL_SECONDS", 5)
     # Job intervals in seconds, to override the defaults in legalaid/scheduler.py, as JSON.
-    SCHEDULER_INTERVALS: dict = json.loads(os.environ.get("SCHEDULER_INTERVALS", "{}") or "{}")
+    SCHEDULER_INTERVALS: dict = _json("SCHEDULER_INTERVALS")
 
     # The address people use to reach the site, for links in messages sent by the scheduler.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+
+    # The right-hand part of every calendar event's UID (duty-shift-42@legalaid): fixed, so a shift is
+    # the same event whichever address served the feed. Change it only to tell apart two installations
+    # whose feeds one lawyer subscribes to both.
+    CALENDAR_UID_DOMAIN = os.environ.get("CALENDAR_UID_DOMAIN", "legalaid")
 
     # The kiosk returns to its start screen after this many idle seconds (a countdown comes first).
     KIOSK_IDLE_SECONDS = _int("KIOSK_IDLE_SECONDS", 90)
@@ -111,9 +163,10 @@ class Config:
     @classmethod
     def check(cls, app_config: dict) -> None:
         """Refuse to start with settings that are unsafe for this environment."""
+        _refuse_problems()
         key = app_config.get("SECRET_KEY") or ""
         if key == DEFAULT_SECRET_KEY or len(key) < 32:
-            raise RuntimeError(
+            raise ConfigError(
                 "SECRET_KEY must be set to a random value of at least 32 characters in production "
                 "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
             )
@@ -129,6 +182,7 @@ class DevelopmentConfig(Config):
     @classmethod
     def check(cls, app_config: dict) -> None:
         """Give the development site a stable secret shared by every worker process."""
+        _refuse_problems()
         if app_config.get("SECRET_KEY") in (None, "", DEFAULT_SECRET_KEY):
             app_config["SECRET_KEY"] = _instance_secret()
 
@@ -174,4 +228,4 @@ def config_from_env() -> type[Config]:
     try:
         return CONFIGS[name]
     except KeyError:
-        raise RuntimeError(f"LEGALAID_ENV must be one of {sorted(CONFIGS)}, not {name!r}") from None
+        raise ConfigError(f"LEGALAID_ENV must be one of {sorted(CONFIGS)}, not {name!r}.") from None

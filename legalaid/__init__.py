@@ -142,12 +142,10 @@ def register_events() -> None:
     from legalaid.roster import services as roster
     from legalaid.stations import services as stations
 
-    for hooks, hook in (
-        (roster.on_shift_made, planning.plan_slots),
-        (stations.on_plan_changed, planning.replan_coming_days),
-    ):
-        if hook not in hooks:
-            hooks.append(hook)
+    if planning.plan_slots not in roster.on_shift_made:
+        roster.on_shift_made.append(planning.plan_slots)
+    if planning.replan_coming_days not in stations.on_plan_changed:
+        stations.on_plan_changed.append(planning.replan_coming_days)
 
 
 def _tune_sqlite(engine: sa.Engine) -> None:

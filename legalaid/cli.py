@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import date
 
 import click
 from flask import Flask, current_app
@@ -11,6 +12,7 @@ from flask import Flask, current_app
 from legalaid import demo, scheduler
 from legalaid.auth import services as accounts
 from legalaid.auth.models import ROLES
+from legalaid.dates import EARLIEST_DAY, LATEST_DAY, is_supported_day
 from legalaid.errors import DomainError
 from legalaid.stations import services as stations
 from legalaid.transaction import CommandGroup
@@ -27,6 +29,25 @@ lawyers_cli = CommandGroup("lawyers", help="Lawyers.")
 report_cli = CommandGroup("report", help="Reports: the same figures as the administrator's pages.")
 
 
+class Day(click.DateTime):
+    """A YYYY-MM-DD date in the years the application works with (2000–2100), as a `date`."""
+
+    name = "date"
+
+    def __init__(self) -> None:
+        super().__init__(formats=["%Y-%m-%d"])
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        """Read the date; refuse one outside 2000–2100 with a plain message."""
+        day = value if isinstance(value, date) else super().convert(value, param, ctx).date()
+        if not is_supported_day(day):
+            self.fail(f"{day.isoformat()} is not between {EARLIEST_DAY} and {LATEST_DAY}.", param, ctx)
+        return day
+
+
+DAY = Day()
+
+
 def _station_or_fail(station_id: int):
     station = stations.get_station(station_id)
     if station is None:
@@ -36,7 +57,7 @@ def _station_or_fail(station_id: int):
 
 @roster_cli.command("generate")
 @click.option("--station", "station_id", type=int, required=True)
-@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--start", type=DAY, required=True)
 @click.option("--weeks", type=click.IntRange(1, 104), required=True)
 @click.option("--dry-run", is_flag=True, help="Show what would change without saving.")
 def roster_generate(station_id: int, start, weeks: int, dry_run: bool) -> None:
@@ -46,7 +67,7 @@ def roster_generate(station_id: int, start, weeks: int, dry_run: bool) -> None:
     from legalaid.roster import services as roster
 
     station = _station_or_fail(station_id)
-    first = start.date()
+    first = start
     last = first + timedelta(weeks=weeks) - timedelta(days=1)
     try:
         preview = (roster.preview_rotation if dry_run else roster.apply_rotation)(station, first, last)
@@ -67,8 +88,8 @@ def roster_generate(station_id: int, start, weeks: int, dry_run: bool) -> None:
 
 @roster_cli.command("show")
 @click.option("--station", "station_id", type=int, required=True)
-@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
-@click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--start", type=DAY, required=True)
+@click.option("--end", type=DAY, required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv")
 def roster_show(station_id: int, start, end, fmt: str) -> None:
     """Print the shifts of a date range as CSV: date,lawyer_id,lawyer_name,source."""
@@ -79,12 +100,12 @@ def roster_show(station_id: int, start, end, fmt: str) -> None:
     station = _station_or_fail(station_id)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["date", "lawyer_id", "lawyer_name", "source"])
-    writer.writerows(roster.roster_rows(station, start.date(), end.date()))
+    writer.writerows(roster.roster_rows(station, start, end))
 
 
 @roster_cli.command("close")
 @click.option("--station", "station_id", type=int, required=True)
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--date", "day", type=DAY, required=True)
 @click.option("--reason", default="")
 @click.option("--open", "reopen", is_flag=True, help="Re-open a statutory holiday instead.")
 @click.option("--dry-run", is_flag=True, help="Show who the closure affects without saving.")
@@ -96,10 +117,10 @@ def roster_close(station_id: int, day, reason: str, reopen: bool, dry_run: bool)
 
     station = _station_or_fail(station_id)
     if reopen:
-        roster.set_closure(station, day.date(), False, reason)
-        click.echo(f"{day.date().isoformat()}: open")
+        roster.set_closure(station, day, False, reason)
+        click.echo(f"{day.isoformat()}: open")
         return
-    impact = closing.closure_impact(station, day.date())
+    impact = closing.closure_impact(station, day)
     if impact.shift is not None:
         click.echo(f"duty lawyer: {impact.shift.lawyer.name} (duty off, told)")
     for booking in impact.bookings:
@@ -110,22 +131,34 @@ def roster_close(station_id: int, day, reason: str, reopen: bool, dry_run: bool)
         click.echo("dry run: nothing saved")
         return
     try:
-        closing.close_day(station, day.date(), reason)
+        closing.close_day(station, day, reason)
     except DomainError as error:
         _fail(error)
-    click.echo(f"{day.date().isoformat()}: closed; {len(impact.bookings)} bookings cancelled")
+    click.echo(f"{day.isoformat()}: closed; {len(impact.bookings)} bookings cancelled")
 
 
 @roster_cli.command("confirm-year")
 @click.option("--station", "station_id", type=int, required=True)
-@click.option("--year", type=int, required=True)
-def roster_confirm_year(station_id: int, year: int) -> None:
-    """Confirm a year the holiday data lacks, after entering its closures."""
+@click.option("--year", type=click.IntRange(2000, 2100), required=True)
+@click.option(
+    "--no-closures",
+    "without_closures",
+    is_flag=True,
+    help="Confirm although no closed day is entered for the year (the station closes on no holiday).",
+)
+def roster_confirm_year(station_id: int, year: int, without_closures: bool) -> None:
+    """Confirm a year the holiday data lacks, after entering its closures (roster close --date …)."""
     from legalaid.roster import services as roster
 
     try:
-        roster.confirm_year(_station_or_fail(station_id), year)
+        roster.confirm_year(_station_or_fail(station_id), year, without_closures=without_closures)
     except DomainError as error:
+        if error.field == roster.NO_CLOSURES:
+            raise click.ClickException(
+                f"No closures are entered for {year}. Enter its statutory holidays first "
+                f"(roster close --station {station_id} --date YYYY-MM-DD --reason …), or, if the station "
+                "really closes on no day that year, run this again with --no-closures."
+            ) from None
         _fail(error)
     click.echo(f"{year} confirmed")
 
@@ -275,7 +308,7 @@ def jobs_run(name: str) -> None:
 
 
 def _run_job(name: str) -> None:
-    result = scheduler.run_job(current_app._get_current_object(), name)
+    result = scheduler.run_job(current_app._get_current_object(), name)  # type: ignore[attr-defined]
     click.echo(f"{name}: {result}")
 
 
@@ -312,7 +345,7 @@ def bookings_plan_slots() -> None:
 def scheduler_run() -> None:
     """Run the scheduler process (one holds the lock and runs the jobs; another copy waits)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
-    scheduler.serve_until_signalled(current_app._get_current_object())
+    scheduler.serve_until_signalled(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def register_cli(app: Flask) -> None:

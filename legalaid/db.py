@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -79,12 +80,17 @@ def get_by_id(model: type, record_id: int | None):
 def insert_if_absent(model: type, values: dict) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on either engine, for rows two requests may create at once;
     True if this call inserted the row."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
     session = _session()
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return bool(session.execute(insert(model).values(**values).on_conflict_do_nothing()).rowcount)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing()
+    return bool(rows_changed(session.execute(statement)))
+
+
+def rows_changed(result: sa.Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE changed (the conditional writes that decide races)."""
+    return cast("sa.CursorResult[Any]", result).rowcount
 
 
 def include_object_for(dialect: str) -> Callable[..., bool]:

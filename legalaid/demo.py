@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import flag_modified
@@ -34,7 +34,7 @@ from legalaid.auth import services as accounts
 from legalaid.auth.models import User
 from legalaid.bookings import calling, planning
 from legalaid.bookings.models import Booking, WalkIn
-from legalaid.bookings.validation import clean_text
+from legalaid.bookings.validation import clean_prose
 from legalaid.dates import local_to_utc, local_today
 from legalaid.extensions import db
 from legalaid.lawyers import services as lawyers
@@ -207,7 +207,7 @@ class _Clock:
             if name in mapper.column_attrs and getattr(target, name) is None:
                 setattr(target, name, self.now)
 
-    def _updating(self, mapper: sa.orm.Mapper, _connection: object, target: object) -> None:
+    def _updating(self, mapper: sa.orm.Mapper, _connection: object, target: Any) -> None:
         if self.now is None or "updated_at" not in mapper.column_attrs:
             return
         state = sa.inspect(target)
@@ -266,10 +266,10 @@ def _load_roster(
             shift.checked_in_at = arrived
     future = roster.shifts_between(station, today + timedelta(days=1), end)
     if len(future) >= 2:
-        shift: DutyShift = future[1]
-        colleague = next(lw for lw in demo_lawyers if lw.id != shift.lawyer_id)
+        waiting = future[1]
+        colleague = next(lw for lw in demo_lawyers if lw.id != waiting.lawyer_id)
         _clock(now)
-        swaps.request_swap(shift, shift.lawyer, colleague, "家中有事，请帮忙替班", today=today, now=now)
+        swaps.request_swap(waiting, waiting.lawyer, colleague, "家中有事，请帮忙替班", today=today, now=now)
 
 
 def _duty_today(station: Station, demo_lawyers: list[Lawyer], today: date) -> None:
@@ -301,12 +301,12 @@ def _past_swap(station: Station, shift: DutyShift, colleagues: list[Lawyer], adm
     swaps.accept_swap(swap, colleague, today=asked + timedelta(days=1), now=accepted)
     approved = _clock(_at(station, asked + timedelta(days=2), time(9, 5)))
     swaps.approve_swap(swap, admin, today=asked + timedelta(days=2), now=approved)
-    change = db.session.scalar(
+    change = db.session.scalars(
         sa.select(ShiftChange)
         .where(ShiftChange.shift_id == shift.id)
         .order_by(ShiftChange.id.desc())
         .limit(1)
-    )
+    ).one()
     change.processed_at = approved  # the reminders job saw it that morning
 
 
@@ -755,8 +755,9 @@ def _veterans_since_first_contact() -> None:
     """A person's record dates from their first booking (or the walk-in that made it, if earlier)."""
     from legalaid.bookings.models import Veteran
 
-    first = sa.select(sa.func.min(Booking.consent_at)).where(Booking.veteran_id == Veteran.id)
-    first = first.scalar_subquery()
+    first = (
+        sa.select(sa.func.min(Booking.consent_at)).where(Booking.veteran_id == Veteran.id).scalar_subquery()
+    )
     since = sa.case((first < Veteran.created_at, first), else_=Veteran.created_at)
     db.session.execute(
         sa.update(Veteran)
@@ -768,8 +769,8 @@ def _veterans_since_first_contact() -> None:
 
 # -- consultations and matters ---------------------------------------------------------------------------
 
-_BY_DESCRIPTION = {clean_text(case.description): case for case in CASES}
-_REVISIT_STORED = clean_text(REVISIT)
+_BY_DESCRIPTION = {clean_prose(case.description): case for case in CASES}
+_REVISIT_STORED = clean_prose(REVISIT)
 
 
 def _lead_oldest_overdue(station: Station, admin: User, today: date, now: datetime) -> None:
@@ -804,14 +805,15 @@ def _load_consultations(station: Station, today: date) -> None:
     called = db.session.scalars(
         sa.select(WalkIn).where(WalkIn.station_id == station.id, WalkIn.status == "called")
     ).all()
-    seen = [(b.called_at, 0, b.id, b, None) for b in arrived] + [
-        (w.called_at, 1, w.id, None, w) for w in called
-    ]
-    for called_at, _kind, _id, booking, walkin in sorted(seen, key=lambda v: v[:3]):
-        shift = db.session.get(DutyShift, (booking or walkin).shift_id)
+    seen: list[tuple[datetime, int, Booking | WalkIn]] = [(b.called_at, 0, b) for b in arrived if b.called_at]
+    seen += [(w.called_at, 1, w) for w in called if w.called_at]
+    for called_at, _kind, visit in sorted(seen, key=lambda v: (v[0], v[1], v[2].id)):
+        booking = visit if isinstance(visit, Booking) else None
+        walkin = visit if isinstance(visit, WalkIn) else None
+        shift = db.session.get(DutyShift, visit.shift_id)
         if shift is None or shift.duty_on >= today:
             continue
-        case, again = _case_of(booking, walkin)
+        case, again = _case_of(visit)
         held_on, author = shift.duty_on, shift.lawyer.user
         if again:
             record = consultations.Record(
@@ -830,7 +832,7 @@ def _load_consultations(station: Station, today: date) -> None:
                 follow_up=bool(case.due_days),
                 due_on=held_on + timedelta(days=case.due_days) if case.due_days else None,
             )
-        at = _clock(called_at + timedelta(minutes=20 + (booking or walkin).id % 4 * 5))
+        at = _clock(called_at + timedelta(minutes=20 + visit.id % 4 * 5))
         consultation = consultations.record_consultation(
             station, author, record, booking=booking, walkin=walkin, today=held_on
         )
@@ -840,17 +842,16 @@ def _load_consultations(station: Station, today: date) -> None:
             _follow_up(station, consultation.matter, author, case, held_on, today)
 
 
-def _case_of(booking: Booking | None, walkin: WalkIn | None) -> tuple[Case, bool]:
+def _case_of(visit: Booking | WalkIn) -> tuple[Case, bool]:
     """The case a visit was about (found by what the person wrote), and whether they came back."""
-    if booking is not None:
-        text = booking.description
+    if isinstance(visit, Booking):
+        text = visit.description
         again = text.startswith(_REVISIT_STORED)
         case = _BY_DESCRIPTION.get(text.removeprefix(_REVISIT_STORED))
         if case is not None:
             return case, again
-    category, key = (booking.category, booking.id) if booking is not None else (walkin.category, walkin.id)
-    same = [case for case in CASES if case.category == category] or list(CASES)
-    return same[key % len(same)], False
+    same = [case for case in CASES if case.category == visit.category] or list(CASES)
+    return same[visit.id % len(same)], False
 
 
 def _follow_up(station: Station, matter: Matter, owner: User, case: Case, held_on: date, today: date) -> None:
@@ -951,5 +952,9 @@ def _load_messages(station: Station, today: date, now: datetime) -> None:
             status_then = PENDING if attempt < attempts else FAILED
             db.session.add(OutboxEvent(message_id=message.id, at=at, status=status_then, detail=detail))
         if status in (EXPIRED, UNKNOWN):
-            at = due + timedelta(minutes=11) if status == UNKNOWN else booking.slot.starts_at
+            at = (
+                due + timedelta(minutes=11)
+                if status == UNKNOWN or booking is None
+                else booking.slot.starts_at
+            )
             db.session.add(OutboxEvent(message_id=message.id, at=at, status=status, detail=error))

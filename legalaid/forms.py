@@ -12,17 +12,59 @@ from flask_wtf import FlaskForm
 from wtforms import Field
 from wtforms.validators import ValidationError
 
-from legalaid.errors import DomainError
+from legalaid.errors import DomainError, FieldErrors
 from legalaid.extensions import db
 
 
-def show_error(form: FlaskForm, error: DomainError) -> None:
-    """Put a service's error next to the field it concerns (or at the top of the form)."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
+def show_error(form: FlaskForm, error: DomainError, beside_others: bool = True) -> None:
+    """Put a service's error (or each of several, `FieldErrors`) next to the field it concerns, or
+    at the top of the form when it concerns no field of this form.
+
+    `beside_others=False` leaves out messages for fields that already show one (the form's own check
+    found that field wrong first: one message per mistake is enough).
+    """
+    pairs = error.errors if isinstance(error, FieldErrors) else [(error.field, error.message)]
+    already = {name for name, field in form._fields.items() if field.errors}
+    for name, message in pairs:
+        field = form._fields.get(name) if name else None
+        if field is None:
+            if message not in form.form_errors:
+                form.form_errors.append(message)
+        elif (beside_others or name not in already) and message not in field.errors:
+            field.errors = [*field.errors, message]
+
+
+def validate_all(form: FlaskForm, check: Callable[[], object]) -> bool:
+    """Validate a submitted form, and run the service's own check of the values as well, so that every
+    wrong field is told in one go: those the form finds and those only the service can find.
+
+    `check` must only read (it runs on values the form may have refused); the service checks again when
+    it saves. Returns whether the form was submitted and nothing is wrong.
+    """
+    if not form.is_submitted():
+        return False
+    valid = form.validate()
+    try:
+        check()
+    except DomainError as error:
+        show_error(form, error, beside_others=False)
+        return False
+    return valid
+
+
+class Rule:
+    """A service's check of one value, run as a field validator: the form then reports it with the other
+    fields' problems, all at once (the service checks it again when it saves)."""
+
+    def __init__(self, check: Callable[[Any], object]) -> None:
+        self.check = check
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        """Refuse the value with the service's own message."""
+        try:
+            self.check(field.data)
+        except DomainError as error:
+            raise ValidationError(error.message) from None
 
 
 # WTForms' own messages, listed here so `make extract-messages` puts them into our catalogs:
@@ -94,6 +136,7 @@ def attempt_or_flash(action: Callable[[], Any]) -> bool:
         action()
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "danger")
+        for _field, message in error.errors if isinstance(error, FieldErrors) else [(None, error.message)]:
+            flash(message, "danger")
         return False
     return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, request
@@ -27,11 +29,26 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# Longer than any address of this site: a redirect target beyond it is not one of ours.
+MAX_TARGET_LENGTH = 2000
+# Control and formatting characters (CR/LF, NUL, bidi overrides, line separators) never belong in a path;
+# a CR/LF would even break the Location header.
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
+
+
+def _has_unsafe_characters(text: str) -> bool:
+    return any(unicodedata.category(char) in _UNSAFE_CATEGORIES for char in text)
+
+
 def local_target(target: str | None, default: str = "/") -> str:
-    """A redirect target from the request, kept only if it is a path on this site (no open redirect)."""
-    if not target:
+    """A redirect target from the request, kept only if it is a path on this site (no open redirect)
+    and a plain one: no control characters, not absurdly long."""
+    if not target or len(target) > MAX_TARGET_LENGTH or _has_unsafe_characters(target):
         return default
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. an unbalanced "[" read as an IPv6 host
+        return default
     if (
         parts.scheme
         or parts.netloc
@@ -60,7 +77,7 @@ def set_security_headers(response: Response) -> Response:
 class DatabaseIdConverter(IntegerConverter):
     """`<int:…>` in URLs, limited to what a database integer column holds (else 404, not 500)."""
 
-    def __init__(self, url_map: Map, *args: object, **kwargs: object) -> None:
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
@@ -77,4 +94,7 @@ def register_security(app: Flask) -> None:
     app.before_request(refuse_nul_bytes)
     proxies = app.config.get("PROXY_COUNT", 0)
     if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        # Flask's documented way to wrap the WSGI app.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )

@@ -53,8 +53,10 @@ class LegalAidFlask(Flask):
 class CommandGroup(AppGroup):
     """A `flask` command group whose every command is one unit of work."""
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+    def command(self, *args: Any, **kwargs: Any) -> Any:
         """Register a command that commits once when it ends well and rolls back when it fails."""
+        if len(args) == 1 and callable(args[0]) and not kwargs:  # used bare: @group.command
+            return self.command()(args[0])
         register = super().command(*args, **kwargs)
 
         def decorator(function: Callable[..., Any]) -> Any:

@@ -307,7 +307,6 @@ def test_passwords_use_scrypt_except_in_the_test_suite(app, make_user):
     """Production hashes with scrypt; the suite configures one cheap iteration so it spends its time on
     behaviour. Either way a password checks, and a hash made by the other method still checks."""
     from config import Config
-
     from legalaid.auth import services
 
     assert Config.PASSWORD_HASH_METHOD == "scrypt"

@@ -29,14 +29,14 @@ def test_feed_holds_exactly_the_lawyers_shifts(client, make_station, make_lawyer
     expected = [s for s in roster.lawyer_shifts(a)]
     assert len(events) == len(expected) > 0
     assert {e.decoded("dtstart").date() for e in events} == {s.duty_on for s in expected}
-    assert {str(e["uid"]) for e in events} == {f"duty-shift-{s.id}@localhost" for s in expected}
+    assert {str(e["uid"]) for e in events} == {f"duty-shift-{s.id}@legalaid" for s in expected}
     first = events[0]
     assert str(first["location"]) == "焦作市解放区服务大厅"
     assert first.decoded("dtstart").tzinfo.key == "Asia/Shanghai"
     assert first.decoded("dtstart").hour == 9 and first.decoded("dtend").hour == 17
     assert any(c.name == "VTIMEZONE" for c in calendar.walk())
     assert all(
-        str(e["uid"]) not in {f"duty-shift-{s.id}@localhost" for s in roster.lawyer_shifts(b)} for e in events
+        str(e["uid"]) not in {f"duty-shift-{s.id}@legalaid" for s in roster.lawyer_shifts(b)} for e in events
     )
 
 

@@ -100,6 +100,11 @@ def test_back_links_in_forms_stay_on_site(signed_in, make_station):
     page = admin.get(f"/admin/roster/closures?station={station.id}&year=2030").get_data(as_text=True)
     response = admin.post(
         f"/admin/roster/confirm-year?station={station.id}",
-        data={"csrf_token": csrf_token(page), "year": "2030", "back": "https://evil.example/"},
+        data={
+            "csrf_token": csrf_token(page),
+            "year": "2030",
+            "back": "https://evil.example/",
+            "no_closures": "1",
+        },
     )
     assert response.status_code == 302 and response.headers["Location"].startswith("/admin/roster/closures")

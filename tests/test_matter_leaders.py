@@ -282,3 +282,28 @@ def test_the_monthly_review_lists_matters_under_leadership_with_their_leader(app
             as_text=True
         )
     assert "副局长李" in html and f"/matters/{matter.id}" in html
+
+
+# -- the note form --------------------------------------------------------------------------------------
+
+
+TYPED = "已电话联系：当事人将于下周补交材料（工资条）。"
+
+
+def test_a_note_needs_its_text_and_a_step_its_date_said_on_the_matter_page(client, world):
+    matter = world["matter"]
+    page_url, url = f"/matters/{matter.id}", f"/matters/{matter.id}/note"
+
+    def note(data: dict) -> str:
+        token = csrf_token(client.get(page_url).get_data(as_text=True))
+        answer = client.post(url, data={**data, "csrf_token": token}, follow_redirects=True)
+        return answer.get_data(as_text=True)
+
+    with time_machine.travel(bj(3, 12, 10), tick=True):
+        login(client, world["duty"].user.username)
+        assert "请填写记录内容。" in note({"text": "  ", "milestone": "", "milestone_on": ""})
+        assert "请选择办理环节及日期。" in note({"text": "", "milestone": "submitted", "milestone_on": ""})
+        assert fresh(matter).notes == []  # nothing saved
+        saved = note({"text": TYPED, "milestone": "", "milestone_on": ""})
+    assert "已保存" in saved
+    assert [n.text for n in fresh(matter).notes] == [TYPED]  # as typed

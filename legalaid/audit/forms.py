@@ -25,6 +25,6 @@ class AuditFilterForm(FlaskForm):
     action = SelectField(_l("Action"), validators=[Optional()])
     target_type = SelectField(_l("Record type"), validators=[Optional()])
     target_id = IntegerField(_l("Record id"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
-    start_on = DateField(_l("From"), validators=[Optional(), DateRange(min=EARLIEST, max=LATEST)])
-    end_on = DateField(_l("To"), validators=[Optional(), DateRange(min=EARLIEST, max=LATEST)])
+    start_on = DateField(_l("First day"), validators=[Optional(), DateRange(min=EARLIEST, max=LATEST)])
+    end_on = DateField(_l("Last day"), validators=[Optional(), DateRange(min=EARLIEST, max=LATEST)])
     submit = SubmitField(_l("Filter"))

@@ -10,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from legalaid.dates import now_utc
 from legalaid.extensions import Model
 
+SYSTEM_ACTOR = "system"  # nobody signed in and no visitor: a scheduled job, a command, the system
+# A veteran acting for themself at the hall's kiosk or on the public site (no account): visitor:kiosk,
+# visitor:online. Such an entry has no actor_id, so no username can be mistaken for it.
+VISITOR_PREFIX = "visitor:"
+
 
 class AuditEntry(Model):
     """One recorded action. Details never hold full mobile or ID numbers (see audit.services)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from legalaid.access import ADMIN, roles
-from legalaid.audit import services
+from legalaid.audit import services, wording
 from legalaid.audit.forms import AuditFilterForm
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -14,12 +14,10 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 @bp.get("/")
 @roles(ADMIN)
 def index() -> str:
-    """Browse and filter the audit log, newest first."""
+    """Browse and filter the audit log, newest first, each entry in words."""
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", "—")] + [(a, services.describe_action(a)) for a in services.known_actions()]
-    form.target_type.choices = [("", "—")] + [
-        (t, services.describe_target(t)) for t in services.known_target_types()
-    ]
+    form.action.choices = [("", "—"), *wording.action_choices(services.known_actions())]
+    form.target_type.choices = [("", "—"), *wording.target_choices(services.known_target_types())]
     criteria = services.AuditFilter()
     if request.args and form.validate():
         criteria = services.AuditFilter(
@@ -38,8 +36,6 @@ def index() -> str:
         "audit/index.html",
         form=form,
         entries=entries,
+        said=[wording.say(entry) for entry in entries.items],
         args=args,
-        describe=services.describe_action,
-        describe_target=services.describe_target,
-        target_url=services.target_url,
     )

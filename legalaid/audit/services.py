@@ -7,17 +7,22 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import has_request_context, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import has_request_context, request
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 
-from legalaid.audit.models import AuditEntry
+from legalaid.audit import labels
+from legalaid.audit.models import SYSTEM_ACTOR, VISITOR_PREFIX, AuditEntry
 from legalaid.dates import local_day_bounds
 from legalaid.extensions import db
 from legalaid.privacy import mask_text
 
-SYSTEM_ACTOR = "system"
+# Older code adds its labels to these names; they are the registry's own dicts (see audit/labels.py).
+ACTION_LABELS, TARGETS = labels.ACTIONS, labels.TARGETS
+
+# The public pages where a veteran acts without an account (blueprint names given in create_app): the
+# hall's kiosk and the phone-sized booking site. What nobody signed in does there, the visitor did.
+VISITOR_PAGES = {"kiosk": "kiosk", "book": "online"}
 
 
 def _scrub(value: Any) -> Any:
@@ -41,7 +46,8 @@ def record(
     station_id: int | None = None,
     actor: Any = None,
 ) -> AuditEntry:
-    """Add one entry: the signed-in user (or `actor`) did `action` to `target`; flushes only."""
+    """Add one entry: the signed-in user (or `actor`; with nobody signed in, the visitor on the kiosk or
+    the public site, else the system) did `action` to `target`; flushes only."""
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user
     target_type = target_id = None
@@ -58,7 +64,7 @@ def record(
                 station_id = target.id
     entry = AuditEntry(
         actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "username", None) or SYSTEM_ACTOR,
+        actor_name=getattr(actor, "username", None) or _nobody_signed_in(),
         action=action,
         target_type=target_type,
         target_id=target_id,
@@ -69,6 +75,13 @@ def record(
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def _nobody_signed_in() -> str:
+    """Who acted when no account did: the visitor on the kiosk or the public site, else the system."""
+    if has_request_context() and request.blueprint in VISITOR_PAGES:
+        return VISITOR_PREFIX + VISITOR_PAGES[request.blueprint]
+    return SYSTEM_ACTOR
 
 
 @dataclass(frozen=True)
@@ -116,89 +129,3 @@ def known_target_types() -> list[str]:
     """The distinct record types in the log, for the filter's drop-down."""
     query = sa.select(AuditEntry.target_type).where(AuditEntry.target_type.is_not(None)).distinct()
     return list(db.session.scalars(query.order_by(AuditEntry.target_type)))
-
-
-# Readable names of the actions; features add theirs next to the code that records them.
-ACTION_LABELS: dict[str, object] = {
-    "auth.login": _l("Signed in"),
-    "auth.logout": _l("Signed out"),
-    "user.create": _l("Account created"),
-    "user.activate": _l("Account reactivated"),
-    "user.deactivate": _l("Account deactivated"),
-    "user.role": _l("Role changed"),
-    "user.password": _l("Password set"),
-    "station.create": _l("Station added"),
-    "station.update": _l("Station settings changed"),
-    "station.replan": _l("Coming days re-planned (new settings)"),
-    "station.replan_booked": _l("Booked days re-planned (bookings kept at their times)"),
-    "firm.create": _l("Firm added"),
-    "firm.update": _l("Firm changed"),
-    "lawyer.create": _l("Lawyer added"),
-    "lawyer.update": _l("Lawyer changed"),
-    "lawyer.activate": _l("Lawyer reactivated"),
-    "lawyer.deactivate": _l("Lawyer deactivated"),
-    "lawyer.import": _l("Lawyers imported"),
-    "lawyer.leave": _l("Dates off entered"),
-    "lawyer.leave_removed": _l("Dates off removed"),
-    "lawyer.calendar_reset": _l("Calendar address renewed"),
-    "roster.generate": _l("Roster generated"),
-    "roster.set_lawyer": _l("Duty lawyer set by hand"),
-    "roster.close": _l("Day closed"),
-    "roster.reopen": _l("Holiday re-opened"),
-    "roster.closure_removed": _l("Closure entry removed"),
-    "roster.confirm_year": _l("Year's closures confirmed"),
-    "roster.check_in": _l("Lawyer checked in"),
-    "roster.release": _l("Duty day released (day closed)"),
-    "roster.restore": _l("Duty day restored (day open again)"),
-    "swap.request": _l("Swap requested"),
-    "swap.accept": _l("Swap accepted by colleague"),
-    "swap.decline": _l("Swap declined by colleague"),
-    "swap.cancel": _l("Swap withdrawn"),
-    "swap.cancelled": _l("Swap cancelled (shift changed)"),
-    "swap.approve": _l("Swap approved"),
-    "swap.reject": _l("Swap rejected"),
-    "swap.refuse": _l("Swap refused: the shift changed hands"),
-    "matter.reassign": _l("Follow-up matter reassigned"),
-    "matter.lead": _l("Leader attached to a matter"),
-    "matter.unlead": _l("Leader detached from a matter"),
-    "privacy.reveal": _l("Full number shown"),
-    "report.export": _l("Report exported"),
-    "review.save": _l("Monthly review recorded"),
-}
-
-
-# Record types (table names) the log refers to: readable name, and the page that shows one.
-TARGETS: dict[str, tuple[object, str, str]] = {
-    "users": (_l("Account"), "auth.user_edit", "user_id"),
-    "stations": (_l("Station"), "stations.edit", "station_id"),
-    "lawyers": (_l("Lawyer"), "lawyers.edit", "lawyer_id"),
-    "law_firms": (_l("Law firm"), "lawyers.firm_edit", "firm_id"),
-    "duty_shifts": (_l("Duty shift"), "", ""),
-    "swap_requests": (_l("Swap"), "", ""),
-    "bookings": (_l("Booking"), "", ""),
-    "consultations": (_l("Consultation record"), "consultations.view", "consultation_id"),
-    "matters": (_l("Follow-up matter"), "consultations.matter", "matter_id"),
-    "monthly_reviews": (_l("Monthly review"), "", ""),
-}
-
-
-def describe_target(target_type: str | None) -> str:
-    """The translated name of a record type, or the type itself."""
-    if not target_type:
-        return ""
-    known = TARGETS.get(target_type)
-    return str(known[0]) if known else target_type
-
-
-def target_url(target_type: str | None, target_id: int | None) -> str | None:
-    """The page of the record an entry is about, when there is one."""
-    known = TARGETS.get(target_type or "")
-    if not known or not known[1] or target_id is None:
-        return None
-    return url_for(known[1], **{known[2]: target_id})
-
-
-def describe_action(action: str) -> str:
-    """The translated name of an action, or the action code itself."""
-    label = ACTION_LABELS.get(action)
-    return str(label) if label is not None else action

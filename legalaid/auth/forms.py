@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from werkzeug.security import check_password_hash
+from wtforms import Field, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from legalaid.access import ADMIN, LAWYER, STAFF
+from legalaid.auth import services
+from legalaid.forms import Rule
+from legalaid.privacy import is_email
 
 
 def role_choices() -> list[tuple[str, str]]:
@@ -18,6 +24,19 @@ def role_choices() -> list[tuple[str, str]]:
 def role_label(role: str) -> str:
     """The translated name of a role."""
     return str(dict(role_choices()).get(role, role))
+
+
+def _username_free(form: FlaskForm, field: Field) -> None:
+    """A new account's username is not taken (the service checks again when it saves)."""
+    if field.data and services.find_by_username(field.data) is not None:
+        name = services.normalize_username(field.data)
+        raise ValidationError(_("The username %(name)s is already taken.", name=name))
+
+
+def _email(form: FlaskForm, field: Field) -> None:
+    """An e-mail address, if one is given."""
+    if (field.data or "").strip() and not is_email(field.data.strip()):
+        raise ValidationError(_("Enter a valid e-mail address."))
 
 
 class LoginForm(FlaskForm):
@@ -37,13 +56,17 @@ class UserCreateForm(FlaskForm):
             DataRequired(),
             Length(min=2, max=64),
             Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Use letters, digits, dot, dash or underscore.")),
+            _username_free,
         ],
     )
     display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
-    email = StringField(_l("E-mail for notices"), validators=[Optional(), Length(max=120)])
+    email = StringField(_l("E-mail for notices"), validators=[Optional(), Length(max=120), _email])
     role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
     station_id = SelectField(_l("Station"), coerce=int)
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(max=200), Rule(services.check_password_rules)],
+    )
     confirm = PasswordField(
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
@@ -61,7 +84,10 @@ class RoleForm(FlaskForm):
 class PasswordResetForm(FlaskForm):
     """Set a new password for an account."""
 
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(max=200), Rule(services.check_password_rules)],
+    )
     confirm = PasswordField(
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
@@ -79,3 +105,8 @@ class OwnPasswordForm(PasswordResetForm):
     """Change one's own password: the current one is asked first."""
 
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+
+    def validate_current_password(self, field: Field) -> None:
+        """The signed-in person's password, checked with the new one's rules, so both are told at once."""
+        if not check_password_hash(current_user.password_hash, field.data or ""):
+            raise ValidationError(_("The current password is wrong."))

@@ -17,6 +17,7 @@ from legalaid import audit
 from legalaid.access import ADMIN
 from legalaid.auth.models import ROLES, LoginAttempt, User, UserSession
 from legalaid.dates import now_utc
+from legalaid.db import rows_changed
 from legalaid.errors import InvalidInput, NotAllowed, TooManyAttempts
 from legalaid.extensions import db
 from legalaid.privacy import is_email
@@ -129,7 +130,7 @@ def end_all_sessions(user: User) -> int:
         .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
         .values(ended_at=now_utc())
     )
-    return result.rowcount or 0
+    return rows_changed(result)
 
 
 def set_active(user: User, active: bool, actor: User | None = None) -> None:
@@ -272,16 +273,16 @@ def user_for_session(token: str | None) -> User | None:
 def purge_old_records(keep: timedelta = timedelta(days=1)) -> int:
     """Delete failed sign-ins and ended sessions older than `keep`; safe to run twice."""
     cutoff = now_utc() - keep
-    removed = db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < cutoff)).rowcount or 0
+    removed = rows_changed(db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < cutoff))) or 0
     removed += (
-        db.session.execute(
+        rows_changed(db.session.execute(
             sa.delete(UserSession).where(
                 sa.or_(
                     UserSession.ended_at < cutoff,
                     UserSession.created_at < cutoff - current_app.config["SESSION_MAX_AGE"],
                 )
             )
-        ).rowcount
+        ))
         or 0
     )
     return removed

@@ -21,8 +21,8 @@ from legalaid.bookings.models import (
     Veteran,
     WalkIn,
 )
-from legalaid.dates import now_utc, to_local
-from legalaid.db import get_by_id, insert_if_absent
+from legalaid.dates import local_to_utc, now_utc, to_local
+from legalaid.db import get_by_id, insert_if_absent, rows_changed
 from legalaid.errors import NotAllowed
 from legalaid.extensions import db
 from legalaid.privacy import mask_name
@@ -36,19 +36,40 @@ def get_walkin(walkin_id: int) -> WalkIn | None:
     return get_by_id(WalkIn, walkin_id)
 
 
+def reception_ends(station: Station, now: datetime | None = None) -> datetime | None:
+    """When today's reception ends (the end of the day's last session), or None if today is no duty day."""
+    now = now or now_utc()
+    today = to_local(now, station.timezone).date()
+    if roster.shift_on(station, today) is None or today in roster.closed_days(station, today, today):
+        return None
+    ends = [local_to_utc(today, s.end_time, station.timezone) for s in station.sessions]
+    return max(ends) if ends else None
+
+
+def taking_walkins(station: Station, now: datetime | None = None) -> bool:
+    """Whether the kiosk hands out walk-in numbers now: on a duty day, until its reception ends."""
+    now = now or now_utc()
+    ends = reception_ends(station, now)
+    return ends is not None and now < ends
+
+
 def issue_walkin(
     station: Station,
     category: str = "",
     veteran: Veteran | None = None,
     now: datetime | None = None,
     name: str = "",
+    public: bool = False,
 ) -> WalkIn:
-    """Hand out the next walk-in number of the day (A001, A002 …) on a duty day."""
+    """Hand out the next walk-in number of the day (A001, A002 …) on a duty day. At the kiosk
+    (`public`) only until the day's reception ends; the desk may still give one to someone it sees."""
     now = now or now_utc()
     today = to_local(now, station.timezone).date()
     shift = roster.shift_on(station, today)
     if shift is None or today in roster.closed_days(station, today, today):
         raise NotAllowed(_("There is no lawyer on duty today."))
+    if public and not taking_walkins(station, now):
+        raise NotAllowed(_("Today's reception has ended. Please come again on the next duty day."))
     insert_if_absent(DailyCounter, {"station_id": station.id, "day": today, "last_number": 0})
     number = db.session.execute(
         sa.update(DailyCounter)
@@ -105,7 +126,7 @@ class Queue:
         entries = [_booking_entry(b) for b in self.bookings if b.called_at] + [
             _walkin_entry(w) for w in self.walkins if w.called_at
         ]
-        return max(entries, key=lambda e: e.at) if entries else None
+        return max(entries, key=_called_at) if entries else None
 
 
 def todays_queue(station: Station, now: datetime | None = None) -> Queue:
@@ -168,12 +189,12 @@ def call_next(station: Station, now: datetime | None = None, by: User | None = N
 
 def _call_booking(booking: Booking, station: Station, now: datetime) -> bool:
     """Claim an arrived booking for calling; False if someone called (or changed) it first."""
-    called = db.session.execute(
+    called = rows_changed(db.session.execute(
         sa.update(Booking)
         .where(Booking.id == booking.id, Booking.status == CHECKED_IN, Booking.called_at.is_(None))
         .values(called_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     db.session.expire(booking)  # the row as the database now has it, whoever won
     if called:
         audit.record("booking.call", booking, station_id=station.id)
@@ -183,12 +204,12 @@ def _call_booking(booking: Booking, station: Station, now: datetime) -> bool:
 
 def _call_walkin(walkin: WalkIn, station: Station, now: datetime) -> bool:
     """Claim a waiting walk-in number for calling; False if someone called it first."""
-    called = db.session.execute(
+    called = rows_changed(db.session.execute(
         sa.update(WalkIn)
         .where(WalkIn.id == walkin.id, WalkIn.status == "waiting")
         .values(status="called", called_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     db.session.expire(walkin)
     if called:
         audit.record("walkin.call", walkin, details={"number": walkin.label}, station_id=station.id)
@@ -215,4 +236,8 @@ def now_calling(station: Station, now: datetime | None = None) -> QueueEntry | N
     )
     entries = [_booking_entry(booking)] if booking else []
     entries += [_walkin_entry(walkin)] if walkin else []
-    return max(entries, key=lambda e: e.at) if entries else None
+    return max(entries, key=_called_at) if entries else None
+
+
+def _called_at(entry: QueueEntry) -> float:
+    return entry.at.timestamp() if entry.at else 0.0

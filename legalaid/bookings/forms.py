@@ -64,7 +64,7 @@ class WalkInForm(FlaskForm):
 
     name = StringField(_l("Name (optional)"))
     mobile = StringField(_l("Mobile number (optional)"))
-    category = SelectField(_l("Matter"), choices=lambda: [("", "—"), *category_choices()])
+    category = SelectField(_l("Matter"), choices=lambda: [("", "—"), *category_choices()], default="")
     submit = SubmitField(_l("Give a number"))
 
 
@@ -78,7 +78,8 @@ class ReasonForm(FlaskForm):
 BOOKING_STATE_LABELS = {
     "booked": _l("booked"),
     "checked_in": _l("arrived"),
-    "completed": _l("done"),
+    # The consultation took place; the matter itself may still be followed up, so not "closed".
+    "completed": _l("consulted"),
     "cancelled": _l("cancelled"),
     "no_show": _l("did not come"),
 }

@@ -14,13 +14,13 @@ from legalaid.auth import services as throttle
 from legalaid.bookings import calling as day_queue
 from legalaid.bookings import planning, services
 from legalaid.bookings.forms import DeskBookingForm, ReasonForm, WalkInForm
-from legalaid.bookings.models import BOOKED, PUBLIC_CHANNELS
+from legalaid.bookings.models import BOOKED, PUBLIC_CHANNELS, Booking, WalkIn
 from legalaid.bookings.models import STAFF as STAFF_CHANNEL
-from legalaid.bookings.validation import check_category, check_mobile, check_name, clean_text
+from legalaid.bookings.validation import check_walkin
 from legalaid.consultations.services import public_status
 from legalaid.dates import now_utc
-from legalaid.errors import NotAllowed
-from legalaid.forms import attempt, attempt_or_flash
+from legalaid.errors import NotAllowed, Problems
+from legalaid.forms import attempt, attempt_or_flash, validate_all
 from legalaid.i18n import format_instant
 from legalaid.kiosk.forms import CancelForm, LookupForm, MoveForm
 from legalaid.stations import services as stations
@@ -70,13 +70,16 @@ def _looked_up():
 @public
 def mine() -> str:
     """The booking found: date, time, lawyer, status; cancel it or move it."""
-    booking = _looked_up()
+    return _mine_page(_looked_up(), CancelForm())
+
+
+def _mine_page(booking: Booking, cancel_form: CancelForm) -> str:
     free = services.move_choices(booking) if booking.status == BOOKED else []
     return render_template(
         "bookings/mine.html",
         booking=booking,
         free=free,
-        cancel_form=CancelForm(),
+        cancel_form=cancel_form,
         move_form=MoveForm(),
         matter=public_status(booking),
     )
@@ -85,11 +88,14 @@ def mine() -> str:
 @bp.post("/booking/mine/cancel")
 @public
 def cancel_mine() -> Response | str:
-    """The veteran cancels (with a reason) until the cutoff."""
+    """The veteran cancels (with a reason) until the cutoff; a refusal is told beside the reason."""
     booking = _looked_up()
     form = CancelForm()
-    if form.validate_on_submit() and attempt_or_flash(lambda: services.cancel(booking, form.reason.data)):
-        flash(_("Your booking is cancelled."), "success")
+    if form.validate_on_submit():
+        if attempt(form, lambda: services.cancel(booking, form.reason.data)).ok:
+            flash(_("Your booking is cancelled."), "success")
+            return redirect(url_for("bookings.mine"))
+        return _mine_page(booking, form)
     return redirect(url_for("bookings.mine"))
 
 
@@ -129,7 +135,13 @@ def _desk_station() -> Station:
 @roles(STAFF, ADMIN)
 def desk() -> str:
     """Today's queue: bookings in time order, walk-ins by number; call the next person."""
-    station = _desk_station()
+    return _desk_page(_desk_station(), WalkInForm())
+
+
+def _desk_page(
+    station: Station, walkin_form: WalkInForm, cancelling: tuple[int, ReasonForm] | None = None
+) -> str:
+    """The desk; `cancelling` is a booking whose cancellation was refused, with the form as sent."""
     queue = day_queue.todays_queue(station)
     return render_template(
         "bookings/desk.html",
@@ -138,38 +150,53 @@ def desk() -> str:
         bookings=queue.bookings,
         walkins=queue.walkins,
         calling=queue.calling,
-        walkin_form=WalkInForm(),
+        walkin_form=walkin_form,
         reason_form=ReasonForm(),
+        cancelling=cancelling,
     )
 
 
 @bp.post("/desk/walkin")
 @roles(STAFF, ADMIN)
-def desk_walkin() -> Response:
-    """Register a walk-in and give them a number."""
+def desk_walkin() -> Response | str:
+    """Register a walk-in and give them a number; a wrong value is told beside its field, all at once,
+    with what was typed kept."""
     station = _desk_station()
     form = WalkInForm()
-    if not form.validate_on_submit():
-        return redirect(url_for("bookings.desk", station=station.id))
 
-    def issue():
+    def details() -> tuple[str, str | None, str]:
+        return check_walkin(form.name.data, form.mobile.data, form.category.data)
+
+    def issue() -> WalkIn:
+        name, mobile, category = details()
         # A name alone is enough for the queue; with a mobile number the person is remembered.
-        name = check_name(form.name.data) if clean_text(form.name.data) else ""
-        has_mobile = bool(clean_text(form.mobile.data))
-        veteran = (
-            services.veteran_for(check_name(name), check_mobile(form.mobile.data)) if has_mobile else None
-        )
-        category = check_category(form.category.data) if form.category.data else ""
+        veteran = services.veteran_for(name, mobile) if mobile else None
         return day_queue.issue_walkin(station, category, veteran, name=name)
 
-    if attempt_or_flash(issue):
-        flash(_("Number given."), "success")
-    return redirect(url_for("bookings.desk", station=station.id))
+    if validate_all(form, details):
+        done = attempt(form, issue)
+        if done.ok:
+            walkin = done.value
+            if walkin.person:
+                flash(
+                    _("Number %(number)s given to %(name)s.", number=walkin.label, name=walkin.person),
+                    "success",
+                )
+            else:
+                flash(_("Number %(number)s given.", number=walkin.label), "success")
+            return redirect(url_for("bookings.desk", station=station.id))
+    elif form.csrf_token.errors:  # a page left open too long: start from a fresh one
+        flash(
+            _("The form has expired or was not sent from this site. Reload the page and try again."),
+            "warning",
+        )
+        return redirect(url_for("bookings.desk", station=station.id))
+    return _desk_page(station, form)
 
 
 @bp.post("/desk/bookings/<int:booking_id>/<any(check_in, cancel):action>")
 @roles(STAFF, ADMIN)
-def desk_booking_action(booking_id: int, action: str) -> Response:
+def desk_booking_action(booking_id: int, action: str) -> Response | str:
     """Check an arrival in, or cancel a booking with a reason."""
     booking = services.get_booking(booking_id) or abort(404)
     station = _desk_station()
@@ -178,11 +205,15 @@ def desk_booking_action(booking_id: int, action: str) -> Response:
     form = ReasonForm()
     if form.validate_on_submit():
         if action == "check_in":
-            done = attempt_or_flash(lambda: services.check_in(booking))
-        else:
-            done = attempt_or_flash(lambda: services.cancel(booking, form.reason.data, by_staff=True))
-        if done:
-            flash(_("Checked in.") if action == "check_in" else _("Booking cancelled."), "success")
+            if attempt_or_flash(lambda: services.check_in(booking)):
+                flash(_("Checked in."), "success")
+        elif attempt(form, lambda: services.cancel(booking, form.reason.data, by_staff=True)).ok:
+            flash(_("Booking cancelled."), "success")
+        elif form.reason.errors:  # told in the booking's row, beside the reason, with what was typed
+            return _desk_page(station, WalkInForm(), cancelling=(booking.id, form))
+        else:  # the booking changed meanwhile: its row may have no form any more
+            for message in form.form_errors:
+                flash(message, "danger")
     return redirect(url_for("bookings.desk", station=station.id))
 
 
@@ -214,7 +245,15 @@ def desk_book() -> Response | str:
     chosen = planning.get_slot(form.slot_id.data or 0) if form.is_submitted() else None
     if chosen is not None and chosen.shift.station_id != station.id:
         abort(404)  # the desk books only at its own station
-    if form.validate_on_submit():
+
+    def check() -> None:
+        problems = Problems()
+        if chosen is None:
+            problems.add(_("Choose a time."), field="slot_id")
+        problems.check(lambda: services.check_request(form.to_request(form.channel.data)))
+        problems.raise_any()
+
+    if validate_all(form, check):
         done = attempt(
             form, lambda: services.place_booking(form.to_request(form.channel.data), actor_id=current_user.id)
         )

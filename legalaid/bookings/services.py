@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -39,9 +39,9 @@ from legalaid.bookings.models import (
     Veteran,
 )
 from legalaid.bookings.planning import OFFERED, bookable_days, get_slot, slot_is_open
-from legalaid.dates import now_utc, to_local
-from legalaid.db import get_by_id, insert_if_absent
-from legalaid.errors import AlreadyBooked, InvalidInput, NotAllowed, SlotFull
+from legalaid.dates import local_today, now_utc, to_local
+from legalaid.db import get_by_id, insert_if_absent, rows_changed
+from legalaid.errors import AlreadyBooked, InvalidInput, NotAllowed, Problems, SlotFull
 from legalaid.extensions import db
 from legalaid.roster import services as roster
 from legalaid.roster.models import DutyShift
@@ -81,32 +81,38 @@ class BookingRequest:
 
 
 def check_request(req: BookingRequest) -> BookingRequest:
-    """Validate and normalise a request; raises InvalidInput naming the first wrong field."""
+    """Validate and normalise a request; raises FieldErrors naming every wrong field at once."""
+    problems = Problems()
     if req.channel not in CHANNELS:
-        raise InvalidInput(_("Unknown channel."), field="channel")
-    req.name = validation.check_name(req.name)
-    req.mobile = validation.check_mobile(req.mobile)
-    req.category = validation.check_category(req.category)
-    req.id_number = validation.check_id_number(req.id_number)
-    req.veteran_card_no = validation.check_card_number(req.veteran_card_no)
-    req.description = validation.check_description(req.description)
+        problems.add(_("Unknown channel."), field="channel")
+    _check_details(req, problems)
+    req.category = problems.check(lambda: validation.check_category(req.category), req.category)
+    req.description = problems.check(lambda: validation.check_description(req.description), req.description)
     if not req.consent:
-        raise InvalidInput(
-            _("Please agree to the use of your details for this consultation."), field="consent"
-        )
+        problems.add(_("Please agree to the use of your details for this consultation."), field="consent")
     key = validation.clean_text(req.idempotency_key)
     if not 16 <= len(key) <= 64:
-        raise InvalidInput(_("The form has expired. Please start again."), field="idempotency_key")
+        problems.add(_("The form has expired. Please start again."), field="idempotency_key")
+    problems.raise_any()
     req.idempotency_key = key
     return req
 
 
+def _check_details(req: BookingRequest, problems: Problems) -> None:
+    """Check and normalise the person's details (name, mobile, ID and card numbers), noting each problem."""
+    req.name = problems.check(lambda: validation.check_name(req.name), req.name)
+    req.mobile = problems.check(lambda: validation.check_mobile(req.mobile), req.mobile)
+    req.id_number = problems.check(lambda: validation.check_id_number(req.id_number), req.id_number)
+    req.veteran_card_no = problems.check(
+        lambda: validation.check_card_number(req.veteran_card_no), req.veteran_card_no
+    )
+
+
 def validation_for_details(req: BookingRequest) -> BookingRequest:
-    """Check the personal details screen alone (name, mobile, ID and card numbers)."""
-    req.name = validation.check_name(req.name)
-    req.mobile = validation.check_mobile(req.mobile)
-    req.id_number = validation.check_id_number(req.id_number)
-    req.veteran_card_no = validation.check_card_number(req.veteran_card_no)
+    """Check the personal details screen alone (name, mobile, ID and card numbers), every field at once."""
+    problems = Problems()
+    _check_details(req, problems)
+    problems.raise_any()
     return req
 
 
@@ -136,20 +142,20 @@ def announce(booking: Booking, kind: str, now: datetime, cause: str = "", reason
 
 def _take_slot(slot: Slot) -> None:
     """Take one place in the slot, or raise SlotFull."""
-    taken = db.session.execute(
+    taken = rows_changed(db.session.execute(
         sa.update(Slot).where(Slot.id == slot.id, Slot.booked < Slot.capacity).values(booked=Slot.booked + 1)
-    ).rowcount
+    ))
     if not taken:
         raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
 
 
 def _take_quota(shift_id: int) -> None:
     """Take one of the shift's places for booking ahead (not the walk-in reserve), or raise SlotFull."""
-    taken = db.session.execute(
+    taken = rows_changed(db.session.execute(
         sa.update(ShiftQuota)
         .where(ShiftQuota.shift_id == shift_id, ShiftQuota.public_booked < ShiftQuota.public_capacity)
         .values(public_booked=ShiftQuota.public_booked + 1)
-    ).rowcount
+    ))
     if not taken:
         raise SlotFull(
             _(
@@ -173,7 +179,7 @@ def _take_place(slot: Slot, public: bool) -> None:
 def _find_or_add_veteran(name: str, mobile: str) -> Veteran:
     now = now_utc()
     insert_if_absent(Veteran, {"name": name, "mobile": mobile, "created_at": now, "updated_at": now})
-    return db.session.scalar(sa.select(Veteran).where(Veteran.mobile == mobile))
+    return db.session.scalars(sa.select(Veteran).where(Veteran.mobile == mobile)).one()  # ours or theirs
 
 
 def veteran_for(name: str, mobile: str) -> Veteran:
@@ -311,11 +317,11 @@ def _claim(booking: Booking, to_status: str, **values: object) -> None:
     Two taps (or two tabs, or the desk and the veteran at once) then cannot both cancel or move the
     same booking: the second finds it changed and is refused, so no place is given back twice.
     """
-    changed = db.session.execute(
+    changed = rows_changed(db.session.execute(
         sa.update(Booking)
         .where(Booking.id == booking.id, Booking.status == BOOKED, Booking.slot_id == booking.slot_id)
         .values(status=to_status, updated_at=now_utc(), **values)
-    ).rowcount
+    ))
     if not changed:
         raise NotAllowed(_("This booking was changed a moment ago. Please look at it again."))
     db.session.expire(booking)
@@ -442,10 +448,13 @@ def move(booking: Booking, new_slot: Slot, by_staff: bool = False, now: datetime
     announce(booking, MOVED, now, cause=BY_STAFF if by_staff else BY_VETERAN)
 
 
-def mark_no_show(booking: Booking) -> None:
-    """The duty lawyer marks that the booked person did not come."""
+def mark_no_show(booking: Booking, today: date | None = None) -> None:
+    """The duty lawyer marks that the booked person did not come — on the booking's own day (later
+    days are the no-show job's)."""
     if booking.status != BOOKED:
         raise NotAllowed(_("Only a booking that is still open can be marked."))
+    if booking.shift.duty_on != (today or local_today(booking.shift.station.timezone)):
+        raise NotAllowed(_("Only a booking of today can be marked as not come."))
     _claim(booking, NO_SHOW)
     audit.record("booking.no_show", booking, station_id=booking.shift.station_id)
     db.session.flush()
@@ -481,11 +490,11 @@ def mark_no_shows(now: datetime | None = None) -> int:
     marked = 0
     for booking, station_id in rows:
         # Conditional, like every state change: a check-in at the last moment wins.
-        changed = db.session.execute(
+        changed = rows_changed(db.session.execute(
             sa.update(Booking)
             .where(Booking.id == booking.id, Booking.status == BOOKED)
             .values(status=NO_SHOW)
-        ).rowcount
+        ))
         if changed:
             marked += 1
             db.session.expire(booking)

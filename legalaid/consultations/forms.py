@@ -13,7 +13,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import DataRequired, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from legalaid.categories import category_choices
@@ -65,18 +65,30 @@ class RecordForm(FlaskForm):
     """The consultation record."""
 
     category = SelectField(_l("Matter"), choices=category_choices)
-    summary = TextAreaField(_l("The problem"))
+    summary = TextAreaField(
+        _l("The problem"), validators=[DataRequired(message=_l("Write what the problem is."))]
+    )
     advice = TextAreaField(_l("Advice given"))
     outcomes = SelectMultipleField(
         _l("Outcomes"),
         choices=lambda: list(OUTCOME_LABELS.items()),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
+        validators=[DataRequired(message=_l("Choose at least one outcome."))],
     )
     counselling_notes = TextAreaField(_l("Counselling notes (seen only by you and administrators)"))
     follow_up = BooleanField(_l("Needs follow-up"))
     due_on = DateField(_l("Follow up by"), validators=[Optional()])
     submit = SubmitField(_l("Save the record"))
+
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        """Each field, and a due date for a follow-up, all told at once (the service checks again, and
+        that the date is not past: today is the station's)."""
+        valid = super().validate(extra_validators)
+        if self.follow_up.data and self.due_on.data is None and not self.due_on.errors:
+            self.due_on.errors.append(_l("Give the follow-up a due date from today on."))
+            return False
+        return valid
 
     def to_record(self) -> Record:
         """The values typed, for the service."""
@@ -99,13 +111,29 @@ class NoteForm(FlaskForm):
     milestone_on = DateField(_l("Date of the step"), validators=[Optional()])
     submit = SubmitField(_l("Add"))
 
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        """A note's text, or a step with its date, each told at once (the service checks again)."""
+        valid = super().validate(extra_validators)
+        if self.milestone.data and self.milestone_on.data is None and not self.milestone_on.errors:
+            self.milestone.errors.append(_l("Choose the step and its date."))
+            valid = False
+        if not self.milestone.data and not (self.text.data or "").strip():
+            self.text.errors.append(_l("Write the note."))
+            valid = False
+        return valid
+
 
 class CloseForm(FlaskForm):
     """Close a matter with its result."""
 
-    result = SelectField(_l("Result"), choices=lambda: [("", "—"), *RESULT_LABELS.items()])
+    result = SelectField(
+        _l("Result"),
+        choices=lambda: [("", "—"), *RESULT_LABELS.items()],
+        validators=[DataRequired(message=_l("Choose the result."))],
+    )
     money_saved = IntegerField(
-        _l("Money recovered or saved (yuan)"), validators=[Optional(), NumberRange(min=0, max=10**9)]
+        _l("Money recovered or saved (yuan)"),
+        validators=[Optional(), NumberRange(min=0, max=10**9)],
     )
     submit = SubmitField(_l("Close the matter"))
 

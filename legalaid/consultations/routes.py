@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,7 +15,7 @@ from legalaid.auth import services as accounts
 from legalaid.auth.forms import ConfirmForm
 from legalaid.bookings import calling
 from legalaid.bookings import services as bookings
-from legalaid.consultations import services
+from legalaid.consultations import labels, services
 from legalaid.consultations.forms import CloseForm, LeadForm, NoteForm, ReassignForm, RecordForm, UnleadForm
 from legalaid.dates import local_to_utc, local_today
 from legalaid.errors import NotAllowed
@@ -93,9 +94,9 @@ def call_next() -> Response:
             flash(_("Nobody is waiting."), "info")
         elif called.booking is not None:
             return redirect(url_for("consultations.new", booking=called.booking.id))
-        else:
+        elif called.walkin is not None:
             return redirect(url_for("consultations.new", walkin=called.walkin.id))
-    return redirect(url_for("consultations.console"))
+    return redirect(url_for("consultations.console", station=station.id))
 
 
 @bp.post("/console/bookings/<int:booking_id>/no-show")
@@ -108,7 +109,7 @@ def no_show(booking_id: int) -> Response:
         abort(404)
     if ConfirmForm().validate_on_submit() and attempt_or_flash(lambda: bookings.mark_no_show(booking)):
         flash(_("Marked as not come."), "success")
-    return redirect(url_for("consultations.console"))
+    return redirect(url_for("consultations.console", station=station.id))
 
 
 @bp.route("/consultations/new", methods=["GET", "POST"])
@@ -141,7 +142,7 @@ def new() -> Response | str:
         )
         if done.ok:
             flash(_("The consultation is recorded."), "success")
-            return redirect(url_for("consultations.console"))
+            return redirect(url_for("consultations.console", station=station.id))
     return render_template(
         "consultations/record.html",
         form=form,
@@ -164,13 +165,18 @@ def _consultation_or_404(consultation_id: int):
 @bp.get("/consultations/<int:consultation_id>")
 @roles(LAWYER, ADMIN)
 def view(consultation_id: int) -> str:
-    """A consultation record (every view is audited)."""
+    """A consultation record with the veteran's own words from the booking and the record's edit
+    history (every view is audited)."""
     consultation = services.read_consultation(_consultation_or_404(consultation_id), current_user)
     return render_template(
         "consultations/view.html",
         c=consultation,
         numbers=_numbers("consultation", consultation.id),
         counselling=services.may_read_counselling(consultation, current_user),
+        described=services.booking_description(consultation),
+        history=services.edit_history(consultation, current_user),
+        field_labels=labels.FIELD_LABELS,
+        change_words=labels.change_words,
     )
 
 
@@ -276,7 +282,7 @@ def matter_action(matter_id: int, action: str) -> Response:
         "lead": LeadForm,
         "unlead": UnleadForm,
     }
-    form = forms[action]()
+    form: Any = forms[action]()  # one of five forms, told apart by `action`
     if action == "reassign":
         form.owner_id.choices = [(u.id, u.username) for u in services.possible_owners()]
     elif action == "lead":

@@ -12,7 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from legalaid import audit
 from legalaid.auth.models import User
 from legalaid.bookings.models import ACTIVE_STATES, COMPLETED, WALKIN, Booking, Veteran, WalkIn
-from legalaid.bookings.validation import check_category, clean_text
+from legalaid.bookings.validation import check_category, clean_prose
 from legalaid.consultations import notices
 from legalaid.consultations.models import (
     CLOSED,
@@ -27,7 +27,7 @@ from legalaid.consultations.models import (
     MatterNote,
 )
 from legalaid.dates import local_today, now_utc
-from legalaid.db import get_by_id
+from legalaid.db import get_by_id, rows_changed
 from legalaid.errors import InvalidInput, NotAllowed
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
@@ -52,9 +52,9 @@ class Record:
 
 def _check(record: Record, today: date) -> Record:
     record.category = check_category(record.category)
-    record.summary = clean_text(record.summary)[:4000]
-    record.advice = clean_text(record.advice)[:4000]
-    record.counselling_notes = clean_text(record.counselling_notes)[:4000]
+    record.summary = clean_prose(record.summary)[:4000]
+    record.advice = clean_prose(record.advice)[:4000]
+    record.counselling_notes = clean_prose(record.counselling_notes)[:4000]
     if not record.summary:
         raise InvalidInput(_("Write what the problem is."), field="summary")
     if not record.outcomes or not set(record.outcomes) <= set(OUTCOMES):
@@ -93,11 +93,11 @@ def record_consultation(
     if booking is not None:
         if booking.shift_id != shift.id or booking.status not in ACTIVE_STATES:
             raise NotAllowed(_("This booking is not open today."))
-        changed = db.session.execute(
+        changed = rows_changed(db.session.execute(
             sa.update(Booking)
             .where(Booking.id == booking.id, Booking.status.in_(ACTIVE_STATES))
             .values(status=COMPLETED, updated_at=now_utc())
-        ).rowcount
+        ))
         if not changed:
             raise NotAllowed(_("This booking was changed a moment ago. Please look at it again."))
         veteran_id, name, channel = booking.veteran_id, booking.name, booking.channel
@@ -112,7 +112,7 @@ def record_consultation(
         booking_id=booking.id if booking else None,
         walkin_id=walkin.id if walkin else None,
         veteran_id=veteran_id,
-        name=clean_text(name)[:30],
+        name=clean_prose(name)[:30],
         held_on=today,
         channel=channel,
         category=record.category,
@@ -234,7 +234,7 @@ def is_overdue(matter: Matter, today: date | None = None) -> bool:
     """Open past its due date, in the station's time."""
     if matter.status == CLOSED:
         return False
-    station = db.session.get(Station, matter.station_id)
+    station = db.session.get_one(Station, matter.station_id)
     return matter.due_on < (today or local_today(station.timezone))
 
 
@@ -250,7 +250,7 @@ def add_note(
     _may_work_on(matter, user)
     if matter.status == CLOSED:
         raise NotAllowed(_("The matter is closed."))
-    text = clean_text(text)[:2000]
+    text = clean_prose(text)[:2000]
     if milestone:
         if milestone not in MILESTONES or on is None:
             raise InvalidInput(_("Choose the step and its date."), field="milestone")
@@ -291,12 +291,12 @@ def _set_if_unchanged(
 ) -> None:
     """Set owner or leader only if nobody changed it meanwhile: two administrators at once cannot both
     hand the matter over, and nobody is told it is theirs when it is not."""
-    changed = db.session.execute(
+    changed = rows_changed(db.session.execute(
         sa.update(Matter)
         .where(Matter.id == matter.id, column.is_not_distinct_from(old))
         .values({column.key: new})
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not changed:
         raise NotAllowed(_("This matter was changed a moment ago. Please look at it again."))
     db.session.expire(matter)
@@ -394,3 +394,75 @@ def queue_person(booking: Booking | None, walkin: WalkIn | None) -> Veteran | No
     if booking is not None:
         return booking.veteran
     return walkin.veteran if walkin is not None else None
+
+
+# -- edit history and the booking's words ----------------------------------------------------------------
+
+HISTORY_FIELDS = ("category", "summary", "advice", "outcomes", "counselling_notes")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field a correction changed: its text (or codes) before and after."""
+
+    field: str
+    before: str | list[str]
+    after: str | list[str]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One correction of a record: when, by whom, and what it changed, field by field. `withheld` says it
+    also changed the counselling notes, which this reader may not see."""
+
+    at: datetime
+    by: User | None
+    changes: list[FieldChange]
+    withheld: bool = False
+
+
+@dataclass(frozen=True)
+class EditHistory:
+    """Who wrote a record and when, and each correction since, newest first."""
+
+    recorded_at: datetime
+    recorded_by: User | None
+    corrections: list[Correction]
+
+
+def edit_history(c: Consultation, user: User) -> EditHistory | None:
+    """A record's earlier versions as the corrections that replaced them, newest first; None for a user
+    who may not read the record, and no counselling notes for one who may not read those."""
+    if not may_read(c, user):
+        return None
+    versions = list(
+        db.session.scalars(
+            sa.select(ConsultationVersion)
+            .where(ConsultationVersion.consultation_id == c.id)
+            .order_by(ConsultationVersion.saved_at, ConsultationVersion.id)
+        )
+    )
+    # Each version holds the text a correction replaced: what it changed is that text against the next.
+    texts = [version.data for version in versions] + [_snapshot(c)]
+    counselling = may_read_counselling(c, user)
+    corrections = []
+    for version, before, after in zip(versions, texts, texts[1:], strict=False):
+        changes = [
+            FieldChange(name, before.get(name) or "", after.get(name) or "")
+            for name in HISTORY_FIELDS
+            if (before.get(name) or "") != (after.get(name) or "")
+        ]
+        withheld = not counselling and any(ch.field == "counselling_notes" for ch in changes)
+        if withheld:
+            changes = [ch for ch in changes if ch.field != "counselling_notes"]
+        editor = db.session.get(User, version.saved_by_id) if version.saved_by_id else None
+        corrections.append(Correction(version.saved_at, editor, changes, withheld))
+    return EditHistory(c.created_at, db.session.get(User, c.author_id), corrections[::-1])
+
+
+def booking_description(c: Consultation) -> str:
+    """What the veteran wrote about their problem when booking (it is optional), if anything."""
+    if c.booking_id is None:
+        return ""
+    booking = db.session.get(Booking, c.booking_id)
+    return (booking.description or "") if booking is not None else ""

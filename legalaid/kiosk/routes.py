@@ -8,6 +8,7 @@ finished ticket's code is kept in the session, and "start again" forgets it.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import segno
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
@@ -57,7 +58,7 @@ def _channel() -> str:
     return KIOSK if _mode() == "kiosk" else ONLINE
 
 
-def _url(endpoint: str, **values: object) -> str:
+def _url(endpoint: str, **values: Any) -> str:
     return url_for(f"{request.blueprint}.{endpoint}", **values)
 
 
@@ -87,8 +88,7 @@ def start() -> Response | str:
     station = _station()
     if _mode() == "book":
         return redirect(_url("days"))
-    today_shift = roster.shift_on(station, planning.booking_opens(station)[0])
-    return _render("start.html", station=station, duty_today=today_shift is not None)
+    return _render("start.html", station=station, duty_today=calling.taking_walkins(station))
 
 
 @bp.get("/reset")
@@ -110,8 +110,17 @@ def reset() -> Response:
 def days() -> str:
     """Step 1: the coming duty days with places left."""
     station = _station()
-    shifts = [(day.shift, day.left) for day in planning.bookable_days(station, _channel())]
+    shifts = [
+        (day.shift, day.left, _walk_ins_only(day.left, day.slots))
+        for day in planning.bookable_days(station, _channel())
+    ]
     return _render("days.html", station=station, shifts=shifts)
+
+
+def _walk_ins_only(public_left: int, slots: list) -> bool:
+    """Whether the day's places for booking ahead are gone while its times still have places: those are
+    kept for people who come in person, and the visitor is told so (not that the day is full)."""
+    return public_left <= 0 and any(slot.free > 0 for slot in slots)
 
 
 @bp.get("/day/<int:shift_id>")
@@ -123,13 +132,25 @@ def times(shift_id: int) -> Response | str:
     if shift is None or shift.station_id != station.id:
         abort(404)
     slots = planning.open_slots(shift, _channel())
+    public_left = planning.public_places_left(shift)
+    walk_ins_only = _walk_ins_only(public_left, slots)
+    if walk_ins_only:  # also after "full" from the booking: the quota, not the time, ran out
+        message = _(
+            "Sorry, the places for booking ahead are taken that day. "  # noqa: ISC001
+            "Come in person: places are kept for walk-ins."
+        )
+    elif request.args.get("full"):
+        message = _("Sorry, this time is now full. Please choose another time.")
+    else:
+        message = None
     return _render(
         "times.html",
         station=station,
         shift=shift,
         slots=slots,
-        public_left=planning.public_places_left(shift),
-        message=request.args.get("full") and _("Sorry, this time is now full. Please choose another time."),
+        public_left=public_left,
+        walk_ins_only=walk_ins_only,
+        message=message,
     )
 
 
@@ -244,7 +265,7 @@ def walkin() -> Response | str:
     except ValidationError:
         return redirect(_url("start"))
     try:
-        number = calling.issue_walkin(station, now=now_utc())
+        number = calling.issue_walkin(station, now=now_utc(), public=True)
     except DomainError as error:
         db.session.rollback()
         return _render("start.html", station=station, duty_today=False, message=error.message)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers.response import Response
@@ -11,7 +13,7 @@ from legalaid.access import ADMIN, roles
 from legalaid.auth.forms import ConfirmForm
 from legalaid.errors import DomainError
 from legalaid.extensions import db
-from legalaid.forms import attempt, show_error
+from legalaid.forms import attempt, show_error, validate_all
 from legalaid.i18n import format_day
 from legalaid.lawyers import services
 from legalaid.lawyers.forms import FirmForm, ImportForm, LawyerForm, LeaveForm
@@ -95,7 +97,7 @@ def new() -> Response | str:
     """Add a lawyer to a station."""
     station = stations.station_for(current_user, request.args.get("station", type=int)) or abort(404)
     form = _lawyer_form(LawyerForm())
-    if form.validate_on_submit():
+    if validate_all(form, lambda: services.check_lawyer(station, form.to_data())):
         done = attempt(form, lambda: services.create_lawyer(station, form.to_data()))
         if done.ok:
             lawyer = done.value
@@ -114,7 +116,7 @@ def edit(lawyer_id: int) -> Response | str:
     )
     if request.method == "GET":
         form.user_id.data = lawyer.user_id or 0
-    if form.validate_on_submit():
+    if validate_all(form, lambda: services.check_lawyer(lawyer.station, form.to_data(), lawyer)):
         done = attempt(form, lambda: services.update_lawyer(lawyer, form.to_data()))
         if done.ok:
             flash(_("Saved."), "success")
@@ -168,7 +170,7 @@ def add_leave(lawyer_id: int) -> Response | str:
     """Enter dates off for a lawyer."""
     lawyer = _lawyer_or_404(lawyer_id)
     form = LeaveForm()
-    if form.validate_on_submit():
+    if validate_all(form, lambda: services.check_leave(form.start_on.data, form.end_on.data)):
         done = attempt(
             form,
             lambda: services.add_unavailability(
@@ -203,13 +205,25 @@ def delete_leave(entry_id: int) -> Response:
     return redirect(url_for("lawyers.edit", lawyer_id=lawyer_id))
 
 
+@bp.get("/lawyers/import/template.xlsx")
+@roles(ADMIN)
+def import_template() -> Response:
+    """The spreadsheet to fill in for an import: Chinese headers, and a sheet explaining each column."""
+    return send_file(
+        io.BytesIO(services.import_template()),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name="lawyers-template.xlsx",
+    )
+
+
 @bp.route("/lawyers/import", methods=["GET", "POST"])
 @roles(ADMIN)
 def import_file() -> Response | str:
     """Import lawyers from the firm's spreadsheet: every row valid, or nothing imported."""
     form = ImportForm()
     form.station_id.choices = [(s.id, s.name) for s in stations.list_stations()]
-    problems = []
+    problems: list[services.ImportProblem] = []
     if form.validate_on_submit():
         station = stations.get_station(form.station_id.data) or abort(404)
         upload = form.file.data
@@ -225,4 +239,6 @@ def import_file() -> Response | str:
             else:
                 flash(_("%(n)d lawyers imported.", n=count), "success")
                 return redirect(url_for("lawyers.index", station=station.id))
-    return render_template("lawyers/import.html", form=form, problems=problems)
+    return render_template(
+        "lawyers/import.html", form=form, problems=problems, columns=services.IMPORT_COLUMNS
+    )

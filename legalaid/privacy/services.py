@@ -67,7 +67,7 @@ def may_reveal(user: User, subject: Subject) -> bool:
     if user.role == "staff":
         if subject.kind != "booking" or user.station_id != subject.station_id:
             return False
-        station = db.session.get(Station, subject.station_id)
+        station = db.session.get_one(Station, subject.station_id)
         return record.shift.duty_on >= local_today(station.timezone)
     if user.role == "lawyer":
         if subject.kind == "matter":
@@ -105,7 +105,7 @@ def reveal(user: User, subject: Subject, field: str, reason: str, note: str = ""
             "field": field,
             "reason": reason,
             "note": note,
-            "person": subject.veteran.id,
+            "person": subject.veteran.id if subject.veteran else None,
         },
         station_id=subject.station_id,
     )

@@ -242,7 +242,10 @@ def duty_reminders(now: datetime, zones: Zones) -> list[Planned]:
                 "count": counts.get(shift.id, 0),
                 "address": shift.station.address,
             }
-            steps = [("duty_eve", eve, morning, {}), ("duty_morning", morning, until, {})]
+            steps: list[tuple[str, datetime, datetime, dict]] = [
+                ("duty_eve", eve, morning, {}),
+                ("duty_morning", morning, until, {}),
+            ]
             early = _early_duty_notice(shift.duty_on, week, eve, morning, now, tz)
             for kind, due, expires, extra in [early, *steps] if early else steps:
                 # One early notice per shift and lawyer, whichever its wording.
@@ -439,7 +442,10 @@ def contract_notices(now: datetime, zones: Zones, admins: list[Contact]) -> list
             )
         )
         for lawyer in lawyers:
-            due = at(lawyer.contract_end - timedelta(days=before), "admin_at", tz)
+            end = lawyer.contract_end
+            if end is None:  # the query asked for an end date; this keeps the type checker sure too
+                continue
+            due = at(end - timedelta(days=before), "admin_at", tz)
             params = {
                 "lawyer": lawyer.name,
                 "firm": lawyer.firm.name,
@@ -453,7 +459,7 @@ def contract_notices(now: datetime, zones: Zones, admins: list[Contact]) -> list
                         template="contract_ending",
                         params=params,
                         due_at=due,
-                        expires_at=local_to_utc(lawyer.contract_end + timedelta(days=1), time.min, tz),
+                        expires_at=local_to_utc(end + timedelta(days=1), time.min, tz),
                         dedupe_key=f"contract-ending:{lawyer.id}:{lawyer.contract_end}:{admin.recipient_id}",
                         tz=tz,
                     )

@@ -322,4 +322,5 @@ class HttpSmsSender:
 def sender_for(channel: str) -> Sender:
     """The sender the settings choose for a channel (anything unset goes to the log)."""
     choice = current_app.config.get("SENDERS", {}).get(channel, "log")
-    return {"log": LogSender, "smtp": SmtpSender, "sms": HttpSmsSender}[choice]()
+    senders: dict[str, type[Sender]] = {"log": LogSender, "smtp": SmtpSender, "sms": HttpSmsSender}
+    return senders[choice]()

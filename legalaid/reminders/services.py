@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 
 from legalaid.dates import local_day_bounds, now_utc
-from legalaid.db import get_by_id, insert_if_absent
+from legalaid.db import get_by_id, insert_if_absent, rows_changed
 from legalaid.errors import NotAllowed
 from legalaid.extensions import db
 from legalaid.reminders.models import (
@@ -115,11 +115,11 @@ def _claim(now: datetime, limit: int, worker: str) -> list[int]:
         # Another sweeper may take a candidate first: then try the next, and read again when all
         # were taken, so that losing a race does not end this sweep while messages are still due.
         for message_id in candidates:
-            taken = db.session.execute(
+            taken = rows_changed(db.session.execute(
                 sa.update(OutboxMessage)
                 .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
                 .values(status=SENDING, claimed_at=now, claimed_by=worker)
-            ).rowcount
+            ))
             db.session.commit()
             if taken:
                 claimed.append(message_id)
@@ -200,7 +200,7 @@ def sweep(now: datetime | None = None, batch: int = CLAIM_BATCH) -> SweepReport:
         if not ids:
             return report
         for message_id in ids:
-            _send_one(db.session.get(OutboxMessage, message_id), moment, report)
+            _send_one(db.session.get_one(OutboxMessage, message_id), moment, report)
 
 
 def _send_one(message: OutboxMessage, now: datetime, report: SweepReport) -> None:

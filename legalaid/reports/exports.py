@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
@@ -65,7 +65,7 @@ def csv_file(header: list[str], rows: Iterable[list[Any]]) -> IO[bytes]:
     return out
 
 
-def xlsx_file(sheets: list[tuple[str, list[str], Iterable[list[Any]]]]) -> IO[bytes]:
+def xlsx_file(sheets: Sequence[tuple[str, list[str], Iterable[list[Any]]]]) -> IO[bytes]:
     """An XLSX workbook of (title, header, rows) sheets in a temporary file, rewound for sending."""
     book = Workbook(write_only=True)
     for title, header, rows in sheets:

@@ -7,7 +7,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from legalaid.bookings.models import CHANNELS
 from legalaid.categories import category_choices
@@ -125,7 +125,12 @@ class ReviewForm(FlaskForm):
         _l("Date of the meeting"),
         validators=[InputRequired(message=_l("Enter the date.")), DateRange(min=EARLIEST, max=LATEST)],
     )
-    attendees = StringField(_l("Who attended"), validators=[Optional(), Length(max=500)])
-    conclusions = TextAreaField(_l("Conclusions"), validators=[Optional(), Length(max=4000)])
+    attendees = StringField(
+        _l("Who attended"), validators=[DataRequired(message=_l("Write who attended.")), Length(max=500)]
+    )
+    conclusions = TextAreaField(
+        _l("Conclusions"),
+        validators=[DataRequired(message=_l("Write what the meeting concluded.")), Length(max=4000)],
+    )
     actions = TextAreaField(_l("Actions (who does what by when)"), validators=[Optional(), Length(max=4000)])
     submit = SubmitField(_l("Save the record"))

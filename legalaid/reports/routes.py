@@ -24,6 +24,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from legalaid import audit
 from legalaid.access import ADMIN, roles
 from legalaid.dates import local_today
+from legalaid.db import MAX_ID
 from legalaid.extensions import db
 from legalaid.forms import attempt
 from legalaid.lawyers.models import Lawyer
@@ -43,7 +44,16 @@ def _station_choices(form: PeriodForm) -> None:
 
 def _station_id(form: PeriodForm) -> int | None:
     value = form.station.data
-    return int(value) if value and value.isdigit() else None
+    if not value or not value.isascii() or not value.isdigit() or len(value) > len(str(MAX_ID)):
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
+
+
+def _kept_args(*names: str) -> dict[str, Any]:
+    """The query parameters a redirect carries on: only those named (never `_external`, `year` …, which
+    `url_for` would read as its own)."""
+    return {name: request.args[name] for name in names if name in request.args}
 
 
 def _today() -> date:
@@ -78,7 +88,7 @@ def _log_form() -> tuple[LogFilterForm, services.LogFilter]:
         station_id=_station_id(form) if not form.station.errors else None,
         start_on=data["start_on"],
         end_on=data["end_on"],
-        lawyer_id=int(data["lawyer"]) if (data["lawyer"] or "").isdigit() else None,
+        lawyer_id=int(data["lawyer"]) if data["lawyer"] and str(data["lawyer"]).isdigit() else None,
         category=data["category"] or None,
         outcome=data["outcome"] or None,
         stage=data["stage"] or None,
@@ -149,7 +159,7 @@ def export(fmt: str) -> Response:
 
 @bp.post("/consultations/export-full")
 @roles(ADMIN)
-def export_full() -> Response | str:
+def export_full() -> Response | str | tuple[str, int]:
     """The filtered log with full names and numbers: a reason first; audited."""
     form, criteria = _log_form()
     export_form = ExportForm()
@@ -251,7 +261,7 @@ def _period_details(period: services.Period) -> dict[str, Any]:
 @roles(ADMIN)
 def annual_this_year() -> BaseResponse:
     """This year's annual report."""
-    return redirect(url_for("reports.annual", year=_today().year, **request.args))
+    return redirect(url_for("reports.annual", year=_today().year, **_kept_args("station", "format")))
 
 
 @bp.get("/reports/annual/<int:year>")
@@ -306,7 +316,7 @@ def monthly_last() -> BaseResponse:
     """Last month's review, the one the meeting at the start of a month is about."""
     first = _today().replace(day=1)
     last_month = services.month_bounds(date.fromordinal(first.toordinal() - 1))[0]
-    return redirect(url_for("reports.monthly", month=f"{last_month:%Y-%m}", **request.args))
+    return redirect(url_for("reports.monthly", month=f"{last_month:%Y-%m}", **_kept_args("station")))
 
 
 @bp.route("/reports/monthly/<month>", methods=["GET", "POST"])

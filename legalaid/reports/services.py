@@ -268,6 +268,9 @@ def iter_log(criteria: LogFilter, today: date | None = None, batch: int = 1000) 
 # -- figures shared by the statistics, the annual report and the monthly review -----------------------
 
 
+# A column in a condition: a mapped attribute or any SQL expression.
+Column = sa.ColumnElement[Any] | sa.orm.QueryableAttribute[Any]
+
 @dataclass(frozen=True)
 class Period:
     """Which consultations a figure counts: a date range, at one station or at all."""
@@ -276,7 +279,7 @@ class Period:
     end_on: date
     station_id: int | None = None
 
-    def held(self, column: sa.ColumnElement = Consultation.held_on) -> sa.ColumnElement[bool]:
+    def held(self, column: Column = Consultation.held_on) -> sa.ColumnElement[bool]:
         """The condition on a date column and on the station."""
         return sa.and_(column >= self.start_on, column <= self.end_on)
 
@@ -299,7 +302,7 @@ def _count(query: sa.Select) -> int:
     return int(db.session.scalar(query) or 0)
 
 
-def _grouped(column: sa.ColumnElement, where: sa.ColumnElement[bool], *joins: tuple) -> dict:
+def _grouped(column: Column, where: sa.ColumnElement[bool], *joins: tuple) -> dict:
     query = sa.select(column, sa.func.count()).select_from(Consultation)
     for target, on in joins:
         query = query.join(target, on)
@@ -336,7 +339,7 @@ def people_and_matters(period: Period) -> tuple[int, int]:
     return _count(known) + unknown, matters + unknown
 
 
-def _days_to_close() -> sa.ColumnElement[float]:
+def _days_to_close() -> sa.ColumnElement[Any]:
     if db.engine.dialect.name == "postgresql":
         return sa.extract("epoch", Matter.closed_at - Matter.created_at) / 86400.0
     return sa.func.julianday(Matter.closed_at) - sa.func.julianday(Matter.created_at)
@@ -379,7 +382,8 @@ def follow_ups(period: Period, today: date) -> FollowUps:
         ).where(in_period)
     ).one()
     figures = FollowUps(*(int(v) for v in row[:4]))
-    figures.solved, figures.mediation_agreements, figures.money_saved = int(row[4]), int(row[5]), int(row[6])
+    figures.solved, figures.mediation_agreements = int(row[4] or 0), int(row[5] or 0)
+    figures.money_saved = int(row[6] or 0)
     figures.median_days_to_close = _median(
         sa.select(_days_to_close().label("days")).where(in_period, Matter.status == CLOSED), figures.closed
     )
@@ -556,8 +560,12 @@ def lawyer_performance(period: Period, today: date | None = None) -> list[Lawyer
     for lawyer_id, scheduled, attended, missed in shifts:
         row = of(lawyer_id)
         row.scheduled, row.attended, row.missed = int(scheduled), int(attended), int(missed)
-    swaps = sa.select(SwapRequest).join(DutyShift, DutyShift.id == SwapRequest.shift_id)
-    swaps = swaps.where(period.shifts(), SwapRequest.status == APPROVED).subquery()
+    swaps = (
+        sa.select(SwapRequest)
+        .join(DutyShift, DutyShift.id == SwapRequest.shift_id)
+        .where(period.shifts(), SwapRequest.status == APPROVED)
+        .subquery()
+    )
     for column, attr in ((swaps.c.from_lawyer_id, "swapped_away"), (swaps.c.accepted_by_id, "taken_over")):
         for lawyer_id, n in db.session.execute(sa.select(column, sa.func.count()).group_by(column)):
             if lawyer_id is not None:

@@ -21,7 +21,13 @@ def _hours(shift: DutyShift) -> tuple[time, time]:
     return sessions[0].start_time, sessions[-1].end_time
 
 
-def lawyer_calendar(lawyer: Lawyer, shifts: list[DutyShift], host: str) -> bytes:
+def event_uid(shift: DutyShift, domain: str) -> str:
+    """The shift's event id: the same whichever address served the feed, and across regenerations, so
+    calendar clients update the one event (never the request's Host, which differs by route in)."""
+    return f"duty-shift-{shift.id}@{domain}"
+
+
+def lawyer_calendar(lawyer: Lawyer, shifts: list[DutyShift], uid_domain: str) -> bytes:
     """The lawyer's shifts as an iCalendar file, in the station's time zone."""
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -35,8 +41,7 @@ def lawyer_calendar(lawyer: Lawyer, shifts: list[DutyShift], host: str) -> bytes
         tz = zone(station.timezone)
         start, end = _hours(shift)
         event = Event()
-        # Stable across regenerations of the feed: calendar clients update the same event.
-        event.add("uid", f"duty-shift-{shift.id}@{host}")
+        event.add("uid", event_uid(shift, uid_domain))
         event.add("dtstamp", stamp)
         event.add("dtstart", datetime.combine(shift.duty_on, start, tzinfo=tz))
         event.add("dtend", datetime.combine(shift.duty_on, end, tzinfo=tz))

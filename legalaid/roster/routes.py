@@ -3,10 +3,19 @@ the lawyer's own shifts and calendar, and the public hall display."""
 
 from __future__ import annotations
 
-import calendar as month_calendar
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers.response import Response as WerkzeugResponse
@@ -14,10 +23,10 @@ from werkzeug.wrappers.response import Response as WerkzeugResponse
 from legalaid.access import ADMIN, LAWYER, STAFF, public, roles
 from legalaid.auth.forms import ConfirmForm
 from legalaid.bookings.planning import booking_counts
-from legalaid.dates import local_today
+from legalaid.dates import EARLIEST_DAY, LATEST_DAY, local_today, parse_day, parse_month, shift_month
 from legalaid.errors import DomainError, YearNotCovered
 from legalaid.extensions import db
-from legalaid.forms import attempt, attempt_or_flash, show_error
+from legalaid.forms import DateRange, attempt, attempt_or_flash, show_error
 from legalaid.i18n import format_day
 from legalaid.lawyers import services as lawyers
 from legalaid.lawyers.forms import LeaveForm
@@ -40,29 +49,34 @@ def _station() -> Station:
     return station
 
 
-def _month(station: Station) -> tuple[int, int]:
+def _month(station: Station) -> tuple[date, str | None]:
+    """The month the address asks for (its first day), or this month and why the asked one is not shown."""
     text = request.args.get("month", "")
-    try:
-        year, month = (int(p) for p in text.split("-"))
-        date(year, month, 1)
-    except ValueError:
-        today = local_today(station.timezone)
-        return today.year, today.month
-    return year, month
+    first = parse_month(text)
+    if first is not None:
+        return first, None
+    today = local_today(station.timezone)
+    notice = None
+    if text:
+        notice = _(
+            "The roster shows months from %(first)s to %(last)s; this month is shown instead.",
+            first=f"{EARLIEST_DAY:%Y-%m}",
+            last=f"{LATEST_DAY:%Y-%m}",
+        )
+    return date(today.year, today.month, 1), notice
 
 
 def _month_context(station: Station) -> dict:
-    year, month = _month(station)
-    first = date(year, month, 1)
-    previous = first - timedelta(days=1)
-    following = first + timedelta(days=month_calendar.monthrange(year, month)[1])
+    first, notice = _month(station)
+    previous, following = shift_month(first, -1), shift_month(first, 1)
     return {
         "station": station,
-        "days": services.month_days(station, year, month),
+        "days": services.month_days(station, first.year, first.month),
         "first": first,
-        "prev_month": f"{previous.year}-{previous.month:02d}",
-        "next_month": f"{following.year}-{following.month:02d}",
+        "prev_month": f"{previous:%Y-%m}" if previous else None,
+        "next_month": f"{following:%Y-%m}" if following else None,
         "today": local_today(station.timezone),
+        "notice": notice,
     }
 
 
@@ -72,6 +86,8 @@ def month() -> str:
     """The month's shifts, closures and swaps in progress."""
     station = _station()
     context = _month_context(station)
+    if context["notice"]:
+        flash(context["notice"], "warning")
     context["missed"] = services.missed_check_ins(station, context["today"], days=60)
     last = context["days"][-1].day if context["days"] else context["first"]
     found = conflicts.station_conflicts(station, context["first"], last, context["today"])
@@ -98,7 +114,8 @@ def generate() -> WerkzeugResponse | str:
         form.station_id.data = station.id
         form.start.data = local_today(station.timezone) + timedelta(days=1)
     preview = uncovered = None
-    if form.validate_on_submit():
+    # The years the holiday data and the reports know: a start in year 9999 is a typing slip.
+    if form.validate_on_submit(extra_validators={"start": [DateRange(min=EARLIEST_DAY, max=LATEST_DAY)]}):
         station = stations.get_station(form.station_id.data) or abort(404)
         start = form.start.data
         end = start + timedelta(weeks=form.weeks.data) - timedelta(days=1)
@@ -140,7 +157,7 @@ def closures() -> WerkzeugResponse | str:
     year = request.args.get("year", type=int) or local_today(station.timezone).year
     year = min(max(year, 2000), 2100)
     form = ClosureForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit(extra_validators={"closed_on": [DateRange(min=EARLIEST_DAY, max=LATEST_DAY)]}):
         day, closing = form.closed_on.data, form.kind.data == "close"
         impact = closing_day.closure_impact(station, day) if closing else None
         if impact is not None and impact.affects_anyone and form.confirmed.data != day.isoformat():
@@ -200,16 +217,26 @@ def remove_closure() -> WerkzeugResponse:
 
 @bp.post("/admin/roster/confirm-year")
 @roles(ADMIN)
-def confirm_year() -> WerkzeugResponse:
-    """Confirm an uncovered year after entering its closures."""
+def confirm_year() -> WerkzeugResponse | str:
+    """Confirm an uncovered year after entering its closures; with none entered, ask once more first."""
     station = _station()
     form = ConfirmYearForm()
-    if form.validate_on_submit() and attempt_or_flash(lambda: services.confirm_year(station, form.year.data)):
-        flash(
-            _("%(year)d confirmed: the roster may now be generated for it.", year=form.year.data),
-            "success",
-        )
-    return redirect(local_target(request.form.get("back"), url_for("roster.closures", station=station.id)))
+    back = local_target(request.form.get("back"), url_for("roster.closures", station=station.id))
+    if form.validate_on_submit():
+        year = form.year.data
+        try:
+            # The second confirmation's button sends no_closures=1 (see roster/confirm_year.html).
+            services.confirm_year(station, year, without_closures=request.form.get("no_closures") == "1")
+        except DomainError as error:
+            db.session.rollback()
+            if error.field != services.NO_CLOSURES:
+                flash(error.message, "danger")
+                return redirect(back)
+            return render_template(
+                "roster/confirm_year.html", station=station, year=year, back=back, confirm_form=form
+            )
+        flash(_("%(year)d confirmed: the roster may now be generated for it.", year=year), "success")
+    return redirect(back)
 
 
 @bp.route("/admin/roster/day", methods=["GET", "POST"])
@@ -217,10 +244,16 @@ def confirm_year() -> WerkzeugResponse:
 def set_day() -> WerkzeugResponse | str:
     """Set or replace a day's lawyer by hand, with a reason."""
     station = _station()
-    try:
-        day = date.fromisoformat(request.args.get("date", ""))
-    except ValueError:
-        flash(_("Enter the date as YYYY-MM-DD."), "warning")
+    day = parse_day(request.args.get("date"))
+    if day is None:
+        flash(
+            _(
+                "Enter the date as YYYY-MM-DD, between %(min)s and %(max)s.",
+                min=EARLIEST_DAY.isoformat(),
+                max=LATEST_DAY.isoformat(),
+            ),
+            "warning",
+        )
         return redirect(url_for("roster.month", station=station.id))
     shift = services.shift_on(station, day)
     form = ShiftForm()
@@ -229,9 +262,10 @@ def set_day() -> WerkzeugResponse | str:
     ]
     if request.method == "GET" and shift:
         form.lawyer_id.data = shift.lawyer_id
-    if request.method == "GET" and request.args.get("lawyer", type=int):
+    picked: int | None = request.args.get("lawyer", None, int)
+    if request.method == "GET" and picked:
         # "Choose a replacement" from the month view: the rotation's pick comes pre-selected.
-        form.lawyer_id.data = request.args.get("lawyer", type=int)
+        form.lawyer_id.data = picked
         form.reason.data = request.args.get("reason", "")[:200]
     if form.validate_on_submit():
         lawyer = lawyers.get_lawyer(form.lawyer_id.data) or abort(404)
@@ -348,7 +382,7 @@ def calendar_feed(token: str) -> Response:
         abort(404)
     today = local_today(lawyer.station.timezone)
     shifts = services.lawyer_shifts(lawyer, start=today - timedelta(days=90))
-    body = feeds.lawyer_calendar(lawyer, shifts, host=request.host.split(":")[0])
+    body = feeds.lawyer_calendar(lawyer, shifts, uid_domain=current_app.config["CALENDAR_UID_DOMAIN"])
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="duty.ics"'
     response.headers["Cache-Control"] = "private, max-age=300"

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from legalaid import audit
 from legalaid.access import ADMIN, LAWYER, STAFF, current_user_id
 from legalaid.auth.models import User
+from legalaid.bookings.validation import clean_prose
 from legalaid.dates import local_today, now_utc
 from legalaid.errors import InvalidInput, NotAllowed, YearNotCovered
 from legalaid.extensions import db
@@ -79,12 +80,26 @@ def uncovered_years(station: Station, start: date, end: date) -> list[int]:
     return [y for y in years if y not in covered and y not in confirmed]
 
 
-def confirm_year(station: Station, year: int) -> None:
-    """Confirm that this year's closures have been entered by hand (the holiday data lacks it)."""
+# The field of confirm_year's refusal when no closure is entered yet: the page asks once more.
+NO_CLOSURES = "no_closures"
+
+
+def confirm_year(station: Station, year: int, *, without_closures: bool = False) -> None:
+    """Confirm that this year's closures have been entered by hand (the holiday data lacks it).
+
+    A year with no closure entered at all is almost always one whose holidays were forgotten: it is
+    confirmed only when the administrator says so a second time (`without_closures`).
+    """
     if year in holiday_years():
         raise InvalidInput(_("The holiday data already covers %(year)d.", year=year), field="year")
     if year in confirmed_years(station):
         return
+    entered = [c for c in closures(station, date(year, 1, 1), date(year, 12, 31)).values() if c.closed]
+    if not entered and not without_closures:
+        raise InvalidInput(
+            _("No closures are entered for %(year)d. Confirm once more to go on without any.", year=year),
+            field=NO_CLOSURES,
+        )
     db.session.add(HolidayYear(station_id=station.id, year=year, confirmed_by_id=current_user_id()))
     audit.record("roster.confirm_year", station, details={"year": year})
     db.session.flush()
@@ -127,7 +142,7 @@ def set_closure(station: Station, day: date, closed: bool, reason: str) -> Closu
         entry = Closure(station_id=station.id, closed_on=day)
         db.session.add(entry)
     entry.closed = closed
-    entry.reason = (reason or "").strip()[:200]
+    entry.reason = clean_prose(reason)[:200]
     entry.created_by_id = current_user_id()
     db.session.flush()
     audit.record(
@@ -330,21 +345,18 @@ def apply_rotation(station: Station, start: date, end: date, today: date | None 
     made: list[DutyShift] = []
     for change in preview.changes:
         shift = existing.get(change.day)
-        if change.kind == "add" and shift is not None:  # a released shift: the day is open again
-            _record_change(shift, None, change.new_lawyer.id, "rotation")
-            shift.lawyer_id, shift.released_at, shift.source = change.new_lawyer.id, None, GENERATED
+        new = change.new_lawyer  # an "add" or a "change" always names one
+        if change.kind == "add" and shift is not None and new is not None:
+            # A released shift: the day is open again.
+            _record_change(shift, None, new.id, "rotation")
+            shift.lawyer_id, shift.released_at, shift.source = new.id, None, GENERATED
             made.append(shift)
-        elif change.kind == "add":
-            shift = DutyShift(
-                station_id=station.id,
-                duty_on=change.day,
-                lawyer_id=change.new_lawyer.id,
-                source=GENERATED,
-            )
+        elif change.kind == "add" and new is not None:
+            shift = DutyShift(station_id=station.id, duty_on=change.day, lawyer_id=new.id, source=GENERATED)
             db.session.add(shift)
             made.append(shift)
-        elif change.kind == "change":
-            hand_over(shift, change.new_lawyer.id, "rotation")
+        elif change.kind == "change" and shift is not None and new is not None:
+            hand_over(shift, new.id, "rotation")
             changed.append(shift)
         elif change.kind == "remove" and shift is not None:
             _record_change(shift, shift.lawyer_id, None, "rotation")
@@ -434,7 +446,7 @@ def set_shift_lawyer(
 ) -> DutyShift:
     """Set or replace the lawyer of a duty day by hand (kept by later generation); audited."""
     today = today or local_today(station.timezone)
-    reason = (reason or "").strip()
+    reason = clean_prose(reason)
     if not reason:
         raise InvalidInput(_("Give a reason for the change."), field="reason")
     if day < today:

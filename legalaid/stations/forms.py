@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form, FormField, IntegerField, SelectMultipleField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    Field,
+    Form,
+    FormField,
+    IntegerField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.fields import FieldList, TimeField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from legalaid.dates import DEFAULT_TIMEZONE
+from legalaid.dates import DEFAULT_TIMEZONE, is_valid_timezone
+from legalaid.errors import DomainError
+from legalaid.forms import show_error
 from legalaid.stations.models import Station
-from legalaid.stations.services import StationSettings
+from legalaid.stations.services import StationSettings, check_sessions, shift_capacity
 
 MAX_SESSIONS = 3
 WEEKDAYS = [
@@ -47,6 +59,13 @@ class SessionForm(Form):
         return valid
 
 
+def _known_timezone(form: FlaskForm, field: Field) -> None:
+    """An IANA time zone such as Asia/Shanghai (the service checks again)."""
+    name = (field.data or "").strip()
+    if name and ("/" not in name or not is_valid_timezone(name)):
+        raise ValidationError(_("Unknown time zone: %(tz)s.", tz=name))
+
+
 def _whole(low: int, high: int) -> list:
     message = _l("Enter a whole number from %(min)d to %(max)d.")
     return [InputRequired(message=_l("Enter a number.")), NumberRange(min=low, max=high, message=message)]
@@ -58,7 +77,9 @@ class StationForm(FlaskForm):
     name = StringField(_l("Station name"), validators=[DataRequired(), Length(max=100)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
     timezone = StringField(
-        _l("Time zone"), default=DEFAULT_TIMEZONE, validators=[DataRequired(), Length(max=64)]
+        _l("Time zone"),
+        default=DEFAULT_TIMEZONE,
+        validators=[DataRequired(), Length(max=64), _known_timezone],
     )
     duty_weekdays = SelectMultipleField(
         _l("Duty days"),
@@ -84,6 +105,27 @@ class StationForm(FlaskForm):
     retention_years = IntegerField(_l("Keep personal data (years)"), default=3, validators=_whole(1, 30))
     swap_auto_approve = BooleanField(_l("Approve swaps automatically once the colleague accepts"))
     submit = SubmitField(_l("Save"))
+
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        """Each field alone, then the sessions against the slot length and the walk-in places against the
+        shift's, so that every wrong field is told at once (the service checks all again)."""
+        valid = super().validate(extra_validators)
+        if self.sessions.errors or self.slot_minutes.errors:
+            return valid
+        settings = self.to_settings()
+        try:
+            check_sessions(settings.sessions, settings.slot_minutes)
+        except DomainError as error:
+            show_error(self, error, beside_others=False)
+            return False
+        if not (self.places_per_slot.errors or self.walkin_reserve.errors):
+            capacity = shift_capacity(settings.sessions, settings.slot_minutes, settings.places_per_slot)
+            if settings.walkin_reserve > capacity:
+                self.walkin_reserve.errors.append(
+                    _("A shift has only %(n)d places; fewer can be kept for walk-ins.", n=capacity)
+                )
+                return False
+        return valid
 
     def fill_from(self, station: Station) -> None:
         """Show a station's current settings."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -13,6 +14,7 @@ from werkzeug.wrappers.response import Response
 from legalaid.access import ADMIN, LAWYER, roles
 from legalaid.forms import attempt, attempt_or_flash
 from legalaid.lawyers import services as lawyers
+from legalaid.lawyers.models import Lawyer
 from legalaid.lawyers.routes import require_own_lawyer
 from legalaid.roster import services as roster
 from legalaid.swaps import services
@@ -92,7 +94,7 @@ def _lawyer_step(swap_id: int, step: str) -> Response:
     lawyer = require_own_lawyer()
     swap = _swap_or_404(swap_id)
     if DecisionForm().validate_on_submit():
-        action = {
+        action: dict[str, Callable[[SwapRequest, Lawyer], object]] = {
             "accept": services.accept_swap,
             "decline": services.decline_swap,
             "cancel": services.cancel_swap,

@@ -16,7 +16,9 @@ from flask_babel import gettext as _
 from legalaid import audit
 from legalaid.audit.models import AuditEntry
 from legalaid.auth.models import User
+from legalaid.bookings.validation import clean_prose
 from legalaid.dates import local_today, now_utc
+from legalaid.db import rows_changed
 from legalaid.errors import InvalidInput, NotAllowed
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer, Unavailability
@@ -94,12 +96,12 @@ def colleagues_who_can_take(shift: DutyShift, requester: Lawyer) -> list[Lawyer]
 def _move(swap: SwapRequest, allowed: tuple[str, ...], to: str, refusal: str) -> None:
     """Take the swap to its next state only if it is still in a state it may leave; a replayed or
     concurrent request finds it moved on and is refused, so each step happens, and is told, once."""
-    moved = db.session.execute(
+    moved = rows_changed(db.session.execute(
         sa.update(SwapRequest)
         .where(SwapRequest.id == swap.id, SwapRequest.status.in_(allowed))
         .values(status=to)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not moved:
         raise NotAllowed(refusal)
     swap.status = to
@@ -127,7 +129,7 @@ def request_swap(
         shift=shift,
         from_lawyer=requester,
         to_lawyer=to_lawyer,
-        note=(note or "").strip()[:200],
+        note=clean_prose(note)[:200],
         status=REQUESTED,
     )
     db.session.add(swap)
@@ -224,7 +226,7 @@ def reject_swap(swap: SwapRequest, approver: User, note: str = "", now: datetime
     _move(swap, OPEN_SWAP_STATES, REJECTED, _("This request is already closed."))
     swap.decided_by_id = approver.id
     audit.record(
-        "swap.reject", swap, details={"note": (note or "").strip()[:200]}, station_id=swap.shift.station_id
+        "swap.reject", swap, details={"note": clean_prose(note)[:200]}, station_id=swap.shift.station_id
     )
     notices.on_decided(swap, notices.REJECTED, now or now_utc())
     db.session.flush()
@@ -242,7 +244,7 @@ def _refuse_changed_hands(swap: SwapRequest, decided_by: User | None, now: datet
     shift = swap.shift
     _move(swap, OPEN_SWAP_STATES, REJECTED, _("This request is already closed."))
     swap.decided_by_id = decided_by.id if decided_by else None
-    now_on_duty = db.session.get(Lawyer, shift.lawyer_id)
+    now_on_duty = db.session.get_one(Lawyer, shift.lawyer_id)
     audit.record(
         REFUSE_ACTION,
         swap,
@@ -257,6 +259,8 @@ def _refuse_changed_hands(swap: SwapRequest, decided_by: User | None, now: datet
 def _carry_out(swap: SwapRequest, approver: User | None, now: datetime | None) -> None:
     shift = swap.shift
     _move(swap, (ACCEPTED,), APPROVED, _("Only a request the colleague accepted can be approved."))
+    if swap.accepted_by_id is None:  # `_move` only lets an accepted request through
+        raise NotAllowed(_("Only a request the colleague accepted can be approved."))
     roster.hand_over(shift, swap.accepted_by_id, "swap")
     shift.source = MANUAL  # kept by later generation, like any shift set by hand
     shift.reason = _("Swap #%(id)d", id=swap.id)
