@@ -98,15 +98,25 @@ def _claim(now: datetime, limit: int, worker: str) -> list[int]:
         .limit(limit)
     )
     if db.engine.dialect.name == "postgresql":
-        ids = list(db.session.scalars(due.with_for_update(skip_locked=True)))
-        if ids:
-            db.session.execute(
-                sa.update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids))
-                .values(status=SENDING, claimed_at=now, claimed_by=worker)
-            )
-        db.session.commit()
-        return ids
+        return _claim_skipping_locked(due, now, worker)
+    return _claim_one_by_one(due, now, limit, worker)
+
+
+def _claim_skipping_locked(due: sa.Select, now: datetime, worker: str) -> list[int]:
+    """PostgreSQL: lock the due rows no other sweeper holds, mark them ours, commit."""
+    ids = list(db.session.scalars(due.with_for_update(skip_locked=True)))
+    if ids:
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(status=SENDING, claimed_at=now, claimed_by=worker)
+        )
+    db.session.commit()
+    return ids
+
+
+def _claim_one_by_one(due: sa.Select, now: datetime, limit: int, worker: str) -> list[int]:
+    """Any engine: take each due message by a conditional update, committed one at a time."""
     claimed: list[int] = []
     while len(claimed) < limit:
         candidates = list(db.session.scalars(due))
@@ -115,11 +125,13 @@ def _claim(now: datetime, limit: int, worker: str) -> list[int]:
         # Another sweeper may take a candidate first: then try the next, and read again when all
         # were taken, so that losing a race does not end this sweep while messages are still due.
         for message_id in candidates:
-            taken = rows_changed(db.session.execute(
-                sa.update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
-                .values(status=SENDING, claimed_at=now, claimed_by=worker)
-            ))
+            taken = rows_changed(
+                db.session.execute(
+                    sa.update(OutboxMessage)
+                    .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
+                    .values(status=SENDING, claimed_at=now, claimed_by=worker)
+                )
+            )
             db.session.commit()
             if taken:
                 claimed.append(message_id)
