@@ -6,7 +6,7 @@ PORT ?= 5000
 COVERAGE_FLOOR ?= 85
 TRANSLATIONS := legalaid/translations
 
-.PHONY: run test lint translations extract-messages clean
+.PHONY: run test lint translations extract-messages lock clean
 
 run: $(VENV)/.run-installed translations
 	@bin/run
@@ -26,12 +26,13 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.run-installed: pyproject.toml $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e .
+# Installs are reproducible: constraints.txt pins every package to the version tested.
+$(VENV)/.run-installed: pyproject.toml constraints.txt $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	@touch $@
 
-$(VENV)/.dev-installed: pyproject.toml $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.dev-installed: pyproject.toml constraints.txt $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@ $(VENV)/.run-installed
 
 # Compiled catalogs (.mo) are build output; the .po files are the source.
@@ -42,6 +43,12 @@ translations: $(VENV)/.run-installed
 extract-messages: $(VENV)/.run-installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(TRANSLATIONS)/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --ignore-obsolete --no-fuzzy-matching
+
+# For developers, after changing a range in pyproject.toml: install the newest allowed and pin it.
+lock: $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet --upgrade -e '.[dev]'
+	@{ head -2 constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.new && mv constraints.new constraints.txt
+	@touch $(VENV)/.dev-installed $(VENV)/.run-installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
