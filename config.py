@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,6 +75,40 @@ def _json(name: str) -> dict:
     return parsed
 
 
+def _cookie_name(name: str, secure: bool) -> str:
+    """The cookie's name: with the `__Host-` prefix whenever it is Secure, so the browser keeps it only
+    from this very host, over HTTPS, for the whole site (Path=/, no Domain): a neighbour on a
+    sub-domain or a plain-HTTP page cannot set or overwrite it."""
+    return f"__Host-{name}" if secure else name
+
+
+# A secret key must be long and random: at least this many characters, this many different ones, and
+# this much Shannon entropy over the whole key (token_hex(32) has ~240 bits, token_hex(16) ~115 and
+# never below 90; 32 × "a" has 0).
+SECRET_KEY_MIN_LENGTH = 32
+SECRET_KEY_MIN_DISTINCT = 12
+SECRET_KEY_MIN_BITS = 90
+
+
+def secret_key_bits(key: str) -> float:
+    """The key's Shannon entropy in bits (per character, from its own frequencies, times its length)."""
+    if not key:
+        return 0.0
+    counts = Counter(key)
+    per_char = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
+    return per_char * len(key)
+
+
+def secret_key_is_strong(key: str) -> bool:
+    """Whether a SECRET_KEY looks random enough to sign sessions in production."""
+    return (
+        key != DEFAULT_SECRET_KEY
+        and len(key) >= SECRET_KEY_MIN_LENGTH
+        and len(set(key)) >= SECRET_KEY_MIN_DISTINCT
+        and secret_key_bits(key) >= SECRET_KEY_MIN_BITS
+    )
+
+
 def _refuse_problems() -> None:
     """Stop at the first setting that could not be read."""
     if _PROBLEMS:
@@ -90,20 +126,32 @@ class Config:
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # uploads (spreadsheets) up to 5 MB
 
     # Sessions: a signed cookie that only names a server-side session row (see auth.services).
-    SESSION_COOKIE_NAME = "legalaid_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    SESSION_COOKIE_NAME = _cookie_name("legalaid_session", SESSION_COOKIE_SECURE)
+    SESSION_COOKIE_PATH = "/"  # the __Host- prefix needs Path=/ and no Domain
+    SESSION_COOKIE_DOMAIN = None
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     SESSION_IDLE_TIMEOUT = timedelta(minutes=_int("SESSION_IDLE_MINUTES", 30))
     SESSION_MAX_AGE = timedelta(hours=12)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_NAME = _cookie_name("remember_token", REMEMBER_COOKIE_SECURE)
+    REMEMBER_COOKIE_PATH = "/"
+    # Strict-Transport-Security on responses served over HTTPS (0 leaves the header out): one year.
+    HSTS_SECONDS = _int("HSTS_SECONDS", 365 * 24 * 3600)
 
-    # Login throttling (soft lock): this many failures per account or per address in the window.
+    # Login throttling (soft lock), failures within the window: 5 for one account from one address
+    # (typos), 10 for one account from anywhere (an attack spread over addresses), 100 for one address
+    # whatever the account (a bureau's whole office signs in from one address).
     LOGIN_MAX_FAILURES = 5
+    LOGIN_MAX_FAILURES_ACCOUNT = 10
+    LOGIN_MAX_FAILURES_ADDRESS = 100
     LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
     PASSWORD_MIN_LENGTH = 10
+    # Administrators must sign in with a second factor (TOTP): one without is sent to enrol first.
+    TOTP_REQUIRED_FOR_ADMINS = True
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105  (a method name; werkzeug default, memory-hard)
 
     WTF_CSRF_ENABLED = True
@@ -158,6 +206,20 @@ class Config:
     # The kiosk returns to its start screen after this many idle seconds (a countdown comes first).
     KIOSK_IDLE_SECONDS = _int("KIOSK_IDLE_SECONDS", 90)
 
+    # Anti-automation on the public pages (legalaid/kiosk/limits.py): what one client address or one
+    # mobile number may do; an enrolled kiosk (legalaid/kiosk/devices.py) is not limited by address.
+    PUBLIC_BOOKINGS_PER_ADDRESS_DAY = _int("PUBLIC_BOOKINGS_PER_ADDRESS_DAY", 3)
+    PUBLIC_BOOKINGS_PER_MOBILE_WEEK = _int("PUBLIC_BOOKINGS_PER_MOBILE_WEEK", 3)
+    PUBLIC_CHANGES_PER_ADDRESS_DAY = _int("PUBLIC_CHANGES_PER_ADDRESS_DAY", 5)
+    PUBLIC_CHANGES_PER_MOBILE_DAY = _int("PUBLIC_CHANGES_PER_MOBILE_DAY", 5)
+    PUBLIC_WALKINS_PER_ADDRESS_DAY = _int("PUBLIC_WALKINS_PER_ADDRESS_DAY", 3)
+    # Messages one veteran's mobile or e-mail address may get in a day, whatever the cause.
+    MESSAGES_PER_RECIPIENT_DAY = _int("MESSAGES_PER_RECIPIENT_DAY", 5)
+    # /kiosk opens only on a device an administrator enrolled (/admin/kiosks).
+    KIOSK_ENROLMENT_REQUIRED = _bool("KIOSK_ENROLMENT_REQUIRED", True)
+    # A sent message's address and wording are emptied this many days later (retention job).
+    OUTBOX_PAYLOAD_KEEP_DAYS = _int("OUTBOX_PAYLOAD_KEEP_DAYS", 30)
+
     TEMPLATES_AUTO_RELOAD = False
 
     @classmethod
@@ -165,10 +227,11 @@ class Config:
         """Refuse to start with settings that are unsafe for this environment."""
         _refuse_problems()
         key = app_config.get("SECRET_KEY") or ""
-        if key == DEFAULT_SECRET_KEY or len(key) < 32:
+        if not secret_key_is_strong(key):
             raise ConfigError(
                 "SECRET_KEY must be set to a random value of at least 32 characters in production "
-                "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+                "(too short, too repetitive or the default is refused; "
+                "for example: python -c 'import secrets; print(secrets.token_hex(32))')."
             )
 
 
@@ -177,7 +240,10 @@ class DevelopmentConfig(Config):
 
     ENV_NAME = "development"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    SESSION_COOKIE_NAME = _cookie_name("legalaid_session", SESSION_COOKIE_SECURE)
     REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_NAME = "remember_token"
+    KIOSK_ENROLMENT_REQUIRED = _bool("KIOSK_ENROLMENT_REQUIRED", False)  # the demo's /kiosk link works
 
     @classmethod
     def check(cls, app_config: dict) -> None:
@@ -194,10 +260,15 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"  # noqa: S105
     SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_NAME = "legalaid_session"
+    KIOSK_ENROLMENT_REQUIRED = False
     REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_NAME = "remember_token"
     # One cheap iteration: the suite tests behaviour, not the cost of hashing (each scrypt account
     # cost 0.15–0.23 s). Never outside tests.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"  # noqa: S105  (a method name)
+    # Most tests sign administrators in with a password alone; the TOTP tests switch this on.
+    TOTP_REQUIRED_FOR_ADMINS = False
 
     @classmethod
     def check(cls, app_config: dict) -> None:
@@ -209,9 +280,12 @@ def _instance_secret() -> str:
     path = INSTANCE_DIR / "secret_key"
     if not path.exists():
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        # Created readable by its owner only (os.open's mode, whatever the umask adds).
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
+    else:
+        path.chmod(0o600)  # a copy made before this rule
     return path.read_text().strip()
 
 

@@ -66,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.consultations.forms import label as consultation_label
     from legalaid.consultations.routes import bp as consultations_bp
     from legalaid.core.routes import bp as core_bp
+    from legalaid.kiosk.admin import bp as kiosks_bp
     from legalaid.kiosk.routes import bp as kiosk_bp
     from legalaid.lawyers.routes import bp as lawyers_bp
     from legalaid.privacy import mask_mobile, mask_name, mask_text
@@ -95,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
         outbox_bp,
         privacy_bp,
         reports_bp,
+        kiosks_bp,
     ):
         app.register_blueprint(blueprint)
     # The same booking flow twice: the hall's touch screen and a phone-sized site.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, abort, current_app, has_request_context, request
+from flask import Flask, abort, current_app, has_request_context, redirect, request, url_for
 from flask_login import current_user
 
 from legalaid.extensions import login_manager
@@ -25,6 +25,8 @@ ALL_ROLES = frozenset({ADMIN, STAFF, LAWYER})
 
 # Endpoints added by Flask itself that must stay reachable.
 BUILTIN_PUBLIC_ENDPOINTS = frozenset({"static"})
+# What an administrator without a second factor may still reach: enrolling one, and signing out.
+ENROLMENT_ENDPOINTS = frozenset({"auth.two_step", "auth.two_step_confirm", "auth.logout"})
 
 
 def public(view: F) -> F:
@@ -70,7 +72,18 @@ def enforce_access():
         return login_manager.unauthorized()
     if allowed is None or current_user.role not in allowed:
         abort(403)
+    if must_enrol_first() and request.endpoint not in ENROLMENT_ENDPOINTS:
+        return redirect(url_for("auth.two_step"))
     return None
+
+
+def must_enrol_first() -> bool:
+    """Whether the signed-in user is an administrator who has no second factor yet (and must)."""
+    return bool(
+        current_app.config.get("TOTP_REQUIRED_FOR_ADMINS", True)
+        and current_user.role == ADMIN
+        and not getattr(current_user, "has_totp", True)
+    )
 
 
 def current_user_id() -> int | None:

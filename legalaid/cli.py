@@ -27,6 +27,7 @@ bookings_cli = CommandGroup("bookings", help="Bookings.")
 roster_cli = CommandGroup("roster", help="The duty roster.")
 lawyers_cli = CommandGroup("lawyers", help="Lawyers.")
 report_cli = CommandGroup("report", help="Reports: the same figures as the administrator's pages.")
+privacy_cli = CommandGroup("privacy", help="Personal data: retention.")
 
 
 class Day(click.DateTime):
@@ -341,6 +342,32 @@ def bookings_plan_slots() -> None:
     click.echo(f"planned {planned} duty days")
 
 
+@privacy_cli.command("retention")
+@click.option("--dry-run", is_flag=True, help="List what would be erased (counts and ids); change nothing.")
+@click.option("--station", "station_id", type=int, default=None, help="Only this station's records.")
+def privacy_retention(dry_run: bool, station_id: int | None) -> None:
+    """Erase the personal data past each station's retention (the daily job does it too; safe twice)."""
+    from legalaid.privacy import retention
+
+    if station_id is not None:
+        _station_or_fail(station_id)
+    result = retention.run(station_id=station_id, dry_run=dry_run)
+    verb = "would erase" if dry_run else "erased"
+    for part in result.as_dict()["stations"]:
+        click.echo(
+            f"station {part['station_id']}: records dated before {part['before']} "
+            f"({part['years']} years) — {verb}:"
+        )
+        for kind, count in part["counts"].items():
+            ids = part["ids"].get(kind)
+            listed = f"  ids {', '.join(map(str, ids))}" if dry_run and ids else ""
+            click.echo(f"  {kind:<14}{count:>6}{listed}")
+    if station_id is None:
+        ids = result.messages
+        listed = f"  ids {', '.join(map(str, ids))}" if dry_run and ids else ""
+        click.echo(f"messages emptied of their address and parameters — {verb}: {len(ids)}{listed}")
+
+
 @scheduler_cli.command("run")
 def scheduler_run() -> None:
     """Run the scheduler process (one holds the lock and runs the jobs; another copy waits)."""
@@ -351,5 +378,5 @@ def scheduler_run() -> None:
 def register_cli(app: Flask) -> None:
     """Add the command groups to `flask`."""
     groups = (users_cli, stations_cli, demo_cli, jobs_cli, scheduler_cli, roster_cli, lawyers_cli)
-    for group in (*groups, reminders_cli, bookings_cli, report_cli):
+    for group in (*groups, reminders_cli, bookings_cli, report_cli, privacy_cli):
         app.cli.add_command(group)

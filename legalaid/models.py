@@ -1,7 +1,7 @@
 """Imports every feature's models so the metadata (and Alembic) sees all tables."""
 
 from legalaid.audit.models import AuditEntry
-from legalaid.auth.models import LoginAttempt, User, UserSession
+from legalaid.auth.models import RecoveryCode, ThrottleCount, User, UserSession
 from legalaid.bookings.models import Booking, BookingEvent, DailyCounter, ShiftQuota, Slot, Veteran, WalkIn
 from legalaid.consultations.models import (
     Consultation,
@@ -10,6 +10,7 @@ from legalaid.consultations.models import (
     Matter,
     MatterNote,
 )
+from legalaid.kiosk.models import KioskDevice, PublicCounter
 from legalaid.lawyers.models import LawFirm, Lawyer, Unavailability
 from legalaid.reminders.models import OutboxEvent, OutboxMessage
 from legalaid.reports.models import MonthlyReview
@@ -40,8 +41,11 @@ __all__ = [
     "HolidayYear",
     "LawFirm",
     "Lawyer",
-    "LoginAttempt",
+    "RecoveryCode",
+    "ThrottleCount",
     "JobRun",
+    "KioskDevice",
+    "PublicCounter",
     "ShiftChange",
     "Station",
     "StationSession",

@@ -174,8 +174,9 @@ class Job:
 
 def _housekeeping() -> int:
     from legalaid.auth.services import purge_old_records
+    from legalaid.kiosk.limits import forget_old
 
-    return purge_old_records()
+    return purge_old_records() + forget_old()
 
 
 def _no_shows() -> int:
@@ -194,6 +195,12 @@ def _send_due() -> object:
     return sweep()
 
 
+def _retention() -> object:
+    from legalaid.privacy.retention import job
+
+    return job()
+
+
 def _enqueue_reminders() -> object:
     from legalaid.reminders.rules import enqueue_due
 
@@ -205,6 +212,8 @@ JOBS: dict[str, Job] = {
     "send_due": Job("send_due", _send_due, every_seconds=60, offset_seconds=10),
     "no_shows": Job("no_shows", _no_shows, every_seconds=900),
     "housekeeping": Job("housekeeping", _housekeeping, every_seconds=3600),
+    # Daily; a run finds nothing left of what an earlier run erased, so a second run changes nothing.
+    "retention": Job("retention", _retention, every_seconds=86400, offset_seconds=300),
 }
 
 

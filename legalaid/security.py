@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import unicodedata
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
@@ -71,7 +73,36 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if response.mimetype == "text/html":
         headers["Cache-Control"] = "no-store"
+    # Only over HTTPS (behind a proxy, as its X-Forwarded-Proto says when PROXY_COUNT trusts it): a
+    # browser ignores the header on plain HTTP, and development and tests stay on plain HTTP.
+    seconds = current_app.config.get("HSTS_SECONDS", 0)
+    if seconds and request.is_secure:
+        headers.setdefault("Strict-Transport-Security", f"max-age={seconds}; includeSubDomains")
     return response
+
+
+OWNER_ONLY = 0o600
+
+
+def create_owner_only(path: Path) -> None:
+    """Make sure a file exists and only its owner may read or write it (created so, or narrowed)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, OWNER_ONLY))
+    os.chmod(path, OWNER_ONLY)
+
+
+def protect_sqlite_files(database: str | None) -> None:
+    """Create the SQLite database file for its owner only before SQLite does (SQLite gives its -wal and
+    -shm files the database file's mode), and narrow the files of an existing one."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():  # SQLite cannot open it either; the health check says so
+        return
+    create_owner_only(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            os.chmod(companion, OWNER_ONLY)
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -92,6 +123,11 @@ def register_security(app: Flask) -> None:
     """Install the header hook and, when configured, trust the proxy's X-Forwarded-For."""
     app.after_request(set_security_headers)
     app.before_request(refuse_nul_bytes)
+    from legalaid.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            protect_sqlite_files(db.engine.url.database)
     proxies = app.config.get("PROXY_COUNT", 0)
     if proxies:
         # Flask's documented way to wrap the WSGI app.

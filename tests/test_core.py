@@ -30,8 +30,11 @@ def test_production_refuses_missing_or_short_secret_key():
         create_app(Config, SECRET_KEY="short", SQLALCHEMY_DATABASE_URI="sqlite://")
 
 
+REAL_KEY = "6c51d19332204f20830398c5406243f43d1648bd3306c660293972f90a545287"  # noqa: S105  (random, as production needs)
+
+
 def test_production_starts_with_a_real_secret_and_secure_cookies():
-    app = create_app(Config, SECRET_KEY="x" * 64, SQLALCHEMY_DATABASE_URI="sqlite://")
+    app = create_app(Config, SECRET_KEY=REAL_KEY, SQLALCHEMY_DATABASE_URI="sqlite://")
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

@@ -367,7 +367,7 @@ def test_a_walk_in_is_told_its_number(client, hall):
     status, _page = submit(
         client,
         f"/desk/walkin?station={station.id}",
-        {"name": "王建国", "mobile": "138 1234 5678", "category": "labour"},
+        {"name": "王建国", "mobile": "138 1234 5678", "category": "labour", "consent": "y"},
         form_page=f"/desk?station={station.id}",
     )
     assert status == 302

@@ -206,6 +206,7 @@ def test_desk_walkin_call_and_hall_display(client, shift, make_user):
                 "name": "赵大爷",
                 "mobile": "13700001111",
                 "category": "pensions",
+                "consent": "y",  # the desk read the notice out (issue 13)
             },
         )
         desk = client.get("/desk").get_data(as_text=True)

@@ -32,7 +32,7 @@ def test_upgrade_and_downgrade_round_trip(databases):
     with app.app_context():
         upgrade()
         tables = set(sa.inspect(db.engine).get_table_names())
-        assert {"stations", "users", "audit_entries", "user_sessions", "login_attempts"} <= tables
+        assert {"stations", "users", "audit_entries", "user_sessions", "throttle_counts"} <= tables
         downgrade(revision="base")
         assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()

@@ -16,6 +16,7 @@ from legalaid.audit.models import VISITOR_PREFIX, AuditEntry
 from legalaid.auth import labels as _auth_labels  # noqa: F401
 from legalaid.bookings import labels as _bookings_labels  # noqa: F401
 from legalaid.consultations import labels as _consultations_labels  # noqa: F401
+from legalaid.kiosk import labels as _kiosk_labels  # noqa: F401
 from legalaid.lawyers import labels as _lawyers_labels  # noqa: F401
 from legalaid.privacy import labels as _privacy_labels  # noqa: F401
 from legalaid.reminders import labels as _reminders_labels  # noqa: F401

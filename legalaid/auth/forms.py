@@ -110,3 +110,37 @@ class OwnPasswordForm(PasswordResetForm):
         """The signed-in person's password, checked with the new one's rules, so both are told at once."""
         if not check_password_hash(current_user.password_hash, field.data or ""):
             raise ValidationError(_("The current password is wrong."))
+
+
+class CodeForm(FlaskForm):
+    """The code asked after the password: six digits from the app, or a recovery code."""
+
+    code = StringField(
+        _l("Verification code"),
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True},
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class TotpEnrolForm(FlaskForm):
+    """The first code from the authenticator app, which switches the second factor on."""
+
+    code = StringField(
+        _l("Code shown by the app"),
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    submit = SubmitField(_l("Switch on two-step sign-in"))
+
+
+class TotpOffForm(FlaskForm):
+    """Switch the second factor off: the password is asked again."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Switch off two-step sign-in"))
+
+    def validate_current_password(self, field: Field) -> None:
+        """The signed-in person's own password."""
+        if not check_password_hash(current_user.password_hash, field.data or ""):
+            raise ValidationError(_("The current password is wrong."))

@@ -1,4 +1,4 @@
-"""Accounts, their server-side sessions and the sign-in attempts used for throttling."""
+"""Accounts, their server-side sessions, second factors and the counts used for throttling."""
 
 from __future__ import annotations
 
@@ -39,6 +39,11 @@ class User(UserMixin, Model):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     password_changed_at: Mapped[datetime] = mapped_column(default=now_utc)
     last_login_at: Mapped[datetime | None]
+    # The TOTP second factor: the secret is kept encrypted (legalaid.auth.totp); enabled once the first
+    # code confirmed it; the last time step used, so a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     station = relationship("Station", lazy="joined")
 
@@ -46,6 +51,11 @@ class User(UserMixin, Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         """Tell Flask-Login whether the account may sign in."""
         return self.active
+
+    @property
+    def has_totp(self) -> bool:
+        """Whether sign-in asks this user for a code after the password."""
+        return self.totp_enabled_at is not None
 
     @property
     def is_admin(self) -> bool:
@@ -72,18 +82,34 @@ class UserSession(Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class LoginAttempt(Model):
-    """A failed try (a sign-in, or a booking look-up), counted per key and per address to slow
-    down guessing; `kind` keeps the counts of different doors apart."""
+class ThrottleCount(Model):
+    """The failed tries counted against one key (an account, an account at an address, an address,
+    a booking code …) since its window opened; `kind` keeps the doors (sign-in, look-up) apart.
 
-    __tablename__ = "login_attempts"
+    One row per key, raised by a conditional UPDATE (`legalaid.auth.throttle.claim`): the check and the
+    count are one statement, so concurrent workers can never evaluate more tries than the ceiling.
+    """
+
+    __tablename__ = "throttle_counts"
     __table_args__ = (
-        sa.Index("ix_login_attempts_username_at", "username", "at"),
-        sa.Index("ix_login_attempts_ip_at", "ip", "at"),
+        sa.UniqueConstraint("kind", "key"),
+        sa.CheckConstraint("failures >= 0", name="failures_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(16), default="login", server_default="login")
-    username: Mapped[str] = mapped_column(sa.String(64))
-    ip: Mapped[str] = mapped_column(sa.String(45))
-    at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    key: Mapped[str] = mapped_column(sa.String(160))
+    failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    window_started_at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
+
+
+class RecoveryCode(Model):
+    """A one-time code that stands in for the second factor when the phone is lost; kept hashed."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    used_at: Mapped[datetime | None]

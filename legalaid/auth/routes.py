@@ -1,6 +1,9 @@
-"""Sign-in, sign-out, one's own password, and the administrator's account pages."""
+"""Sign-in (password, then the second factor), sign-out, one's own account and sessions, and the
+administrator's account pages."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -9,16 +12,20 @@ from werkzeug.security import check_password_hash
 from werkzeug.wrappers.response import Response
 
 from legalaid.access import ADMIN, ALL_ROLES, public, roles
-from legalaid.auth import services
+from legalaid.auth import services, totp
 from legalaid.auth.forms import (
+    CodeForm,
     ConfirmForm,
     LoginForm,
     OwnPasswordForm,
     PasswordResetForm,
     RoleForm,
+    TotpEnrolForm,
+    TotpOffForm,
     UserCreateForm,
 )
 from legalaid.auth.models import User
+from legalaid.dates import now_utc
 from legalaid.errors import InvalidInput, TooManyAttempts
 from legalaid.extensions import login_manager
 from legalaid.forms import attempt, attempt_or_flash, show_error
@@ -27,6 +34,12 @@ from legalaid.stations import services as stations
 
 bp = Blueprint("auth", __name__)
 SESSION_KEY = "sid"
+# Between the password and the code: who, since when, and where to go after (in the signed cookie).
+PENDING_KEY = "pending_sign_in"
+PENDING_FOR = timedelta(minutes=5)
+# The secret being enrolled, kept in the signed cookie until a first code confirms it: showing the
+# enrolment page writes nothing.
+ENROL_KEY = "totp_enrol"
 
 
 @login_manager.user_loader
@@ -40,31 +53,80 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _finish_sign_in(user: User, next_url: str) -> Response:
+    """Open the server-side session for a user who passed every step, and go on."""
+    session.clear()  # no state from before the sign-in survives it
+    session[SESSION_KEY] = services.start_session(user, _client_ip())
+    session.permanent = True
+    login_user(user)
+    return redirect(next_url if next_url != "/" else url_for("core.home"))
+
+
+def _too_many(error: TooManyAttempts, template: str, form: LoginForm | CodeForm) -> tuple[str, int, dict]:
+    """The form again with the pause explained, as 429 with Retry-After."""
+    last = form.code if isinstance(form, CodeForm) else form.password
+    last.errors = [*last.errors, error.message]
+    return render_template(template, form=form), 429, {"Retry-After": str(error.retry_after)}
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> Response | str | tuple[str, int, dict]:
-    """Show the sign-in form and sign the user in."""
+    """Show the sign-in form and check the password; a second factor is asked next when there is one."""
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        ip = request.remote_addr or "unknown"
         try:
-            user = services.authenticate(form.username.data, form.password.data, ip)
+            user = services.authenticate(form.username.data, form.password.data, _client_ip())
         except TooManyAttempts as error:
-            form.password.errors.append(error.message)
-            headers = {"Retry-After": str(error.retry_after)}
-            return render_template("auth/login.html", form=form), 429, headers
+            return _too_many(error, "auth/login.html", form)
         except InvalidInput as error:
             show_error(form, error)
         else:
             next_url = local_target(request.args.get("next"))
-            session.clear()  # no state from before the sign-in survives it
-            session[SESSION_KEY] = services.start_session(user, ip)
-            session.permanent = True
-            login_user(user)
-            return redirect(next_url if next_url != "/" else url_for("core.home"))
+            if not user.has_totp:
+                return _finish_sign_in(user, next_url)
+            session.clear()
+            session[PENDING_KEY] = {"user": user.id, "at": now_utc().timestamp(), "next": next_url}
+            return redirect(url_for("auth.login_code"))
     return render_template("auth/login.html", form=form)
+
+
+def _pending_user() -> tuple[User | None, str]:
+    """The user who gave the right password a moment ago and still owes the code, and where to go."""
+    pending = session.get(PENDING_KEY) or {}
+    started = pending.get("at", 0)
+    if now_utc().timestamp() - started > PENDING_FOR.total_seconds():
+        return None, "/"
+    user = services.get_user(pending.get("user") or 0)
+    return user, local_target(pending.get("next"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+def login_code() -> Response | str | tuple[str, int, dict]:
+    """The second step of signing in: a code from the authenticator app, or a recovery code."""
+    user, next_url = _pending_user()
+    if user is None or not user.has_totp:
+        session.pop(PENDING_KEY, None)
+        flash(_("Please sign in again."), "warning")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            services.check_second_factor(user, form.code.data, _client_ip())
+        except TooManyAttempts as error:
+            return _too_many(error, "auth/login_code.html", form)
+        except InvalidInput as error:
+            show_error(form, error)
+        else:
+            return _finish_sign_in(user, next_url)
+    return render_template("auth/login_code.html", form=form)
 
 
 @bp.post("/logout")
@@ -99,6 +161,101 @@ def own_password() -> Response | str:
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for("core.home"))
     return render_template("auth/own_password.html", form=form)
+
+
+def _me() -> User:
+    return current_user._get_current_object()
+
+
+@bp.get("/account")
+@roles(*ALL_ROLES)
+def account() -> str:
+    """One's own account: password, two-step sign-in, and the browsers signed in."""
+    me = _me()
+    token = session.get(SESSION_KEY)
+    return render_template(
+        "auth/account.html",
+        sessions=[(row, services.is_current(row, token)) for row in services.live_sessions(me)],
+        codes_left=totp.recovery_codes_left(me) if me.has_totp else 0,
+        confirm=ConfirmForm(),
+        off_form=TotpOffForm(),
+    )
+
+
+@bp.post("/account/sessions/end-others")
+@roles(*ALL_ROLES)
+def end_other_sessions() -> Response:
+    """Sign out every other browser of this account; this one stays signed in."""
+    if ConfirmForm().validate_on_submit():
+        ended = services.end_other_sessions(_me(), session.get(SESSION_KEY))
+        flash(_("Signed out of %(n)d other sessions.", n=ended), "success")
+    return redirect(url_for("auth.account"))
+
+
+def _enrol_page(form: TotpEnrolForm) -> str:
+    """The enrolment page for the secret held in the cookie (a new one when there is none)."""
+    secret = session.get(ENROL_KEY)
+    if not secret:
+        secret = session[ENROL_KEY] = totp.new_secret()
+    uri = totp.provisioning_uri(_me(), secret)
+    return render_template(
+        "auth/two_step.html", form=form, secret=secret, qr=totp.qr_data_uri(uri), uri=uri
+    )
+
+
+@bp.get("/account/two-step")
+@roles(*ALL_ROLES)
+def two_step() -> str:
+    """Enrol an authenticator app: its QR code and the secret as text, confirmed by a first code."""
+    if request.args.get("new"):
+        session.pop(ENROL_KEY, None)
+    return _enrol_page(TotpEnrolForm())
+
+
+@bp.post("/account/two-step")
+@roles(*ALL_ROLES)
+def two_step_confirm() -> Response | str:
+    """Switch two-step sign-in on with the first code; the recovery codes are shown once."""
+    form = TotpEnrolForm()
+    secret = session.get(ENROL_KEY)
+    if not secret:
+        return redirect(url_for("auth.two_step"))
+    if form.validate_on_submit():
+        done = attempt(form, lambda: totp.enrol(_me(), secret, form.code.data))
+        if done.ok:
+            session.pop(ENROL_KEY, None)
+            flash(_("Two-step sign-in is on."), "success")
+            return render_template("auth/recovery_codes.html", codes=done.value)
+    return _enrol_page(form)
+
+
+@bp.post("/account/two-step/recovery-codes")
+@roles(*ALL_ROLES)
+def recovery_codes() -> Response | str:
+    """Make ten new recovery codes (the old ones stop working), shown once."""
+    me = _me()
+    if not me.has_totp or not ConfirmForm().validate_on_submit():
+        return redirect(url_for("auth.account"))
+    return render_template("auth/recovery_codes.html", codes=totp.renew_recovery_codes(me))
+
+
+@bp.post("/account/two-step/off")
+@roles(*ALL_ROLES)
+def two_step_off() -> Response | str:
+    """Switch two-step sign-in off (the password is asked again); administrators must keep it."""
+    me = _me()
+    form = TotpOffForm()
+    if form.validate_on_submit() and attempt(form, lambda: totp.disable(me)).ok:
+        flash(_("Two-step sign-in is off."), "success")
+        return redirect(url_for("auth.account"))
+    token = session.get(SESSION_KEY)
+    return render_template(
+        "auth/account.html",
+        sessions=[(row, services.is_current(row, token)) for row in services.live_sessions(me)],
+        codes_left=totp.recovery_codes_left(me) if me.has_totp else 0,
+        confirm=ConfirmForm(),
+        off_form=form,
+    )
 
 
 @bp.get("/admin/users")

@@ -7,20 +7,31 @@ import math
 import secrets
 from datetime import timedelta
 from functools import cache
+from importlib import resources
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from legalaid import audit
 from legalaid.access import ADMIN
-from legalaid.auth.models import ROLES, LoginAttempt, User, UserSession
+from legalaid.auth import throttle, totp
+from legalaid.auth.models import ROLES, User, UserSession
+from legalaid.auth.throttle import Bucket
 from legalaid.dates import now_utc
 from legalaid.db import rows_changed
 from legalaid.errors import InvalidInput, NotAllowed, TooManyAttempts
 from legalaid.extensions import db
+from legalaid.lawyers.models import Lawyer
 from legalaid.privacy import is_email
+
+LOGIN = "login"
+# zxcvbn scores 0–4; 3 is "safely unguessable: moderate protection from offline slow-hash attacks".
+MIN_PASSWORD_SCORE = 3
+# zxcvbn slows down on very long input; what lies beyond this only makes a password stronger.
+_SCORED_LENGTH = 100
 
 # Writing last_seen_at on every request would make every page a write; once a minute is enough.
 _TOUCH_EVERY = timedelta(seconds=60)
@@ -48,12 +59,34 @@ def normalize_username(username: str) -> str:
     return (username or "").strip().lower()
 
 
-def check_password_rules(password: str) -> None:
-    """Refuse a password that is too short."""
+@cache
+def common_passwords() -> frozenset[str]:
+    """The bundled list of the most common passwords, lower case."""
+    text = resources.files("legalaid.auth").joinpath("common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def check_password_rules(password: str, user_inputs: tuple[str, ...] = ()) -> None:
+    """Refuse a password that is too short, common, or easy to guess (zxcvbn score below 3)."""
+    password = password or ""
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
-    if len(password or "") < minimum:
+    if len(password) < minimum:
         raise InvalidInput(
             _("The password must have at least %(n)d characters.", n=minimum), field="password"
+        )
+    if password.strip().lower() in common_passwords():
+        raise InvalidInput(
+            _("This password is one of the most common ones. Choose another."), field="password"
+        )
+    # zxcvbn's own advice is in English only: the reasons are said here in the user's language.
+    score = zxcvbn(password[:_SCORED_LENGTH], user_inputs=[u for u in user_inputs if u])["score"]
+    if score < MIN_PASSWORD_SCORE:
+        raise InvalidInput(
+            _(
+                "This password is too easy to guess (a sequence, a repeated pattern, a date, a name or "
+                "a common word). Use three or four unrelated words, or a longer mix."
+            ),
+            field="password",
         )
 
 
@@ -95,7 +128,7 @@ def create_user(
     email = (email or "").strip()
     if email and not is_email(email):
         raise InvalidInput(_("Enter a valid e-mail address."), field="email")
-    check_password_rules(password)
+    check_password_rules(password, (username, display_name, email))
     user = User(
         username=username,
         display_name=(display_name or username).strip(),
@@ -164,7 +197,7 @@ def change_role(user: User, role: str, actor: User | None = None) -> None:
 
 def set_password(user: User, password: str, actor: User | None = None) -> None:
     """Set a new password and end the user's other sessions."""
-    check_password_rules(password)
+    check_password_rules(password, (user.username, user.display_name, user.email))
     user.password_hash = _hash(password)
     user.password_changed_at = now_utc()
     end_all_sessions(user)
@@ -172,60 +205,111 @@ def set_password(user: User, password: str, actor: User | None = None) -> None:
     db.session.flush()
 
 
-def record_failure(username: str, ip: str, kind: str = "login") -> None:
-    """Count a failed try against this key and this address."""
-    db.session.add(LoginAttempt(kind=kind, username=normalize_username(username)[:64], ip=ip))
-    db.session.flush()
+def login_buckets(username: str, ip: str) -> list[Bucket]:
+    """What a sign-in try counts against: the account at this address (typos), the account (an attack
+    spread over addresses), and the address alone with a far higher ceiling, so that one person's
+    typos never lock out colleagues behind the same office address."""
+    config = current_app.config
+    name = normalize_username(username)[:64] or "-"
+    return [
+        Bucket("pair", f"{name}|{ip}", config["LOGIN_MAX_FAILURES"]),
+        Bucket("account", name, config["LOGIN_MAX_FAILURES_ACCOUNT"]),
+        Bucket("address", ip, config["LOGIN_MAX_FAILURES_ADDRESS"]),
+    ]
 
 
-def seconds_until_allowed(
-    username: str, ip: str, kind: str = "login", address_limit: int | None = None
-) -> int:
-    """How long this key (account, booking code) or address must wait before another try (0 = now)."""
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
-    window: timedelta = current_app.config["LOGIN_FAILURE_WINDOW"]
-    now = now_utc()
-    wait = 0.0
-    for column, value in ((LoginAttempt.username, normalize_username(username)), (LoginAttempt.ip, ip)):
-        limit = (
-            address_limit
-            if column is LoginAttempt.ip and address_limit
-            else current_app.config["LOGIN_MAX_FAILURES"]
-        )
-        recent = list(
-            db.session.scalars(
-                sa.select(LoginAttempt.at)
-                .where(column == value, LoginAttempt.kind == kind, LoginAttempt.at > now - window)
-                .order_by(LoginAttempt.at.desc())
-                .limit(limit)
-            )
-        )
-        if len(recent) >= limit:
-            # Allowed again when the oldest of the last `limit` failures leaves the window.
-            wait = max(wait, (recent[-1] + window - now).total_seconds())
-    return max(0, math.ceil(wait))
-
-
-def authenticate(username: str, password: str, ip: str) -> User:
-    """Check a sign-in; failures are counted, and too many of them pause further tries."""
-    wait = seconds_until_allowed(username, ip)
+def _claim_try(username: str, ip: str) -> list[Bucket]:
+    """Count a sign-in try before it is evaluated; refuse it when a bucket is full."""
+    buckets = login_buckets(username, ip)
+    wait = throttle.claim(LOGIN, buckets)
     if wait:
         minutes = max(1, math.ceil(wait / 60))
         raise TooManyAttempts(
             _("Too many failed sign-ins. Please try again in %(n)d minutes.", n=minutes),
             retry_after=wait,
         )
+    return buckets
+
+
+def _failed(username: str, user: User | None, buckets: list[Bucket], step: str) -> None:
+    """Audit a failed try (never the password), and the pause it starts when it fills a bucket."""
+    name = normalize_username(username)[:64]
+    audit.record("auth.failed", user, details={"username": name, "step": step})
+    for bucket in throttle.full(LOGIN, buckets):
+        audit.record("auth.locked", user, details={"username": name, "scope": bucket.scope})
+
+
+def _succeeded(buckets: list[Bucket]) -> None:
+    """A right try clears the account's typos, and gives its place back to the address; one good
+    password must not reset the guessing budget of a machine trying many accounts."""
+    throttle.forgive(LOGIN, [b.key for b in buckets if b.scope != "address"])
+    throttle.give_back(LOGIN, [b.key for b in buckets if b.scope == "address"])
+
+
+def may_sign_in(user: User) -> bool:
+    """Whether the account may be used: active, and not the account of a deactivated lawyer."""
+    if not user.active:
+        return False
+    lawyer_active = db.session.scalar(sa.select(Lawyer.active).where(Lawyer.user_id == user.id))
+    return lawyer_active is not False
+
+
+def authenticate(username: str, password: str, ip: str) -> User:
+    """Check a sign-in's password; the try is counted first, so too many pause further tries.
+
+    For an account with a second factor the try stays counted until `check_second_factor` succeeds.
+    """
+    buckets = _claim_try(username, ip)
     user = find_by_username(username)
     valid = check_password_hash(user.password_hash if user else _dummy_hash(_method()), password or "")
-    if user is None or not valid or not user.active:
-        record_failure(username, ip)
+    if user is None or not valid or not may_sign_in(user):
+        _failed(username, user, buckets, "password")
         raise InvalidInput(_("Wrong username or password."), field="password")
-    # A success clears the account's count, not the address's: one good password must not
-    # reset the guessing budget of a machine trying many accounts.
-    db.session.execute(
-        sa.delete(LoginAttempt).where(LoginAttempt.kind == "login", LoginAttempt.username == user.username)
-    )
+    if not user.has_totp:
+        _succeeded(buckets)
     return user
+
+
+def check_second_factor(user: User, code: str, ip: str) -> None:
+    """Check the code asked after the password (TOTP or a recovery code); counted like a password."""
+    buckets = _claim_try(user.username, ip)
+    if not may_sign_in(user) or not totp.check_code(user, code):
+        _failed(user.username, user, buckets, "code")
+        raise InvalidInput(_("This code is not right, or was already used."), field="code")
+    _succeeded(buckets)
+
+
+def live_sessions(user: User) -> list[UserSession]:
+    """The user's sessions still open, the most recently used first."""
+    return list(
+        db.session.scalars(
+            sa.select(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        )
+    )
+
+
+def is_current(row: UserSession, token: str | None) -> bool:
+    """Whether this session is the one of the browser holding `token`."""
+    return bool(token) and secrets.compare_digest(row.token_hash, _hash_token(token or ""))
+
+
+def end_other_sessions(user: User, token: str | None) -> int:
+    """Sign the user out everywhere except in this browser; returns how many sessions were ended."""
+    result = db.session.execute(
+        sa.update(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            UserSession.ended_at.is_(None),
+            UserSession.token_hash != _hash_token(token or ""),
+        )
+        .values(ended_at=now_utc())
+        .execution_options(synchronize_session=False)
+    )
+    ended = rows_changed(result)
+    audit.record("auth.sessions_ended", user, actor=user, details={"count": ended})
+    return ended
 
 
 def start_session(user: User, ip: str | None) -> str:
@@ -262,7 +346,7 @@ def user_for_session(token: str | None) -> User | None:
     now = now_utc()
     idle = now - row.last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]
     too_old = now - row.created_at > current_app.config["SESSION_MAX_AGE"]
-    if idle or too_old or not row.user.active:
+    if idle or too_old or not may_sign_in(row.user):
         row.ended_at = now
         return None
     if now - row.last_seen_at > _TOUCH_EVERY:
@@ -271,9 +355,9 @@ def user_for_session(token: str | None) -> User | None:
 
 
 def purge_old_records(keep: timedelta = timedelta(days=1)) -> int:
-    """Delete failed sign-ins and ended sessions older than `keep`; safe to run twice."""
+    """Delete old throttle counts and ended sessions older than `keep`; safe to run twice."""
     cutoff = now_utc() - keep
-    removed = rows_changed(db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < cutoff))) or 0
+    removed = throttle.purge(cutoff)
     removed += (
         rows_changed(db.session.execute(
             sa.delete(UserSession).where(

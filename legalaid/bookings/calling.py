@@ -15,6 +15,7 @@ from legalaid.auth.models import User
 from legalaid.bookings.models import (
     CANCELLED,
     CHECKED_IN,
+    CONSENT_READ_ALOUD,
     Booking,
     DailyCounter,
     Slot,
@@ -60,9 +61,11 @@ def issue_walkin(
     now: datetime | None = None,
     name: str = "",
     public: bool = False,
+    consent_by: User | None = None,
 ) -> WalkIn:
     """Hand out the next walk-in number of the day (A001, A002 …) on a duty day. At the kiosk
-    (`public`) only until the day's reception ends; the desk may still give one to someone it sees."""
+    (`public`) only until the day's reception ends; the desk may still give one to someone it sees.
+    `consent_by`: the member of staff who read the notice to the person, who agreed."""
     now = now or now_utc()
     today = to_local(now, station.timezone).date()
     shift = roster.shift_on(station, today)
@@ -86,6 +89,8 @@ def issue_walkin(
         name=name if veteran is None else "",
         category=category or "",
     )
+    if consent_by is not None:
+        walkin.consent_at, walkin.consent_how, walkin.consent_by_id = now, CONSENT_READ_ALOUD, consent_by.id
     db.session.add(walkin)
     db.session.flush()
     audit.record("walkin.issue", walkin, details={"number": walkin.label}, station_id=station.id)

@@ -55,7 +55,7 @@ class DeskBookingForm(BookingFieldsForm):
         choices=[(PHONE, _l("Telephone")), (HOTLINE, _l("12345 hotline")), (STAFF, _l("At the desk"))],
     )
     category = SelectField(_l("Matter"), choices=category_choices)
-    consent = BooleanField(_l("The person agreed to the use of their details (read them the notice)"))
+    consent = BooleanField(_l("I read the notice and the person agreed"))
     submit = SubmitField(_l("Book"))
 
 
@@ -65,6 +65,8 @@ class WalkInForm(FlaskForm):
     name = StringField(_l("Name (optional)"))
     mobile = StringField(_l("Mobile number (optional)"))
     category = SelectField(_l("Matter"), choices=lambda: [("", "—"), *category_choices()], default="")
+    # Needed with a mobile number (the person is then remembered); a name alone for the queue needs none.
+    consent = BooleanField(_l("I read the notice and the person agreed"))
     submit = SubmitField(_l("Give a number"))
 
 

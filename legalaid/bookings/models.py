@@ -31,6 +31,11 @@ MADE, MOVED, CANCELLED_EVENT = "made", "moved", "cancelled"
 EVENT_KINDS = (MADE, MOVED, CANCELLED_EVENT)
 BY_VETERAN, BY_STAFF, BY_CLOSURE = "veteran", "staff", "closure"
 
+# How a person's consent to the use of their details was given (PIPL): on the kiosk or online by the
+# person, or after the notice was read to them at the desk (or by the duty lawyer), or by telephone.
+CONSENT_KIOSK, CONSENT_ONLINE, CONSENT_READ_ALOUD, CONSENT_PHONE = "kiosk", "online", "read_aloud", "phone"
+CONSENT_WAYS = (CONSENT_KIOSK, CONSENT_ONLINE, CONSENT_READ_ALOUD, CONSENT_PHONE)
+
 
 class Veteran(Model):
     """A person who books: stored once per mobile number; numbers are shown masked."""
@@ -39,11 +44,14 @@ class Veteran(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(30))
-    mobile: Mapped[str] = mapped_column(sa.String(11), unique=True)
+    # NULL once the person is erased (legalaid.privacy.retention); typed str because nothing reads an
+    # erased person's number (their bookings are past, their look-up finds nothing).
+    mobile: Mapped[str] = mapped_column(sa.String(11), unique=True, nullable=True)
     id_number: Mapped[str | None] = mapped_column(sa.String(18))
     veteran_card_no: Mapped[str | None] = mapped_column(sa.String(30))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+    erased_at: Mapped[datetime | None]  # personal data erased (retention or the person's request)
 
 
 class Slot(Model):
@@ -93,6 +101,7 @@ class Booking(Model):
     __table_args__ = (
         sa.CheckConstraint(f"status IN {BOOKING_STATES!r}", name="status_known"),
         sa.CheckConstraint(f"channel IN {CHANNELS!r}", name="channel_known"),
+        sa.CheckConstraint(f"consent_how IN {CONSENT_WAYS!r}", name="consent_how_known"),
         # One active booking per person per duty day.
         sa.Index(
             "uq_bookings_active_veteran_shift",
@@ -120,16 +129,21 @@ class Booking(Model):
     status: Mapped[str] = mapped_column(sa.String(12), default=BOOKED)
     uses_public_quota: Mapped[bool] = mapped_column(default=True)
     consent_at: Mapped[datetime]
+    consent_how: Mapped[str] = mapped_column(sa.String(10))
+    # The member of staff who read the notice out; None when the person agreed on the kiosk or online.
+    consent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     cancel_reason: Mapped[str] = mapped_column(sa.String(200), default="")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     checked_in_at: Mapped[datetime | None]
     called_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+    erased_at: Mapped[datetime | None]  # name, description and reason erased; the row still counts
 
     slot: Mapped[Slot] = relationship(lazy="joined")
     veteran: Mapped[Veteran] = relationship(lazy="joined")
     shift = relationship("DutyShift")
+    consent_by = relationship("User", foreign_keys=[consent_by_id])
 
 
 class DailyCounter(Model):
@@ -148,7 +162,12 @@ class WalkIn(Model):
     """A walk-in queue number for today, optionally with the person's name."""
 
     __tablename__ = "walk_ins"
-    __table_args__ = (sa.UniqueConstraint("station_id", "day", "number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("station_id", "day", "number"),
+        sa.CheckConstraint(
+            f"consent_how IS NULL OR consent_how IN {CONSENT_WAYS!r}", name="consent_how_known"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id", ondelete="CASCADE"))
@@ -162,6 +181,11 @@ class WalkIn(Model):
     status: Mapped[str] = mapped_column(sa.String(12), default="waiting")
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     called_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]  # the name erased; the number still counts
+    # Consent is asked when a mobile number is taken (a name alone for the queue needs none).
+    consent_at: Mapped[datetime | None]
+    consent_how: Mapped[str | None] = mapped_column(sa.String(10))
+    consent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
     veteran = relationship("Veteran", lazy="joined")
 

@@ -4,24 +4,36 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers.response import Response
 
 from legalaid.access import ADMIN, STAFF, public, roles
-from legalaid.auth import services as throttle
+from legalaid.auth import throttle
+from legalaid.auth.throttle import Bucket
 from legalaid.bookings import calling as day_queue
 from legalaid.bookings import planning, services
 from legalaid.bookings.forms import DeskBookingForm, ReasonForm, WalkInForm
 from legalaid.bookings.models import BOOKED, PUBLIC_CHANNELS, Booking, WalkIn
 from legalaid.bookings.models import STAFF as STAFF_CHANNEL
-from legalaid.bookings.validation import check_walkin
 from legalaid.consultations.services import public_status
 from legalaid.dates import now_utc
 from legalaid.errors import NotAllowed, Problems
+from legalaid.extensions import db
 from legalaid.forms import attempt, attempt_or_flash, validate_all
 from legalaid.i18n import format_instant
+from legalaid.kiosk import devices, limits
 from legalaid.kiosk.forms import CancelForm, LookupForm, MoveForm
 from legalaid.stations import services as stations
 from legalaid.stations.models import Station
@@ -43,17 +55,25 @@ def lookup() -> Response | str | tuple[str, int]:
         form.code.data = services.normalize_code(request.args["code"][:20])
     if form.validate_on_submit():
         ip = request.remote_addr or "unknown"
-        code = services.normalize_code(form.code.data)
-        # Five wrong tries per code; an address (a hall's Wi-Fi, a carrier's gateway) gets more.
-        wait = throttle.seconds_until_allowed(code or "-", ip, kind=LOOKUP, address_limit=20)
+        code = services.normalize_code(form.code.data) or "-"
+        # The guesser is throttled, not the code: 5 wrong tries for one code from one address, 20 from
+        # an address (a hall's Wi-Fi, a carrier's gateway), and only a high ceiling for the code itself,
+        # so strangers guessing at a code never lock its owner out of it.
+        buckets = [
+            Bucket("pair", f"{code}|{ip}", 5),
+            Bucket("address", ip, 20),
+            Bucket("code", code, 100),
+        ]
+        wait = throttle.claim(LOOKUP, buckets)
         if wait:
             form.form_errors.append(_("Too many tries. Please wait %(n)d minutes.", n=max(1, wait // 60)))
             return render_template("bookings/lookup.html", form=form), 429
         booking = services.find_booking(form.code.data, form.last4.data)
         if booking is None:
-            throttle.record_failure(code or "-", ip, kind=LOOKUP)
             form.form_errors.append(_("No booking matches this code and number. Check both and try again."))
         else:
+            throttle.forgive(LOOKUP, [buckets[0].key])  # the owner's own typos
+            throttle.give_back(LOOKUP, [b.key for b in buckets[1:]])
             session[LOOKUP] = booking.id
             return redirect(url_for("bookings.mine"))
     return render_template("bookings/lookup.html", form=form)
@@ -87,11 +107,15 @@ def _mine_page(booking: Booking, cancel_form: CancelForm) -> str:
 
 @bp.post("/booking/mine/cancel")
 @public
-def cancel_mine() -> Response | str:
+def cancel_mine() -> Response | str | tuple[str, int]:
     """The veteran cancels (with a reason) until the cutoff; a refusal is told beside the reason."""
     booking = _looked_up()
     form = CancelForm()
     if form.validate_on_submit():
+        over = _over_change_limit(booking)
+        if over is not None:
+            form.form_errors.append(over)
+            return _mine_page(booking, form), 429
         if attempt(form, lambda: services.cancel(booking, form.reason.data)).ok:
             flash(_("Your booking is cancelled."), "success")
             return redirect(url_for("bookings.mine"))
@@ -101,16 +125,31 @@ def cancel_mine() -> Response | str:
 
 @bp.post("/booking/mine/move")
 @public
-def move_mine() -> Response:
+def move_mine() -> Response | tuple[str, int]:
     """The veteran moves the booking to another free time until the cutoff."""
     booking = _looked_up()
     form = MoveForm()
     slot = planning.get_slot(form.slot_id.data or 0) if form.validate_on_submit() else None
     if slot is None:
         flash(_("Choose a time."), "danger")
+    elif (over := _over_change_limit(booking)) is not None:
+        flash(over, "danger")
+        return _mine_page(booking, CancelForm()), 429
     elif attempt_or_flash(lambda: services.move(booking, slot)):
         flash(_("Your booking has been moved."), "success")
     return redirect(url_for("bookings.mine"))
+
+
+def _over_change_limit(booking: Booking) -> str | None:
+    """Count a cancellation or move from the public look-up; the refusal's message when the client's or
+    the number's allowance is used up (the enrolled kiosk is not counted per address)."""
+    try:
+        enrolled = devices.current_device() is not None
+        limits.allow_change(booking.veteran.mobile, booking.shift.station.timezone, enrolled=enrolled)
+    except limits.OverLimit as error:
+        db.session.rollback()
+        return error.message
+    return None
 
 
 @bp.get("/booking/done")
@@ -127,6 +166,14 @@ def forget() -> Response:
 def _desk_station() -> Station:
     station = stations.station_for(current_user, request.args.get("station", type=int))
     if station is None:
+        if current_user.role == STAFF and current_user.station_id is None:
+            # Hall staff work at their own station's desk only: without one, at none (issue 13).
+            abort(make_response(render_template(
+                "core/error.html",
+                code=403,
+                title=_("No station"),
+                text=_("Your account is not attached to a station. Ask an administrator to attach it."),
+            ), 403))
         abort(404)
     return station
 
@@ -165,13 +212,16 @@ def desk_walkin() -> Response | str:
     form = WalkInForm()
 
     def details() -> tuple[str, str | None, str]:
-        return check_walkin(form.name.data, form.mobile.data, form.category.data)
+        return services.check_desk_walkin(
+            form.name.data, form.mobile.data, form.category.data, bool(form.consent.data)
+        )
 
     def issue() -> WalkIn:
         name, mobile, category = details()
         # A name alone is enough for the queue; with a mobile number the person is remembered.
         veteran = services.veteran_for(name, mobile) if mobile else None
-        return day_queue.issue_walkin(station, category, veteran, name=name)
+        reader = current_user._get_current_object() if mobile else None  # who read the notice out
+        return day_queue.issue_walkin(station, category, veteran, name=name, consent_by=reader)
 
     if validate_all(form, details):
         done = attempt(form, issue)

@@ -26,10 +26,14 @@ from legalaid.bookings.models import (
     CANCELLED_EVENT,
     CHANNELS,
     CHECKED_IN,
+    CONSENT_PHONE,
+    CONSENT_READ_ALOUD,
+    HOTLINE,
     MADE,
     MOVED,
     NO_SHOW,
     ONLINE,
+    PHONE,
     PUBLIC_CHANNELS,
     STAFF,
     Booking,
@@ -80,6 +84,35 @@ class BookingRequest:
     veteran_card_no: str | None = None
 
 
+def consent_way(channel: str) -> str:
+    """How a person booking through this channel gave consent: on the kiosk or online themselves, by
+    telephone (a caller or the 12345 hotline), or with the notice read aloud at the desk."""
+    if channel in PUBLIC_CHANNELS:
+        return channel
+    return CONSENT_PHONE if channel in (HOTLINE, PHONE) else CONSENT_READ_ALOUD
+
+
+def check_consent(given: bool, needed: bool = True) -> None:
+    """Refuse personal details taken without the person's consent (PIPL: asked wherever data is collected)."""
+    if needed and not given:
+        raise InvalidInput(
+            _("Read the notice to the person and tick that they agreed."), field="consent"
+        )
+
+
+def check_desk_walkin(
+    name: str | None, mobile: str | None, category: str | None, consent: bool
+) -> tuple[str, str | None, str]:
+    """What the desk may give with a walk-in number, every problem at once: (name, mobile, category);
+    a mobile number is taken only after the notice was read and the person agreed."""
+    problems = Problems()
+    details = problems.check(lambda: validation.check_walkin(name, mobile, category))
+    problems.check(lambda: check_consent(consent, needed=bool(validation.clean_text(mobile))))
+    problems.raise_any()
+    assert details is not None  # no problem noted: check_walkin returned
+    return details
+
+
 def check_request(req: BookingRequest) -> BookingRequest:
     """Validate and normalise a request; raises FieldErrors naming every wrong field at once."""
     problems = Problems()
@@ -88,8 +121,10 @@ def check_request(req: BookingRequest) -> BookingRequest:
     _check_details(req, problems)
     req.category = problems.check(lambda: validation.check_category(req.category), req.category)
     req.description = problems.check(lambda: validation.check_description(req.description), req.description)
-    if not req.consent:
+    if req.channel in PUBLIC_CHANNELS and not req.consent:
         problems.add(_("Please agree to the use of your details for this consultation."), field="consent")
+    elif req.channel not in PUBLIC_CHANNELS:
+        problems.check(lambda: check_consent(req.consent))  # the desk read the notice out
     key = validation.clean_text(req.idempotency_key)
     if not 16 <= len(key) <= 64:
         problems.add(_("The form has expired. Please start again."), field="idempotency_key")
@@ -248,6 +283,8 @@ def _add_booking(req: BookingRequest, slot: Slot, now: datetime, actor_id: int |
         status=BOOKED,
         uses_public_quota=req.channel in PUBLIC_CHANNELS,
         consent_at=now,
+        consent_how=consent_way(req.channel),
+        consent_by_id=None if req.channel in PUBLIC_CHANNELS else actor_id,
         created_by_id=actor_id,
     )
     db.session.add(booking)
@@ -301,7 +338,8 @@ def find_booking(code: str, mobile_last4: str) -> Booking | None:
     if len(code) != CODE_LENGTH or len(digits) != 4:
         return None
     booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
-    if booking is None or not secrets.compare_digest(booking.veteran.mobile[-4:].encode(), digits.encode()):
+    mobile = booking.veteran.mobile or "" if booking is not None else ""  # an erased person has none
+    if booking is None or not secrets.compare_digest(mobile[-4:].encode(), digits.encode()):
         return None
     return booking
 

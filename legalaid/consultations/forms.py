@@ -79,6 +79,8 @@ class RecordForm(FlaskForm):
     counselling_notes = TextAreaField(_l("Counselling notes (seen only by you and administrators)"))
     follow_up = BooleanField(_l("Needs follow-up"))
     due_on = DateField(_l("Follow up by"), validators=[Optional()])
+    # Asked of someone without a booking or a number given with consent (the service decides).
+    consent = BooleanField(_l("I read the notice and the person agreed"))
     submit = SubmitField(_l("Save the record"))
 
     def validate(self, extra_validators: dict | None = None) -> bool:

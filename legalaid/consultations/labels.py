@@ -81,3 +81,4 @@ register(
 register(
     "matter.unlead", _l("Leader detached from a matter"), {"from": Detail(_l("Leader before"), user_name)}
 )
+register("booking.record_form", _l("Viewed a booking's record form"))

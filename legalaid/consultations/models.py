@@ -7,6 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from legalaid.bookings.models import CONSENT_WAYS
 from legalaid.dates import now_utc
 from legalaid.extensions import Model
 
@@ -28,6 +29,10 @@ class Consultation(Model):
         sa.Index("ix_consultations_lawyer_on", "lawyer_id", "held_on"),
         sa.Index("ix_consultations_category_on", "category", "held_on"),
         sa.Index("ix_consultations_channel_on", "channel", "held_on"),
+        sa.CheckConstraint(
+            f"consent_how IS NULL OR consent_how IN {CONSENT_WAYS!r}",
+            name="consent_how_known",
+        ),
         # Free text over the summary: trigrams on PostgreSQL (SQLite scans).
         sa.Index(
             "ix_consultations_summary_trgm",
@@ -60,6 +65,13 @@ class Consultation(Model):
     counselling_notes: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+    # Texts, name, earlier versions and its matter's notes erased; what the reports count stays.
+    erased_at: Mapped[datetime | None]
+    # Consent of someone who came without a booking or number, the notice read out by the lawyer
+    # (a booking's or a walk-in's consent is kept on it).
+    consent_at: Mapped[datetime | None]
+    consent_how: Mapped[str | None] = mapped_column(sa.String(10))
+    consent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
     lawyer = relationship("Lawyer", lazy="joined")
     matter: Mapped[Matter | None] = relationship(back_populates="consultation", uselist=False)

@@ -19,8 +19,9 @@ from legalaid.consultations import labels, services
 from legalaid.consultations.forms import CloseForm, LeadForm, NoteForm, ReassignForm, RecordForm, UnleadForm
 from legalaid.dates import local_to_utc, local_today
 from legalaid.errors import NotAllowed
-from legalaid.forms import attempt, attempt_or_flash
+from legalaid.forms import attempt, attempt_or_flash, validate_all
 from legalaid.lawyers.services import lawyer_for_user
+from legalaid.privacy import mask_text
 from legalaid.privacy import services as privacy
 from legalaid.stations import services as stations
 from legalaid.stations.models import Station
@@ -105,8 +106,10 @@ def no_show(booking_id: int) -> Response:
     """The booked person did not come."""
     station = _station()
     booking = bookings.get_booking(booking_id)
-    if booking is None or booking.shift.station_id != station.id or not _on_duty(station):
+    if booking is None or booking.shift.station_id != station.id:
         abort(404)
+    if not services.may_record(current_user, station, booking=booking):
+        abort(404)  # no such button for anyone but the shift's own duty lawyer
     if ConfirmForm().validate_on_submit() and attempt_or_flash(lambda: bookings.mark_no_show(booking)):
         flash(_("Marked as not come."), "success")
     return redirect(url_for("consultations.console", station=station.id))
@@ -117,18 +120,20 @@ def no_show(booking_id: int) -> Response:
 def new() -> Response | str:
     """Record a consultation for a booking, a walk-in number, or someone who just came in."""
     station = _station()
-    if not _on_duty(station):
-        abort(403)
     booking = bookings.get_booking(request.args.get("booking", type=int) or 0)
     walkin = calling.get_walkin(request.args.get("walkin", type=int) or 0)
     if (booking and booking.shift.station_id != station.id) or (walkin and walkin.station_id != station.id):
         abort(404)
+    if not services.may_record(current_user, station, booking=booking, walkin=walkin):
+        abort(403)
     form = RecordForm()
     if not form.is_submitted() and booking:
         form.category.data = booking.category
-        form.summary.data = booking.description
+        # What the veteran typed, numbers masked as everywhere the mobile is masked (the person is here).
+        form.summary.data = mask_text(booking.description)
     person = services.queue_person(booking, walkin)
-    if form.validate_on_submit():
+    consent = bool(form.consent.data)
+    if validate_all(form, lambda: services.check_consent(booking, walkin, consent)):
         done = attempt(
             form,
             lambda: services.record_consultation(
@@ -138,11 +143,14 @@ def new() -> Response | str:
                 booking=booking,
                 walkin=walkin,
                 name=request.form.get("name", ""),
+                consent=consent,
             ),
         )
         if done.ok:
             flash(_("The consultation is recorded."), "success")
             return redirect(url_for("consultations.console", station=station.id))
+    if booking is not None:
+        services.open_record_form(current_user._get_current_object(), booking)
     return render_template(
         "consultations/record.html",
         form=form,
@@ -150,6 +158,8 @@ def new() -> Response | str:
         walkin=walkin,
         earlier=services.history(person.id if person else None, station),
         consultation=None,
+        ask_consent=services.needs_consent(booking, walkin),
+        station=station,
     )
 
 
@@ -174,6 +184,8 @@ def view(consultation_id: int) -> str:
         numbers=_numbers("consultation", consultation.id),
         counselling=services.may_read_counselling(consultation, current_user),
         described=services.booking_description(consultation),
+        consent=services.consent_of(consultation),
+        station=stations.get_station(consultation.station_id),
         history=services.edit_history(consultation, current_user),
         field_labels=labels.FIELD_LABELS,
         change_words=labels.change_words,
@@ -214,6 +226,8 @@ def edit(consultation_id: int) -> Response | str:
         walkin=None,
         earlier=[],
         consultation=consultation,
+        ask_consent=False,
+        station=None,
     )
 
 

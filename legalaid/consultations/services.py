@@ -11,7 +11,16 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from legalaid import audit
 from legalaid.auth.models import User
-from legalaid.bookings.models import ACTIVE_STATES, COMPLETED, WALKIN, Booking, Veteran, WalkIn
+from legalaid.bookings import services as bookings
+from legalaid.bookings.models import (
+    ACTIVE_STATES,
+    COMPLETED,
+    CONSENT_READ_ALOUD,
+    WALKIN,
+    Booking,
+    Veteran,
+    WalkIn,
+)
 from legalaid.bookings.validation import check_category, clean_prose
 from legalaid.consultations import notices
 from legalaid.consultations.models import (
@@ -32,6 +41,7 @@ from legalaid.errors import InvalidInput, NotAllowed
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
 from legalaid.roster import services as roster
+from legalaid.roster.models import DutyShift
 from legalaid.stations.models import Station
 
 ADMIN = "admin"
@@ -72,6 +82,73 @@ def duty_lawyer_for(user: User, station: Station, today: date) -> Lawyer | None:
     return shift.lawyer
 
 
+def may_record(
+    user: User,
+    station: Station,
+    booking: Booking | None = None,
+    walkin: WalkIn | None = None,
+    today: date | None = None,
+) -> bool:
+    """Whether this user may open the record form (of a booking, a walk-in number, or someone who just
+    came in): administrators, and the lawyer on duty for that very shift on its day. The form shows the
+    person's name, problem, booking code and the mobile's last digits: enough to cancel the booking."""
+    if user.role == ADMIN:
+        return True
+    today = today or local_today(station.timezone)
+    if booking is not None:
+        shift = booking.shift
+    elif walkin is not None:
+        shift = db.session.get(DutyShift, walkin.shift_id) if walkin.shift_id else None
+    else:
+        shift = roster.shift_on(station, today)
+    return (
+        shift is not None
+        and shift.station_id == station.id
+        and shift.duty_on == today
+        and shift.lawyer.user_id == user.id
+    )
+
+
+def needs_consent(booking: Booking | None, walkin: WalkIn | None) -> bool:
+    """Whether the record form must ask for consent: a booking holds it, and so does a walk-in number
+    given with a mobile; anyone else has the notice read to them before their details are written."""
+    if booking is not None:
+        return False
+    return walkin is None or walkin.consent_at is None
+
+
+def check_consent(booking: Booking | None, walkin: WalkIn | None, given: bool) -> None:
+    """Refuse a record of someone who was not read the notice, or did not agree (PIPL)."""
+    bookings.check_consent(given, needed=needs_consent(booking, walkin))
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A recorded consent: when, how (kiosk, online, read aloud, by telephone) and who read the notice."""
+
+    at: datetime
+    how: str
+    by: User | None
+
+
+def consent_of(c: Consultation) -> Consent | None:
+    """The consent behind a consultation: its own, its booking's, or its walk-in number's."""
+    holder: Consultation | Booking | WalkIn | None = c
+    if c.consent_at is None:
+        holder = (db.session.get(Booking, c.booking_id) if c.booking_id else None) or (
+            db.session.get(WalkIn, c.walkin_id) if c.walkin_id else None
+        )
+    if holder is None or holder.consent_at is None or holder.consent_how is None:
+        return None
+    by = db.session.get(User, holder.consent_by_id) if holder.consent_by_id else None
+    return Consent(holder.consent_at, holder.consent_how, by)
+
+
+def open_record_form(user: User, booking: Booking) -> None:
+    """Note in the audit log that a booking's record form was shown (who looked; no personal data)."""
+    audit.record("booking.record_form", booking, actor=user, station_id=booking.shift.station_id)
+
+
 def record_consultation(
     station: Station,
     author: User,
@@ -80,8 +157,10 @@ def record_consultation(
     walkin: WalkIn | None = None,
     name: str = "",
     today: date | None = None,
+    consent: bool = False,
 ) -> Consultation:
-    """Record a consultation on today's shift; a booking becomes completed; a follow-up opens a matter."""
+    """Record a consultation on today's shift; a booking becomes completed; a follow-up opens a matter.
+    `consent`: the lawyer read the notice to someone whose consent no booking or number holds."""
     today = today or local_today(station.timezone)
     shift = roster.shift_on(station, today)
     if shift is None:
@@ -121,6 +200,9 @@ def record_consultation(
         outcomes=list(record.outcomes),
         counselling_notes=record.counselling_notes,
     )
+    if consent and needs_consent(booking, walkin):
+        consultation.consent_at, consultation.consent_how = now_utc(), CONSENT_READ_ALOUD
+        consultation.consent_by_id = author.id
     db.session.add(consultation)
     db.session.flush()
     if record.follow_up:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, StringField, SubmitField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import Optional
 
 from legalaid.bookings.forms import BookingFieldsForm
@@ -44,3 +44,17 @@ class MoveForm(FlaskForm):
 
     slot_id = IntegerField(validators=[Optional()])
     submit = SubmitField(_l("Move here"))
+
+
+class EnrolForm(FlaskForm):
+    """Enrol the browser this page is open in as a station's kiosk."""
+
+    name = StringField(_l("Name of this kiosk"))
+    station_id = SelectField(_l("Station"), coerce=int, validate_choice=False)
+    submit = SubmitField(_l("Enrol this device"))
+
+
+class RevokeForm(FlaskForm):
+    """Stop a kiosk being the hall's kiosk."""
+
+    submit = SubmitField(_l("Revoke"))

@@ -27,6 +27,7 @@ from legalaid.errors import AlreadyBooked, DomainError, SlotFull
 from legalaid.extensions import db
 from legalaid.forms import show_error
 from legalaid.i18n import LANG_COOKIE
+from legalaid.kiosk import devices, limits
 from legalaid.kiosk.forms import STEPS, VisitForm
 from legalaid.roster import services as roster
 from legalaid.stations import services as stations
@@ -62,10 +63,18 @@ def _url(endpoint: str, **values: Any) -> str:
     return url_for(f"{request.blueprint}.{endpoint}", **values)
 
 
+def _enrolled() -> bool:
+    """Whether this browser is an enrolled kiosk of the hall (not a phone, whatever its address)."""
+    return devices.current_device() is not None
+
+
 def _station() -> Station:
     chosen = request.args.get("station", type=int)
     if chosen:
         session["station"] = chosen
+    device = devices.current_device()
+    if device is not None:  # an enrolled kiosk stands in its station's hall: a visitor cannot move it
+        return device.station
     station = stations.get_station(session.get("station") or 0) or stations.station_for(None)
     if station is None:
         abort(404)
@@ -79,6 +88,15 @@ def kiosk_context() -> dict[str, object]:
 
 def _render(template: str, **context: object) -> str:
     return render_template(f"kiosk/{template}", **kiosk_context(), **context)
+
+
+@bp.before_request
+def kiosk_only_when_enrolled() -> tuple[str, int] | None:
+    """Where enrolment is required, /kiosk opens only on an enrolled kiosk; elsewhere (and on /book)
+    a browser without a valid device cookie is an anonymous client, limited per address."""
+    if _mode() == "kiosk" and devices.enrolment_required() and not _enrolled():
+        return _render("not_enrolled.html"), 403
+    return None
 
 
 @bp.get("/")
@@ -182,7 +200,7 @@ def details(slot_id: int, category: str) -> str:
 
 @bp.post("/visit")
 @public
-def visit() -> Response | str:
+def visit() -> Response | str | tuple[str, int]:
     """Steps 4–7: check each screen's answers, then show the next screen; the last one books."""
     form = VisitForm()
     slot = _slot_or_404(form.slot_id.data or 0)
@@ -206,13 +224,24 @@ def visit() -> Response | str:
                 return _render("visit.html", form=form, slot=slot, step="consent")
             form.key.data = secrets.token_urlsafe(24)  # one booking per confirm page, however often sent
             return _render("visit.html", form=form, slot=slot, step="confirm")
+        replayed = bool(req.idempotency_key) and bookings.by_idempotency_key(req.idempotency_key) is not None
+        if not replayed:  # the same confirm page sent again shows its ticket and is not counted again
+            mobile = bookings.validation.check_mobile(req.mobile)
+            limits.allow_booking(mobile, slot.shift.station.timezone, enrolled=_enrolled())
         booking = bookings.place_booking(req)
+    except limits.OverLimit as error:
+        db.session.rollback()  # nothing of this try is kept, its count included
+        form.form_errors.append(error.message)
+        return _render("visit.html", form=form, slot=slot, step="confirm"), 429
     except SlotFull:
+        db.session.rollback()
         return redirect(_url("times", shift_id=slot.shift_id, full=1))
     except AlreadyBooked as error:
+        db.session.rollback()
         # Say only that a booking exists: a mobile number alone must not reveal when and with whom.
         return _render("already.html", message=error.message)
     except DomainError as error:
+        db.session.rollback()
         show_error(form, error)
         if error.field == "category":
             return redirect(_url("category", slot_id=slot.id))
@@ -255,7 +284,7 @@ def ticket_qr(code: str) -> str:
 
 @bp.post("/walkin")
 @public
-def walkin() -> Response | str:
+def walkin() -> Response | str | tuple[str, int]:
     """At the kiosk on a duty day: take a walk-in number."""
     if _mode() != "kiosk":
         abort(404)
@@ -265,7 +294,11 @@ def walkin() -> Response | str:
     except ValidationError:
         return redirect(_url("start"))
     try:
+        limits.allow_walkin(station.timezone, enrolled=_enrolled())
         number = calling.issue_walkin(station, now=now_utc(), public=True)
+    except limits.OverLimit as error:
+        db.session.rollback()
+        return _render("start.html", station=station, duty_today=False, message=error.message), 429
     except DomainError as error:
         db.session.rollback()
         return _render("start.html", station=station, duty_today=False, message=error.message)

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+import json
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from legalaid.access import ADMIN, LAWYER, STAFF, roles
+from legalaid.bookings.models import Veteran
 from legalaid.forms import attempt
-from legalaid.privacy import services
-from legalaid.privacy.forms import RevealForm
+from legalaid.privacy import mask_text, people, services
+from legalaid.privacy.forms import (
+    ExportForm,
+    PersonCorrectForm,
+    PersonEraseForm,
+    PersonSearchForm,
+    RevealForm,
+)
 from legalaid.security import local_target
 
 bp = Blueprint("privacy", __name__)
@@ -44,3 +55,101 @@ def reveal(kind: str, record_id: int) -> tuple[str, int] | str:
     if value is None and not request.headers.get("HX-Request"):
         return render_template(template, **context), 400
     return render_template(template, **context)
+
+
+# -- a person's rights (PIPL Art. 44–47): administrators only ------------------------------------------
+
+
+def _person_or_404(person_id: int) -> Veteran:
+    veteran = people.get_person(person_id)
+    if veteran is None:
+        abort(404)
+    return veteran
+
+
+@bp.route("/admin/privacy/people", methods=["GET", "POST"])
+@roles(ADMIN)
+def people_search() -> str:
+    """Find a person by their exact mobile or ID number; the results are shown masked."""
+    form = PersonSearchForm()
+    found = None
+    if form.validate_on_submit():
+        done = attempt(form, lambda: people.find(form.by.data, form.value.data))
+        found = done.value if done.ok else None
+    return render_template("privacy/people.html", form=form, found=found, masked=people.masked_fields)
+
+
+@bp.get("/admin/privacy/people/<int:person_id>")
+@roles(ADMIN)
+def person(person_id: int) -> str:
+    """Everything the system holds about one person (numbers masked); the look is audited."""
+    held = people.view(_person_or_404(person_id))
+    return render_template(
+        "privacy/person.html",
+        held=held,
+        shown=people.masked_fields(held.veteran),
+        refusal=people.may_erase(held),
+        export_form=ExportForm(),
+        mask_text=mask_text,
+    )
+
+
+@bp.post("/admin/privacy/people/<int:person_id>/export")
+@roles(ADMIN)
+def person_export(person_id: int) -> Response:
+    """The person's copy of everything held about them, as a JSON file; audited."""
+    veteran = _person_or_404(person_id)  # the CSRF token was checked before (CSRFProtect)
+    data = people.export(veteran)
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="person-{veteran.id}.json"'
+    return response
+
+
+@bp.route("/admin/privacy/people/<int:person_id>/correct", methods=["GET", "POST"])
+@roles(ADMIN)
+def person_correct(person_id: int) -> ResponseReturnValue:
+    """Correct a person's name and numbers; every wrong field is shown at once, with what was typed."""
+    veteran = _person_or_404(person_id)
+    if veteran.erased_at is not None:
+        flash(_("This person's data was erased."), "warning")
+        return redirect(url_for("privacy.person", person_id=veteran.id))
+    form = PersonCorrectForm(data=None if request.method == "POST" else people.open_correction(veteran))
+    if form.validate_on_submit():
+        done = attempt(
+            form,
+            lambda: people.correct(
+                veteran, form.name.data, form.mobile.data, form.id_number.data, form.veteran_card_no.data
+            ),
+        )
+        if done.ok:
+            flash(_("Saved.") if done.value else _("Nothing was changed."), "success")
+            return redirect(url_for("privacy.person", person_id=veteran.id))
+    status = 400 if form.errors else 200
+    return render_template("privacy/correct.html", form=form, veteran=veteran), status
+
+
+@bp.route("/admin/privacy/people/<int:person_id>/erase", methods=["GET", "POST"])
+@roles(ADMIN)
+def person_erase(person_id: int) -> ResponseReturnValue:
+    """Erase a person's data after a confirmation with a typed reason (the retention's erasure)."""
+    veteran = _person_or_404(person_id)
+    held = people.holdings(veteran)
+    form = PersonEraseForm()
+    if form.validate_on_submit():
+        done = attempt(form, lambda: people.erase_person(veteran, form.reason.data))
+        if done.ok:
+            flash(_("The person's data was erased."), "success")
+            return redirect(url_for("privacy.person", person_id=veteran.id))
+    status = 400 if form.errors or form.form_errors else 200
+    return (
+        render_template(
+            "privacy/erase.html",
+            form=form,
+            held=held,
+            shown=people.masked_fields(veteran),
+            plan=people.what_erasure_does(held),
+            refusal=people.may_erase(held),
+        ),
+        status,
+    )

@@ -13,6 +13,7 @@ from wtforms.validators import Optional
 from legalaid.audit.forms import EARLIEST, LATEST
 from legalaid.forms import DateRange
 from legalaid.reminders.models import BOOKING_CHANGED, LAWYER_CHANGED, LOST_CLAIM, STALE
+from legalaid.reminders.queueing import OVER_CAP
 
 KIND_LABELS: dict[str, object] = {
     "booking_confirmed": _l("Booking confirmed"),
@@ -60,6 +61,7 @@ _NOTES: dict[str, object] = {
     STALE: _l("No longer worth sending."),
     BOOKING_CHANGED: _l("The booking changed before it was sent."),
     LAWYER_CHANGED: _l("The shift's lawyer changed before it was sent."),
+    OVER_CAP: _l("Not sent: this recipient has had as many messages today as allowed."),
 }
 _ATTEMPT = re.compile(r"^attempt (\d+)(?:: (.*))?$", re.DOTALL)
 _AGAIN = re.compile(r"^sent again by (.*)$")

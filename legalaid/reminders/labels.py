@@ -9,3 +9,8 @@ from legalaid.reminders.forms import KIND_LABELS
 
 register_target("outbox_messages", _l("Message"), "outbox.show", "message_id")
 register("outbox.resend", _l("Message sent again"), {"kind": Detail(_l("Message"), Choice(KIND_LABELS))})
+register(
+    "outbox.capped",
+    _l("Message held back: too many for one recipient today"),
+    {"kind": Detail(_l("Message"), Choice(KIND_LABELS))},
+)

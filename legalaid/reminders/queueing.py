@@ -7,23 +7,32 @@ conflicts) use it directly, and the timed rules (`reminders.rules`) build on it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from legalaid import audit
 from legalaid.access import ADMIN
 from legalaid.auth.models import User
 from legalaid.bookings.models import Booking
 from legalaid.dates import DEFAULT_TIMEZONE
 from legalaid.extensions import db
+from legalaid.kiosk import limits
 from legalaid.lawyers.models import Lawyer
 from legalaid.reminders.models import OutboxMessage
-from legalaid.reminders.services import enqueue
+from legalaid.reminders.services import enqueue, expire_pending
 from legalaid.reminders.timing import out_of_quiet
 
 DEFAULT_LOCALE = "zh_Hans_CN"
+# The note on a message kept back by the cap (English in the database; the outbox page translates it).
+OVER_CAP = "too many messages to this recipient today"
+# Staff and lawyers are told of their own work (every conflict, every swap) and nobody outside can make
+# the system write to them; the cap is for veterans, whose number anyone can type on the public pages.
+CAPPED_RECIPIENTS = frozenset({"veteran"})
+log = logging.getLogger(__name__)
 
 
 class Contact(NamedTuple):
@@ -86,6 +95,8 @@ def queue(planned: list[Planned], now: datetime) -> int:
 
     A message is queued as due now (or at the end of the quiet hours). Existing keys are read first, a
     thousand at a time, so a job that runs every minute costs a read, not a failed insert per message.
+    A veteran gets at most `MESSAGES_PER_RECIPIENT_DAY` messages a day, whatever causes them: one over
+    the cap is kept as expired with its reason (so it is never tried again) and not counted as queued.
     """
     ready = [p for p in planned if p.due_at <= now]
     keys = [p.dedupe_key for p in ready]
@@ -99,7 +110,7 @@ def queue(planned: list[Planned], now: datetime) -> int:
     for p in ready:
         if p.dedupe_key in existing:
             continue
-        added += enqueue(
+        queued = enqueue(
             kind=p.kind,
             **p.recipient._asdict(),
             template=p.template,
@@ -110,7 +121,28 @@ def queue(planned: list[Planned], now: datetime) -> int:
             locale=p.locale,
         )
         existing.add(p.dedupe_key)
+        if queued and _over_cap(p, now):
+            _hold_back(p, now)
+            continue
+        added += queued
     return added
+
+
+def _over_cap(p: Planned, now: datetime) -> bool:
+    """Whether this message would pass the day's cap for its recipient (counting it when it does not)."""
+    recipient = p.recipient
+    if recipient.recipient_type not in CAPPED_RECIPIENTS or recipient.channel == "log":
+        return False
+    return not limits.allow_message(f"{recipient.channel}:{recipient.address.strip()}", p.tz, now)
+
+
+def _hold_back(p: Planned, now: datetime) -> None:
+    """Keep a message over the cap as expired, with the reason, audited and logged without the number."""
+    expire_pending(OutboxMessage.dedupe_key == p.dedupe_key, OVER_CAP, now)
+    message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key == p.dedupe_key))
+    audit.record("outbox.capped", message, details={"kind": p.kind})
+    message_id = getattr(message, "id", None)
+    log.warning("message %s (%s) not sent: over the day's cap for its recipient", message_id, p.kind)
 
 
 def admin_contacts() -> list[Contact]:

@@ -10,6 +10,7 @@ import contextlib
 import http.client
 import json
 import logging
+import os
 import smtplib
 import urllib.error
 import urllib.request
@@ -212,7 +213,9 @@ class LogSender:
         )
         path = Path(current_app.instance_path) / "outbox.log"
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
+        # Readable by its owner only: the lines carry names and (masked) numbers.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
         log.info("outbox %s", line)
 

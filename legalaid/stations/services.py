@@ -241,6 +241,8 @@ def station_for(user: object, station_id: int | None = None) -> Station | None:
     Staff and lawyers see only their own station; an administrator without a station sees all.
     """
     own = getattr(user, "station_id", None)
+    if own is None and getattr(user, "role", None) == "staff":
+        return None  # hall staff not attached to a station work at none of them (issue 13)
     if own is not None and getattr(user, "role", None) != "admin":
         return get_station(own)
     if station_id is not None:

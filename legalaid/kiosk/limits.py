@@ -1,0 +1,182 @@
+"""Limits on what one client of the public pages can do, so one anonymous visitor cannot take every
+place of a duty day or make the system text a number it does not own.
+
+What is counted, and the settings that set each limit (read with `current_app.config.get`):
+
+| setting | default | counts |
+| --- | --- | --- |
+| `PUBLIC_BOOKINGS_PER_ADDRESS_DAY` | 3 | bookings made from one client address in a (station) day |
+| `PUBLIC_BOOKINGS_PER_MOBILE_WEEK` | 3 | bookings made with one mobile number in a week (Monday to Sunday) |
+| `PUBLIC_CHANGES_PER_ADDRESS_DAY` | 5 | cancellations and moves from one client address in a day |
+| `PUBLIC_CHANGES_PER_MOBILE_DAY` | 5 | cancellations and moves of one mobile number's bookings in a day |
+| `PUBLIC_WALKINS_PER_ADDRESS_DAY` | 3 | walk-in numbers taken from one client address in a day |
+| `MESSAGES_PER_RECIPIENT_DAY` | 5 | messages queued for one veteran's mobile or e-mail address in a day |
+
+The one-booking-per-mobile-per-duty-day rule of the bookings stays as it is. The hall's enrolled
+kiosk (`legalaid.kiosk.devices`) is not counted per address: the whole hall shares it.
+
+Each allowance is taken with a conditional UPDATE of one counter row in the request's transaction, so a
+burst over several workers never gets more than the limit, and a request that fails afterwards rolls its
+count back with everything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, request
+from flask_babel import lazy_gettext as _l
+
+from legalaid.dates import now_utc, to_local
+from legalaid.db import insert_if_absent, rows_changed
+from legalaid.errors import TooManyAttempts
+from legalaid.extensions import db
+from legalaid.kiosk.models import PublicCounter
+
+DEFAULTS = {
+    "PUBLIC_BOOKINGS_PER_ADDRESS_DAY": 3,
+    "PUBLIC_BOOKINGS_PER_MOBILE_WEEK": 3,
+    "PUBLIC_CHANGES_PER_ADDRESS_DAY": 5,
+    "PUBLIC_CHANGES_PER_MOBILE_DAY": 5,
+    "PUBLIC_WALKINS_PER_ADDRESS_DAY": 3,
+    "MESSAGES_PER_RECIPIENT_DAY": 5,
+}
+DAY, WEEK = "day", "week"
+
+
+class OverLimit(TooManyAttempts):
+    """A public client has used its allowance for the day or the week; the message says what to do."""
+
+
+def limit(name: str) -> int:
+    """A limit's setting (see the module's table)."""
+    return int(current_app.config.get(name, DEFAULTS[name]))
+
+
+def hashed(value: str) -> str:
+    """A keyed hash of an address or number: counters can be compared, never read back."""
+    key = str(current_app.config.get("SECRET_KEY") or "").encode()
+    return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def client_address() -> str:
+    """The visitor's address, as the proxy settings (`PROXY_COUNT`) let the app see it; an IPv6 client
+    is its /64 network, since one home or phone is given a whole /64 to pick addresses from."""
+    address = (request.remote_addr if has_request_context() else None) or "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+
+
+def period_start(period: str, now: datetime, tz: str | None) -> date:
+    """The local day, or the Monday of the local week, that `now` falls in."""
+    day = to_local(now, tz).date()
+    return day - timedelta(days=day.weekday()) if period == WEEK else day
+
+
+def _seconds_left(period: str, now: datetime, tz: str | None) -> int:
+    local = to_local(now, tz)
+    start = period_start(period, now, tz)
+    end = start + timedelta(days=7 if period == WEEK else 1)
+    following = datetime.combine(end, datetime.min.time(), tzinfo=local.tzinfo)
+    return max(1, int((following - local).total_seconds()))
+
+
+def take(scope: str, value: str, allowed: int, *, period: str, now: datetime, tz: str | None) -> bool:
+    """Use one of a client's `allowed` uses of `scope` in this period; False when none is left (flushes).
+
+    The row is made if missing (two requests may both try: one insert wins, the other does nothing),
+    then raised only while below the limit: the database decides, not a count read earlier.
+    """
+    key, period_on = hashed(value), period_start(period, now, tz)
+    insert_if_absent(
+        PublicCounter, {"scope": scope, "key": key, "period_on": period_on, "count": 0, "updated_at": now}
+    )
+    raised = db.session.execute(
+        sa.update(PublicCounter)
+        .where(
+            PublicCounter.scope == scope,
+            PublicCounter.key == key,
+            PublicCounter.period_on == period_on,
+            PublicCounter.count < allowed,
+        )
+        .values(count=PublicCounter.count + 1, updated_at=now)
+    )
+    return bool(rows_changed(raised))
+
+
+def _require(
+    scope: str, value: str, setting: str, period: str, refusal: str, now: datetime, tz: str | None
+) -> None:
+    if not take(scope, value, limit(setting), period=period, now=now, tz=tz):
+        raise OverLimit(str(REFUSALS[refusal]), retry_after=_seconds_left(period, now, tz))
+
+
+# What a refused visitor reads, in their language (lazy: said when refused).
+REFUSALS = {
+    "address": _l(
+        "Too many requests have come from this connection today. "  # noqa: ISC001
+        "Please try again tomorrow, or ask at the front desk in the hall."
+    ),
+    "mobile": _l(
+        "This mobile number has made as many bookings as allowed this week. "  # noqa: ISC001
+        "Please call the station, or ask at the front desk in the hall."
+    ),
+    "change": _l(
+        "This booking has been changed as often as allowed today. "  # noqa: ISC001
+        "Please call the station, or ask at the front desk in the hall."
+    ),
+}
+
+
+def allow_booking(mobile: str, tz: str | None, *, enrolled: bool, now: datetime | None = None) -> None:
+    """Count a booking from the public pages, or raise OverLimit (the caller rolls back)."""
+    now = now or now_utc()
+    if not enrolled:
+        _require(
+            "booking:address", client_address(), "PUBLIC_BOOKINGS_PER_ADDRESS_DAY", DAY, "address", now, tz
+        )
+    _require("booking:mobile", mobile, "PUBLIC_BOOKINGS_PER_MOBILE_WEEK", WEEK, "mobile", now, tz)
+
+
+def allow_change(mobile: str, tz: str | None, *, enrolled: bool, now: datetime | None = None) -> None:
+    """Count a cancellation or move of a booking from the public pages, or raise OverLimit."""
+    now = now or now_utc()
+    if not enrolled:
+        _require(
+            "change:address", client_address(), "PUBLIC_CHANGES_PER_ADDRESS_DAY", DAY, "address", now, tz
+        )
+    _require("change:mobile", mobile, "PUBLIC_CHANGES_PER_MOBILE_DAY", DAY, "change", now, tz)
+
+
+def allow_walkin(tz: str | None, *, enrolled: bool, now: datetime | None = None) -> None:
+    """Count a walk-in number taken from the public pages, or raise OverLimit; the enrolled kiosk is
+    the hall's own screen and is not counted."""
+    if not enrolled:
+        _require(
+            "walkin:address",
+            client_address(),
+            "PUBLIC_WALKINS_PER_ADDRESS_DAY",
+            DAY,
+            "address",
+            now or now_utc(),
+            tz,
+        )
+
+
+def allow_message(address: str, tz: str | None, now: datetime) -> bool:
+    """Count one message to a veteran's mobile or e-mail address; False when the day's cap is reached."""
+    return take("message:recipient", address, limit("MESSAGES_PER_RECIPIENT_DAY"), period=DAY, now=now, tz=tz)
+
+
+def forget_old(now: datetime | None = None) -> int:
+    """Delete the counters of periods over (a week's counter lives 7 days; kept 8 for any time zone), for
+    the hourly housekeeping job; returns how many."""
+    cutoff = (now or now_utc()).date() - timedelta(days=8)
+    return rows_changed(db.session.execute(sa.delete(PublicCounter).where(PublicCounter.period_on < cutoff)))
