@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from legalaid.crypto import Encrypted, blind_index
 from legalaid.dates import now_utc
 from legalaid.extensions import Model
 
@@ -33,17 +34,29 @@ BY_VETERAN, BY_STAFF, BY_CLOSURE = "veteran", "staff", "closure"
 
 
 class Veteran(Model):
-    """A person who books: stored once per mobile number; numbers are shown masked."""
+    """A person who books: stored once per mobile number; numbers are shown masked and stored encrypted,
+    the mobile found by its keyed hash (legalaid/crypto.py)."""
 
     __tablename__ = "veterans"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(30))
-    mobile: Mapped[str] = mapped_column(sa.String(11), unique=True)
-    id_number: Mapped[str | None] = mapped_column(sa.String(18))
-    veteran_card_no: Mapped[str | None] = mapped_column(sa.String(30))
+    mobile: Mapped[str] = mapped_column(Encrypted)
+    mobile_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    id_number: Mapped[str | None] = mapped_column(Encrypted)
+    veteran_card_no: Mapped[str | None] = mapped_column(Encrypted)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+    @validates("mobile")
+    def _index_mobile(self, key: str, mobile: str | None) -> str | None:
+        self.mobile_hash = blind_index(mobile)  # type: ignore[assignment]
+        return mobile
+
+    @staticmethod
+    def with_mobile(mobile: str) -> sa.ColumnElement[bool]:
+        """The condition that finds the person with this mobile number."""
+        return Veteran.mobile_hash == blind_index(mobile)
 
 
 class Slot(Model):

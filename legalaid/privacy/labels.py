@@ -23,3 +23,9 @@ register(
         "person": Detail(_l("Whose"), person),
     },
 )
+
+register(
+    "privacy.keys_rotated",
+    _l("Encryption keys rotated"),
+    {"values": Detail(_l("Values re-encrypted")), "reindexed": Detail(_l("Mobiles re-indexed"))},
+)
