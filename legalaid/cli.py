@@ -367,7 +367,7 @@ def keys_rotate(dry_run: bool) -> None:
     for name, count in done.values.items():
         click.echo(f"{name}: {count}")
     verb = "would be" if dry_run else "were"
-    click.echo(f"{done.total} values {verb} re-encrypted; {done.reindexed} mobiles {verb} re-indexed.")
+    click.echo(f"{done.total} values {verb} re-encrypted; {done.reindexed} people {verb} re-indexed.")
 
 
 def register_cli(app: Flask) -> None:

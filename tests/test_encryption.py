@@ -71,6 +71,7 @@ def test_the_raw_database_holds_no_plain_numbers_or_notes(app, make_station, mak
     # The same person is found again by the mobile's keyed hash, not by decrypting every row.
     assert bookings.veteran_for("张卫国", MOBILE).id == veteran.id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Veteran)) == 1
+    assert db.session.scalars(sa.select(Veteran).where(Veteran.with_id_number(ID_NUMBER))).one().id == veteran.id
 
 
 def test_a_booking_finds_its_person_by_mobile(app, make_station, make_lawyer, make_booking):
@@ -109,7 +110,7 @@ def test_rotation_moves_every_value_to_the_new_key(app, make_station, make_lawye
     app.config["DATA_HASH_KEY"] = "a-new-hash-key-of-enough-length-0123456789"
     done = runner.invoke(args=["keys", "rotate"])
     assert done.exit_code == 0, done.output
-    assert "3 values were re-encrypted; 1 mobiles were re-indexed." in done.output
+    assert "3 values were re-encrypted; 1 people were re-indexed." in done.output
 
     app.config["DATA_KEYS"] = new  # the old key is gone: every value still reads
     db.session.expire_all()

@@ -44,19 +44,25 @@ class Veteran(Model):
     mobile: Mapped[str] = mapped_column(Encrypted)
     mobile_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     id_number: Mapped[str | None] = mapped_column(Encrypted)
+    id_number_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     veteran_card_no: Mapped[str | None] = mapped_column(Encrypted)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
-    @validates("mobile")
-    def _index_mobile(self, key: str, mobile: str | None) -> str | None:
-        self.mobile_hash = blind_index(mobile)  # type: ignore[assignment]
-        return mobile
+    @validates("mobile", "id_number")
+    def _index(self, key: str, value: str | None) -> str | None:
+        setattr(self, f"{key}_hash", blind_index(value))
+        return value
 
     @staticmethod
     def with_mobile(mobile: str) -> sa.ColumnElement[bool]:
         """The condition that finds the person with this mobile number."""
         return Veteran.mobile_hash == blind_index(mobile)
+
+    @staticmethod
+    def with_id_number(id_number: str) -> sa.ColumnElement[bool]:
+        """The condition that finds the people who gave this ID number."""
+        return Veteran.id_number_hash == blind_index(id_number)
 
 
 class Slot(Model):

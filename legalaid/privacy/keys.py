@@ -1,4 +1,4 @@
-"""Key rotation: every encrypted value moved to the first of DATA_KEYS, every mobile's index recomputed.
+"""Key rotation: every encrypted value moved to the first of DATA_KEYS, every keyed hash recomputed.
 
 Run after putting a new key first in DATA_KEYS (the old ones still listed, so they can read); when it
 reports every value rotated, the old keys can be removed. Safe to run twice: a value already under the
@@ -22,7 +22,7 @@ class Rotation:
     """What a rotation changed: values per table.column, and mobiles re-indexed."""
 
     values: dict[str, int] = field(default_factory=dict)
-    reindexed: int = 0
+    reindexed: int = 0  # people whose keyed hashes changed
 
     @property
     def total(self) -> int:
@@ -64,13 +64,16 @@ def rotate_all(*, dry_run: bool = False) -> Rotation:
         for start in range(0, len(rows), _BATCH):
             batch = rows[start : start + _BATCH]
             db.session.execute(update, [{"row_id": i, column_name: crypto.rotate(v)} for i, v in batch])
-    veterans = db.session.execute(sa.select(Veteran.id, Veteran.mobile, Veteran.mobile_hash)).all()
-    hashes = [(vid, crypto.blind_index(mobile), old) for vid, mobile, old in veterans]
-    changed = [(vid, new) for vid, new, old in hashes if new != old]
+    columns = (Veteran.id, Veteran.mobile, Veteran.id_number, Veteran.mobile_hash, Veteran.id_number_hash)
+    changed = []
+    for vid, mobile, id_number, *old in db.session.execute(sa.select(*columns)).all():
+        new = [crypto.blind_index(mobile), crypto.blind_index(id_number)]
+        if new != old:
+            changed.append({"vid": vid, "mobile_hash": new[0], "id_number_hash": new[1]})
     done.reindexed = len(changed)
     if not dry_run:
-        for vid, new_hash in changed:
-            db.session.execute(sa.update(Veteran).where(Veteran.id == vid).values(mobile_hash=new_hash))
+        for values in changed:
+            db.session.execute(sa.update(Veteran).where(Veteran.id == values.pop("vid")).values(**values))
         audit.record("privacy.keys_rotated", details={"values": done.total, "reindexed": done.reindexed})
     db.session.flush()
     return done

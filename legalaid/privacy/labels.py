@@ -27,5 +27,5 @@ register(
 register(
     "privacy.keys_rotated",
     _l("Encryption keys rotated"),
-    {"values": Detail(_l("Values re-encrypted")), "reindexed": Detail(_l("Mobiles re-indexed"))},
+    {"values": Detail(_l("Values re-encrypted")), "reindexed": Detail(_l("People re-indexed"))},
 )

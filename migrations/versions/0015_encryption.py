@@ -42,6 +42,7 @@ def _plain(value):
 def upgrade():
     with op.batch_alter_table('veterans', schema=None) as batch_op:
         batch_op.add_column(sa.Column('mobile_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('id_number_hash', sa.String(length=64), nullable=True))
         batch_op.drop_constraint('uq_veterans_mobile', type_='unique')
         batch_op.alter_column('mobile', existing_type=sa.String(length=11), type_=sa.Text())
         batch_op.alter_column('id_number', existing_type=sa.String(length=18), type_=sa.Text())
@@ -49,6 +50,7 @@ def upgrade():
     for row in _each('veterans', ('mobile', 'id_number', 'veteran_card_no')):
         _update('veterans', row['id'], {
             'mobile_hash': crypto.blind_index(_plain(row['mobile'])),
+            'id_number_hash': crypto.blind_index(_plain(row['id_number'])),
             'mobile': _encrypted(row['mobile']),
             'id_number': _encrypted(row['id_number']),
             'veteran_card_no': _encrypted(row['veteran_card_no']),
@@ -56,6 +58,7 @@ def upgrade():
     with op.batch_alter_table('veterans', schema=None) as batch_op:
         batch_op.alter_column('mobile_hash', existing_type=sa.String(length=64), nullable=False)
         batch_op.create_unique_constraint(batch_op.f('uq_veterans_mobile_hash'), ['mobile_hash'])
+        batch_op.create_index(batch_op.f('ix_veterans_id_number_hash'), ['id_number_hash'], unique=False)
 
     with op.batch_alter_table('lawyers', schema=None) as batch_op:
         batch_op.alter_column('mobile', existing_type=sa.String(length=20), type_=sa.Text())
@@ -94,9 +97,11 @@ def downgrade():
             'veteran_card_no': _plain(row['veteran_card_no']),
         })
     with op.batch_alter_table('veterans', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_veterans_id_number_hash'))
         batch_op.drop_constraint(batch_op.f('uq_veterans_mobile_hash'), type_='unique')
         batch_op.alter_column('veteran_card_no', existing_type=sa.Text(), type_=sa.String(length=30))
         batch_op.alter_column('id_number', existing_type=sa.Text(), type_=sa.String(length=18))
         batch_op.alter_column('mobile', existing_type=sa.Text(), type_=sa.String(length=11))
         batch_op.create_unique_constraint('uq_veterans_mobile', ['mobile'])
+        batch_op.drop_column('id_number_hash')
         batch_op.drop_column('mobile_hash')
