@@ -217,6 +217,11 @@ class Config:
     MESSAGES_PER_RECIPIENT_DAY = _int("MESSAGES_PER_RECIPIENT_DAY", 5)
     # /kiosk opens only on a device an administrator enrolled (/admin/kiosks).
     KIOSK_ENROLMENT_REQUIRED = _bool("KIOSK_ENROLMENT_REQUIRED", True)
+    # Keys of the personal data encrypted at rest (legalaid/crypto.py): Fernet keys, the first encrypts,
+    # all decrypt (`flask keys rotate` moves everything to the first); and the key of the look-up hashes.
+    DATA_KEYS = os.environ.get("DATA_KEYS", "")
+    DATA_HASH_KEY = os.environ.get("DATA_HASH_KEY", "")
+
     # A sent message's address and wording are emptied this many days later (retention job).
     OUTBOX_PAYLOAD_KEEP_DAYS = _int("OUTBOX_PAYLOAD_KEEP_DAYS", 30)
 
@@ -233,6 +238,11 @@ class Config:
                 "(too short, too repetitive or the default is refused; "
                 "for example: python -c 'import secrets; print(secrets.token_hex(32))')."
             )
+        from legalaid.crypto import check_keys  # here: legalaid imports this module
+
+        problem = check_keys(app_config)
+        if problem:
+            raise ConfigError(problem)
 
 
 class DevelopmentConfig(Config):

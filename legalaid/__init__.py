@@ -27,6 +27,9 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     app.url_map.converters["int"] = DatabaseIdConverter
     app.config.from_object(config)
     app.config.update(overrides)
+    from legalaid import crypto
+
+    crypto.configure(app.config, INSTANCE_DIR)
     config.check(app.config)
     register_extensions(app)
     register_blueprints(app)

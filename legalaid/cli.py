@@ -28,6 +28,7 @@ roster_cli = CommandGroup("roster", help="The duty roster.")
 lawyers_cli = CommandGroup("lawyers", help="Lawyers.")
 report_cli = CommandGroup("report", help="Reports: the same figures as the administrator's pages.")
 privacy_cli = CommandGroup("privacy", help="Personal data: retention.")
+keys_cli = CommandGroup("keys", help="The keys that encrypt personal data (DATA_KEYS, DATA_HASH_KEY).")
 
 
 class Day(click.DateTime):
@@ -375,8 +376,29 @@ def scheduler_run() -> None:
     scheduler.serve_until_signalled(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
+@keys_cli.command("new")
+def keys_new() -> None:
+    """Print a new key, for DATA_KEYS (put it first) or DATA_HASH_KEY."""
+    from legalaid import crypto
+
+    click.echo(crypto.new_key())
+
+
+@keys_cli.command("rotate")
+@click.option("--dry-run", is_flag=True, help="Count what would be re-encrypted without changing it.")
+def keys_rotate(dry_run: bool) -> None:
+    """Re-encrypt every stored value under the first of DATA_KEYS and re-index every mobile."""
+    from legalaid.privacy import keys
+
+    done = keys.rotate_all(dry_run=dry_run)
+    for name, count in done.values.items():
+        click.echo(f"{name}: {count}")
+    verb = "would be" if dry_run else "were"
+    click.echo(f"{done.total} values {verb} re-encrypted; {done.reindexed} people {verb} re-indexed.")
+
+
 def register_cli(app: Flask) -> None:
     """Add the command groups to `flask`."""
     groups = (users_cli, stations_cli, demo_cli, jobs_cli, scheduler_cli, roster_cli, lawyers_cli)
-    for group in (*groups, reminders_cli, bookings_cli, report_cli, privacy_cli):
+    for group in (*groups, reminders_cli, bookings_cli, report_cli, privacy_cli, keys_cli):
         app.cli.add_command(group)

@@ -326,6 +326,16 @@ def _person(number: int) -> tuple[str, str]:
     return name, f"1380391{number + 1:04d}"
 
 
+def _id_number(number: int) -> str | None:
+    """Every third demo person gave their resident ID number (valid, born 1950–1975 in 焦作市解放区)."""
+    if number % 3:
+        return None
+    from stdnum.cn import ric
+
+    body = f"410802{1950 + number % 26}{1 + number % 12:02d}{1 + number % 28:02d}{number % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")  # the check digit of the first 17
+
+
 class Step(NamedTuple):
     """A step in a matter's follow-up, some days after the consultation: a note, a legal-aid
     milestone, or the closing with its result."""
@@ -601,6 +611,7 @@ def _book(
             idempotency_key=secrets.token_hex(16),
             consent=True,
             description=REVISIT + case.description if again else case.description,
+            id_number=_id_number(person),
         ),
         now=at,
         actor_id=staff_id if channel in ("phone", "staff") else None,

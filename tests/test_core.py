@@ -17,24 +17,30 @@ from legalaid.db import UTCDateTime
 from legalaid.extensions import db
 from tests.conftest import make_app
 
+# Production needs the personal data's keys too (legalaid/crypto.py); fixed ones, for these tests.
+DATA_KEYS = {
+    "DATA_KEYS": "3L6Zp0i3k7gqv6m0Ewq5wS8b2dJgJ5o2nEYy7mYtV2I=",
+    "DATA_HASH_KEY": "f0c1e2d3a4b5968778695a4b3c2d1e0f",
+}
+
 
 def test_production_refuses_default_secret_key():
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app(Config, SECRET_KEY=DEFAULT_SECRET_KEY, SQLALCHEMY_DATABASE_URI="sqlite://")
+        create_app(Config, SECRET_KEY=DEFAULT_SECRET_KEY, SQLALCHEMY_DATABASE_URI="sqlite://", **DATA_KEYS)
 
 
 def test_production_refuses_missing_or_short_secret_key():
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app(Config, SECRET_KEY=None, SQLALCHEMY_DATABASE_URI="sqlite://")
+        create_app(Config, SECRET_KEY=None, SQLALCHEMY_DATABASE_URI="sqlite://", **DATA_KEYS)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app(Config, SECRET_KEY="short", SQLALCHEMY_DATABASE_URI="sqlite://")
+        create_app(Config, SECRET_KEY="short", SQLALCHEMY_DATABASE_URI="sqlite://", **DATA_KEYS)
 
 
 REAL_KEY = "6c51d19332204f20830398c5406243f43d1648bd3306c660293972f90a545287"  # noqa: S105  (random, as production needs)
 
 
 def test_production_starts_with_a_real_secret_and_secure_cookies():
-    app = create_app(Config, SECRET_KEY=REAL_KEY, SQLALCHEMY_DATABASE_URI="sqlite://")
+    app = create_app(Config, SECRET_KEY=REAL_KEY, SQLALCHEMY_DATABASE_URI="sqlite://", **DATA_KEYS)
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

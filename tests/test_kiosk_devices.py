@@ -165,7 +165,8 @@ def test_production_requires_enrolment_unless_told_otherwise(app):
     with app.test_request_context():
         assert not devices.enrolment_required()  # the tests' settings: development-like
         app.config["ENV_NAME"] = "production"
-        assert devices.enrolment_required()
+        app.config.pop("KIOSK_ENROLMENT_REQUIRED")
+        assert devices.enrolment_required()  # unset: on in production
         app.config["KIOSK_ENROLMENT_REQUIRED"] = False
         assert not devices.enrolment_required()
         app.config["SESSION_COOKIE_SECURE"] = True

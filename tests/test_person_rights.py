@@ -32,7 +32,7 @@ P2_TRACES = ["李秀英", P2_MOBILE, P2_ID, "临时有事", "房屋漏水", "心
 
 def person_id(mobile: str) -> int:
     """The id of the person with this mobile number."""
-    return db.session.scalar(sa.select(Veteran.id).where(Veteran.mobile == mobile))
+    return db.session.scalar(sa.select(Veteran.id).where(Veteran.with_mobile(mobile)))
 
 
 def actions(prefix: str = "privacy.") -> list[AuditEntry]:

@@ -251,7 +251,7 @@ def world(app, make_station, make_firm, make_lawyer, make_user):
     consult(
         6, "D3", w.b_, "family", "离婚财产 100%_归属", ["legal_aid"], booking=w.b[5], due=date(2025, 4, 22)
     )
-    p2 = db.session.scalar(sa.select(Veteran).where(Veteran.mobile == P2_MOBILE))
+    p2 = db.session.scalar(sa.select(Veteran).where(Veteran.with_mobile(P2_MOBILE)))
     consult(
         7, "D3", w.b_, "housing", "房屋 再次咨询", ["advice"], walkin=walk_in("D3", "housing", veteran=p2)
     )

@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from legalaid import crypto
 from legalaid.audit.models import AuditEntry
 from legalaid.bookings.models import Booking, Veteran, WalkIn
 from legalaid.consultations import services as consultations
@@ -55,15 +56,19 @@ GONE = [
 KEPT = ["王建国", P1_MOBILE, "离婚财产", "孙七", "抚恤金待遇", "优抚待遇"]  # behind the open matters
 
 
+TEXT_TYPES = (sa.String, sa.Text, sa.JSON, sa.Unicode, crypto.Encrypted, crypto.EncryptedJSON)
+
+
 def raw_text(exclude: tuple[str, ...] = ()) -> str:
-    """Every text and JSON value of every table, read straight from the database, as one string."""
+    """Every text and JSON value of every table, read straight from the database, as one string (the
+    encrypted columns decrypted: erased data must be gone, not merely unreadable without the keys)."""
     parts: list[str] = []
     with db.engine.connect() as conn:
         for table in db.metadata.sorted_tables:
             if table.name in exclude:
                 continue
             columns = [
-                c for c in table.columns if isinstance(c.type, sa.String | sa.Text | sa.JSON | sa.Unicode)
+                c for c in table.columns if isinstance(c.type, TEXT_TYPES)
             ]
             if not columns:
                 continue
@@ -121,7 +126,7 @@ def full_world(world):  # noqa: F811
     from legalaid.consultations.models import MatterNote
 
     db.session.add(MatterNote(matter_id=w.m[1].id, text="调解笔记乙", at=bj(date(2025, 3, 10))))
-    p2 = db.session.scalar(sa.select(Veteran).where(Veteran.mobile == P2_MOBILE))
+    p2 = db.session.scalar(sa.select(Veteran).where(Veteran.with_mobile(P2_MOBILE)))
     for n, (status, sent_at) in enumerate([(SENT, bj(date(2025, 3, 1))), (PENDING, None)]):
         db.session.add(
             OutboxMessage(

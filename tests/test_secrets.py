@@ -19,6 +19,12 @@ from legalaid.reminders import services as outbox
 from legalaid.security import protect_sqlite_files
 from tests.conftest import DEFAULT_PASSWORD, csrf_token, post_form
 
+# Production needs the personal data's keys too (legalaid/crypto.py); fixed ones, for these tests.
+DATA_KEYS = {
+    "DATA_KEYS": "3L6Zp0i3k7gqv6m0Ewq5wS8b2dJgJ5o2nEYy7mYtV2I=",
+    "DATA_HASH_KEY": "f0c1e2d3a4b5968778695a4b3c2d1e0f",
+}
+
 STRONG = secrets.token_hex(32)
 
 
@@ -39,13 +45,13 @@ def _mode(path) -> int:
 )
 def test_production_refuses_a_secret_key_without_enough_entropy(key):
     with pytest.raises(ConfigError, match="SECRET_KEY") as error:
-        create_app(Config, SECRET_KEY=key, SQLALCHEMY_DATABASE_URI="sqlite://")
+        create_app(Config, SECRET_KEY=key, SQLALCHEMY_DATABASE_URI="sqlite://", **DATA_KEYS)
     assert "\n" not in str(error.value)  # one line, shown without a traceback
 
 
 @pytest.mark.parametrize("key", [secrets.token_hex(32), secrets.token_urlsafe(32), secrets.token_hex(16)])
 def test_production_accepts_a_random_secret_key(key):
-    create_app(Config, SECRET_KEY=key, SQLALCHEMY_DATABASE_URI="sqlite://")
+    create_app(Config, SECRET_KEY=key, SQLALCHEMY_DATABASE_URI="sqlite://", **DATA_KEYS)
 
 
 def test_the_entropy_measure():
@@ -75,7 +81,7 @@ def test_development_makes_its_own_secret_for_its_owner_only(tmp_path, monkeypat
 
 def test_production_cookies_carry_the_host_prefix(database_url, make_user):
     make_user("staff", username="zhang")
-    app = create_app(Config, SECRET_KEY=STRONG, SQLALCHEMY_DATABASE_URI=database_url)
+    app = create_app(Config, SECRET_KEY=STRONG, SQLALCHEMY_DATABASE_URI=database_url, **DATA_KEYS)
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-legalaid_session"
     assert app.config["REMEMBER_COOKIE_NAME"].startswith("__Host-")
     client = app.test_client()
@@ -174,3 +180,13 @@ def test_plain_http_keeps_working_in_tests_and_development(app_factory, make_use
     response = post_form(client, "/login", {"username": "li", "password": DEFAULT_PASSWORD})
     assert response.status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_production_refuses_to_start_without_the_data_keys():
+    strong = secrets.token_hex(32)
+    with pytest.raises(ConfigError, match="DATA_KEYS and DATA_HASH_KEY must be set"):
+        create_app(Config, SECRET_KEY=strong, SQLALCHEMY_DATABASE_URI="sqlite://")
+    with pytest.raises(ConfigError, match="must be Fernet keys"):
+        create_app(
+            Config, SECRET_KEY=strong, SQLALCHEMY_DATABASE_URI="sqlite://", DATA_KEYS="x", DATA_HASH_KEY="y"
+        )

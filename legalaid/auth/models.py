@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from legalaid.access import ADMIN, LAWYER, STAFF
+from legalaid.crypto import Encrypted
 from legalaid.dates import now_utc
 from legalaid.extensions import Model
 
@@ -41,7 +42,7 @@ class User(UserMixin, Model):
     last_login_at: Mapped[datetime | None]
     # The TOTP second factor: the secret is kept encrypted (legalaid.auth.totp); enabled once the first
     # code confirmed it; the last time step used, so a code is never accepted twice.
-    totp_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    totp_secret: Mapped[str | None] = mapped_column(Encrypted)  # stored encrypted
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 

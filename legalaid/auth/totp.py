@@ -1,12 +1,11 @@
 """The TOTP second factor: enrolment with a QR code, codes that work once, and recovery codes.
 
-The secret is kept encrypted with Fernet under a key derived from SECRET_KEY, so a copy of the database
-alone does not give the codes away (changing SECRET_KEY therefore means enrolling again).
+The secret is stored encrypted with the personal data's keys (an `Encrypted` column, legalaid/crypto.py),
+so a copy of the database alone does not give the codes away.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -14,7 +13,6 @@ import secrets
 import pyotp
 import segno
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -33,25 +31,9 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _DRIFT_STEPS = 1
 
 
-def _fernet() -> Fernet:
-    """The cipher for TOTP secrets, keyed from SECRET_KEY (a purpose label keeps it apart from others)."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    key = hashlib.sha256(b"legalaid totp secret\x00" + secret).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
-def _encrypt(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
-
-
 def secret_of(user: User) -> str | None:
-    """The user's TOTP secret in clear, or None when there is none (or it cannot be read)."""
-    if not user.totp_secret:
-        return None
-    try:
-        return _fernet().decrypt(user.totp_secret.encode()).decode()
-    except InvalidToken:  # SECRET_KEY changed since enrolment: the person enrols again
-        return None
+    """The user's TOTP secret in clear, or None when there is none."""
+    return user.totp_secret or None
 
 
 def new_secret() -> str:
@@ -108,7 +90,7 @@ def enrol(user: User, secret: str, code: str) -> list[str]:
     step = _matching_step(secret, _clean(code))
     if step is None:
         raise InvalidInput(_("This code is not right. Type the 6 digits the app shows now."), field="code")
-    user.totp_secret = _encrypt(secret)
+    user.totp_secret = secret
     user.totp_enabled_at = now_utc()
     user.totp_last_step = step  # the confirming code is spent too
     codes = _new_recovery_codes(user)

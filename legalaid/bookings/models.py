@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from legalaid.crypto import Encrypted, blind_index
 from legalaid.dates import now_utc
 from legalaid.extensions import Model
 
@@ -38,20 +39,38 @@ CONSENT_WAYS = (CONSENT_KIOSK, CONSENT_ONLINE, CONSENT_READ_ALOUD, CONSENT_PHONE
 
 
 class Veteran(Model):
-    """A person who books: stored once per mobile number; numbers are shown masked."""
+    """A person who books: stored once per mobile number; numbers are shown masked and stored encrypted,
+    the mobile found by its keyed hash (legalaid/crypto.py)."""
 
     __tablename__ = "veterans"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(30))
-    # NULL once the person is erased (legalaid.privacy.retention); typed str because nothing reads an
-    # erased person's number (their bookings are past, their look-up finds nothing).
-    mobile: Mapped[str] = mapped_column(sa.String(11), unique=True, nullable=True)
-    id_number: Mapped[str | None] = mapped_column(sa.String(18))
-    veteran_card_no: Mapped[str | None] = mapped_column(sa.String(30))
+    # Stored encrypted, found by keyed hashes (legalaid/crypto.py). NULL once the person is erased
+    # (legalaid.privacy.retention); typed str because nothing reads an erased person's number.
+    mobile: Mapped[str] = mapped_column(Encrypted, nullable=True)
+    mobile_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    id_number: Mapped[str | None] = mapped_column(Encrypted)
+    id_number_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    veteran_card_no: Mapped[str | None] = mapped_column(Encrypted)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
     erased_at: Mapped[datetime | None]  # personal data erased (retention or the person's request)
+
+    @validates("mobile", "id_number")
+    def _index(self, key: str, value: str | None) -> str | None:
+        setattr(self, f"{key}_hash", blind_index(value))
+        return value
+
+    @staticmethod
+    def with_mobile(mobile: str) -> sa.ColumnElement[bool]:
+        """The condition that finds the person with this mobile number."""
+        return Veteran.mobile_hash == blind_index(mobile)
+
+    @staticmethod
+    def with_id_number(id_number: str) -> sa.ColumnElement[bool]:
+        """The condition that finds the people who gave this ID number."""
+        return Veteran.id_number_hash == blind_index(id_number)
 
 
 class Slot(Model):

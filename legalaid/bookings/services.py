@@ -43,6 +43,7 @@ from legalaid.bookings.models import (
     Veteran,
 )
 from legalaid.bookings.planning import OFFERED, bookable_days, get_slot, slot_is_open
+from legalaid.crypto import blind_index
 from legalaid.dates import local_today, now_utc, to_local
 from legalaid.db import get_by_id, insert_if_absent, rows_changed
 from legalaid.errors import AlreadyBooked, InvalidInput, NotAllowed, Problems, SlotFull
@@ -213,8 +214,9 @@ def _take_place(slot: Slot, public: bool) -> None:
 
 def _find_or_add_veteran(name: str, mobile: str) -> Veteran:
     now = now_utc()
-    insert_if_absent(Veteran, {"name": name, "mobile": mobile, "created_at": now, "updated_at": now})
-    return db.session.scalars(sa.select(Veteran).where(Veteran.mobile == mobile)).one()  # ours or theirs
+    values = {"name": name, "mobile": mobile, "mobile_hash": blind_index(mobile), "created_at": now}
+    insert_if_absent(Veteran, {**values, "updated_at": now})
+    return db.session.scalars(sa.select(Veteran).where(Veteran.with_mobile(mobile))).one()  # ours or theirs
 
 
 def veteran_for(name: str, mobile: str) -> Veteran:
@@ -321,7 +323,7 @@ def place_booking(req: BookingRequest, now: datetime | None = None, actor_id: in
             existing = by_idempotency_key(req.idempotency_key)
             if existing is not None:
                 return existing  # the other submit of the same form won: show its ticket
-            veteran = db.session.scalar(sa.select(Veteran).where(Veteran.mobile == req.mobile))
+            veteran = db.session.scalar(sa.select(Veteran).where(Veteran.with_mobile(req.mobile)))
             slot = get_slot(req.slot_id)
             if veteran is not None and slot is not None:
                 already = active_booking(veteran.id, slot.shift_id)

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from legalaid.bookings.models import CONSENT_WAYS
+from legalaid.crypto import Encrypted, EncryptedJSON
 from legalaid.dates import now_utc
 from legalaid.extensions import Model
 
@@ -62,7 +63,7 @@ class Consultation(Model):
     summary: Mapped[str] = mapped_column(sa.Text, default="")
     advice: Mapped[str] = mapped_column(sa.Text, default="")
     # Kept apart: shown only to its author and to administrators.
-    counselling_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    counselling_notes: Mapped[str] = mapped_column(Encrypted, default="")  # stored encrypted
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
     # Texts, name, earlier versions and its matter's notes erased; what the reports count stays.
@@ -116,7 +117,7 @@ class ConsultationVersion(Model):
     )
     saved_at: Mapped[datetime] = mapped_column(default=now_utc)
     saved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
-    data: Mapped[dict] = mapped_column(sa.JSON)
+    data: Mapped[dict] = mapped_column(EncryptedJSON)  # may hold counselling notes: encrypted
 
 
 class Matter(Model):

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from legalaid.crypto import Encrypted
 from legalaid.dates import now_utc
 from legalaid.extensions import Model
 
@@ -42,7 +43,7 @@ class Lawyer(Model):
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), unique=True)
     name: Mapped[str] = mapped_column(sa.String(60))
     licence_no: Mapped[str] = mapped_column(sa.String(17))
-    mobile: Mapped[str] = mapped_column(sa.String(20), default="")
+    mobile: Mapped[str] = mapped_column(Encrypted, default="")  # stored encrypted
     email: Mapped[str] = mapped_column(sa.String(120), default="")
     specialties: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     contract_start: Mapped[date]

@@ -70,3 +70,9 @@ register(
 )
 register("privacy.correct_open", _l("Person's numbers shown in full to correct them"))
 register("privacy.erase", _l("Person's data erased"), {**_COUNTS, "reason": Detail(_l("Why"), text)})
+
+register(
+    "privacy.keys_rotated",
+    _l("Encryption keys rotated"),
+    {"values": Detail(_l("Values re-encrypted")), "reindexed": Detail(_l("People re-indexed"))},
+)

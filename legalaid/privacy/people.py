@@ -35,8 +35,8 @@ SEARCH_BY = ("mobile", "id_number")
 
 def _lookup(by: str, value: str) -> list[Veteran]:
     """People whose mobile or ID number is exactly this value (erased people have neither)."""
-    column = Veteran.mobile if by == "mobile" else Veteran.id_number
-    return list(db.session.scalars(sa.select(Veteran).where(column == value).order_by(Veteran.id)))
+    found = Veteran.with_mobile(value) if by == "mobile" else Veteran.with_id_number(value)
+    return list(db.session.scalars(sa.select(Veteran).where(found).order_by(Veteran.id)))
 
 
 def person_fields(veteran: Veteran) -> dict[str, str | None]:

@@ -259,7 +259,15 @@ def erase_people(ids: list[int], now: datetime) -> None:
         db.session.execute(
             sa.update(Veteran)
             .where(Veteran.id.in_(chunk))
-            .values(name="", mobile=None, id_number=None, veteran_card_no=None, erased_at=now),
+            .values(
+                name="",
+                mobile=None,
+                mobile_hash=None,
+                id_number=None,
+                id_number_hash=None,
+                veteran_card_no=None,
+                erased_at=now,
+            ),
             execution_options={"synchronize_session": False},
         )
 
