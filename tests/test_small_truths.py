@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from cryptography.fernet import Fernet
 from icalendar import Calendar
 
 from legalaid.bookings import planning
@@ -204,6 +205,8 @@ def test_a_good_configuration_starts(tmp_path):
     env.update(
         LEGALAID_ENV="production",
         SECRET_KEY=secrets.token_hex(32),
+        DATA_KEYS=Fernet.generate_key().decode(),
+        DATA_HASH_KEY=secrets.token_hex(32),
         DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
         LEGALAID_INSTANCE_PATH=str(tmp_path),
     )
