@@ -60,6 +60,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every feature's pages, and the labels their templates share."""
+    from legalaid.audit.labels import target_label
     from legalaid.audit.routes import bp as audit_bp
     from legalaid.auth.forms import role_label
     from legalaid.auth.routes import bp as auth_bp
@@ -118,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
         reveal_reasons=REASONS,
         reveal_fields=FIELDS,
         report_label=report_label,
+        target_label=target_label,
     )
     app.jinja_env.filters["masked"] = mask_mobile
     app.jinja_env.filters["masked_text"] = mask_text

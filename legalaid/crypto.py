@@ -145,9 +145,10 @@ class _NotComparable(sa.types.Text.Comparator[str]):
     match nothing, so it is refused; match on the keyed hash instead (`Veteran.with_mobile`)."""
 
     def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
-        """Allow only IS NULL / IS NOT NULL, and comparing the column with itself (SQLAlchemy does)."""
+        """Allow IS NULL / IS NOT NULL, = or != the empty string (stored as it is), and comparing the column
+        with a column (SQLAlchemy does, inside)."""
         if op not in (operators.is_, operators.is_not) and not all(
-            isinstance(value, sa.ColumnClause) for value in other
+            isinstance(value, sa.ColumnClause) or value == "" for value in other
         ):
             raise TypeError("An encrypted column cannot be compared in SQL; match its keyed hash instead.")
         return super().operate(op, *other, **kwargs)

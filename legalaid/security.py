@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import os
 import unicodedata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, request
+from flask import Flask, Response, abort, current_app, has_request_context, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
@@ -71,7 +74,10 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if response.mimetype == "text/html":
+    # Pages, exports, a person's copy of their data: nothing but the static files may be kept by a browser
+    # or a proxy, unless a route says "private" itself (the calendar feed, for the calendar apps).
+    private = "private" in headers.get("Cache-Control", "")
+    if response.mimetype == "text/html" or (request.endpoint != "static" and not private):
         headers["Cache-Control"] = "no-store"
     # Only over HTTPS (behind a proxy, as its X-Forwarded-Proto says when PROXY_COUNT trusts it): a
     # browser ignores the header on plain HTTP, and development and tests stay on plain HTTP.
@@ -134,3 +140,20 @@ def register_security(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
+
+
+def client_address() -> str:
+    """The visitor's address, as the proxy settings (`PROXY_COUNT`) let the app see it; an IPv6 client
+    is its /64 network, since one home or phone is given a whole /64 to pick addresses from."""
+    address = (request.remote_addr if has_request_context() else None) or "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+
+
+def hashed(value: str) -> str:
+    """A keyed hash of an address, a number or a name: counters can be compared, never read back."""
+    key = str(current_app.config.get("SECRET_KEY") or "").encode()
+    return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 from legalaid import crypto
 from legalaid.bookings.models import Veteran
 from legalaid.extensions import db
+from legalaid.reminders.models import OutboxMessage
 from tests.conftest import make_app
 
 ID_NUMBER = "11010519491231002X"
@@ -55,10 +56,23 @@ def test_the_raw_database_holds_no_plain_numbers_or_notes(app, make_station, mak
     db.session.add(consultation)
     db.session.flush()
     db.session.add(ConsultationVersion(consultation_id=consultation.id, data={"counselling_notes": NOTES}))
+    db.session.add(
+        OutboxMessage(
+            kind="booking_confirmed",
+            channel="sms",
+            recipient_type="veteran",
+            recipient_id=veteran.id,
+            address=MOBILE,
+            template="booking_confirmed",
+            params={"name": "张卫国", "code": "Q7RK2M"},
+            due_at=datetime(2026, 12, 1, tzinfo=UTC),
+            dedupe_key="test-confirmed",
+        )
+    )
     db.session.commit()
 
     stored = raw_text(db.engine)
-    for secret in (ID_NUMBER, CARD, MOBILE, NOTES, lawyer.mobile, "难以入睡"):
+    for secret in (ID_NUMBER, CARD, MOBILE, NOTES, lawyer.mobile, "难以入睡", "Q7RK2M"):
         assert secret not in stored
     assert "张卫国" in stored  # names stay readable to the database (the log searches them)
 
@@ -66,6 +80,8 @@ def test_the_raw_database_holds_no_plain_numbers_or_notes(app, make_station, mak
     again = db.session.get_one(Veteran, veteran.id)
     assert (again.mobile, again.id_number, again.veteran_card_no) == (MOBILE, ID_NUMBER, CARD)
     assert db.session.get_one(Consultation, consultation.id).counselling_notes == NOTES
+    message = db.session.scalars(sa.select(OutboxMessage)).one()
+    assert (message.address, message.params["code"]) == (MOBILE, "Q7RK2M")  # the sweep reads them as typed
     version = db.session.scalars(sa.select(ConsultationVersion)).one()
     assert version.data == {"counselling_notes": NOTES}
     # The same person is found again by the mobile's keyed hash, not by decrypting every row.

@@ -125,6 +125,7 @@ def test_the_export_holds_all_their_records_as_a_file(admin, full_world):
     )
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == f'attachment; filename="person-{pid}.json"'
+    assert response.headers["Cache-Control"] == "no-store"  # never kept by the browser or a proxy
     data = json.loads(response.get_data(as_text=True))
     assert data["person"]["name"] == "李秀英" and data["person"]["id_number"] == P2_ID
     assert data["person"]["mobile"] == P2_MOBILE
@@ -262,3 +263,20 @@ def test_an_unknown_or_erased_person(admin, full_world):
     from legalaid.bookings import services as bookings
 
     assert bookings.find_booking(full_world.b[2].code, P2_MOBILE[-4:]) is None
+
+
+def test_a_booking_looked_up_before_its_person_was_erased_is_gone(app, full_world):
+    """A visitor's browser still holds the look-up of a booking whose person is erased since: the look-up
+    page again, never a 500 nor the booking."""
+    booking = full_world.b[2]
+    people.erase_person(db.session.get(Veteran, person_id(P2_MOBILE)), "本人要求")
+    db.session.commit()
+    visitor = app.test_client()
+    with visitor.session_transaction() as session:
+        session["lookup"] = booking.id
+    assert visitor.get("/booking/mine").headers["Location"].endswith("/booking/lookup")
+    page = visitor.get("/booking/lookup").get_data(as_text=True)
+    with visitor.session_transaction() as session:
+        session["lookup"] = booking.id
+    cancel = visitor.post("/booking/mine/cancel", data={"csrf_token": csrf_token(page), "reason": "x"})
+    assert cancel.status_code == 302 and cancel.headers["Location"].endswith("/booking/lookup")

@@ -49,7 +49,11 @@ def test_production_refuses_a_secret_key_without_enough_entropy(key):
     assert "\n" not in str(error.value)  # one line, shown without a traceback
 
 
-@pytest.mark.parametrize("key", [secrets.token_hex(32), secrets.token_urlsafe(32), secrets.token_hex(16)])
+@pytest.mark.parametrize(
+    "key",
+    [secrets.token_hex(32), secrets.token_urlsafe(32), secrets.token_hex(16)],
+    ids=["hex-64", "urlsafe-43", "hex-32"],  # the same names in every worker of a parallel run
+)
 def test_production_accepts_a_random_secret_key(key):
     create_app(Config, SECRET_KEY=key, SQLALCHEMY_DATABASE_URI="sqlite://", **DATA_KEYS)
 

@@ -19,6 +19,7 @@ from legalaid.errors import InvalidInput, TooManyAttempts
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
 from legalaid.roster import services as roster
+from legalaid.security import hashed
 from legalaid.transaction import unit_of_work
 from tests.conftest import DEFAULT_PASSWORD, csrf_token, login
 
@@ -94,7 +95,9 @@ def test_counts_lapse_with_their_window(app, make_user):
     with time_machine.travel(start + timedelta(minutes=15, seconds=1), tick=False):
         assert services.authenticate("wu", DEFAULT_PASSWORD, "1.2.3.4").username == "wu"
         window = db.session.scalar(
-            sa.select(ThrottleCount.window_started_at).where(ThrottleCount.key == "pair:wu|1.2.3.4")
+            sa.select(ThrottleCount.window_started_at).where(
+                ThrottleCount.key == f"pair:{hashed('wu')}|1.2.3.4"
+            )
         )
         assert window == start + timedelta(minutes=15, seconds=1)  # a new window began with the try
 
@@ -228,13 +231,19 @@ def test_a_code_has_a_ceiling_of_its_own_against_many_addresses(app, booking):
         assert _look_up(client, booking.code, "5432", "192.0.2.80").status_code == 429
 
 
-def test_the_audit_log_tells_failures_and_pauses_in_words(app, signed_in):
+def test_the_audit_log_tells_failures_and_pauses_in_words(app, signed_in, make_user):
     admin = signed_in("admin")
+    make_user("staff", username="liu")
     stranger = app.test_client()
     for _ in range(5):
         login(stranger, "liu", "bad-password-1", environ_base=HOME)
+    # A password typed into the username box is no account: it is not written down anywhere.
+    login(stranger, "Secret-typed-as-name-9", "x", environ_base=HOME)
     page = admin.get("/admin/audit/").get_data(as_text=True)
     assert "liu" in page and "bad-password-1" not in page
+    stored = " ".join(str(row) for row in db.session.execute(sa.select(ThrottleCount.key)).scalars())
+    entries = " ".join(str(e.details) for e in db.session.scalars(sa.select(AuditEntry)))
+    assert "secret-typed-as-name-9" not in stored.lower() and "Secret-typed-as-name-9" not in entries
     from legalaid.auth.labels import _scope_label, _step_label
 
     with app.test_request_context():

@@ -208,7 +208,15 @@ def test_others_may_switch_it_off_with_their_password_and_renew_recovery_codes(a
         login(client, "zhou")
         _secret_, codes = enrol(client, clock)
         account = client.get("/account").get_data(as_text=True)
-        renewed = client.post("/account/two-step/recovery-codes", data={"csrf_token": csrf_token(account)})
+        # A session left open cannot make new codes: the password is asked again.
+        refused = client.post("/account/two-step/recovery-codes", data={"csrf_token": csrf_token(account)})
+        assert field_errors(unescape(refused.get_data(as_text=True)), "renew-current_password")
+        zhou = db.session.scalar(sa.select(User).where(User.username == "zhou"))
+        assert totp.recovery_codes_left(zhou) == 10
+        renewed = client.post(
+            "/account/two-step/recovery-codes",
+            data={"csrf_token": csrf_token(account), "renew-current_password": DEFAULT_PASSWORD},
+        )
         fresh = re.findall(r"<li>([a-z0-9]{5}-[a-z0-9]{5})</li>", renewed.get_data(as_text=True))
         assert len(fresh) == 10 and not set(fresh) & set(codes)
         wrong = post_form(
@@ -236,3 +244,27 @@ def test_services_refuse_what_the_pages_would(app, make_user):
     # Without a secret there is no code to check.
     admin.totp_secret = None
     assert totp.secret_of(admin) is None and not totp.check_code(admin, "123456")
+
+
+def test_moving_to_a_new_phone_asks_for_the_password(app, make_user):
+    """Someone at a browser left signed in cannot put their own phone in place of the owner's."""
+    make_user("lawyer", username="qian")
+    client = app.test_client()
+    with time_machine.travel(START, tick=False) as clock:
+        login(client, "qian")
+        old, _codes = enrol(client, clock)
+        page = client.get("/account/two-step?new=1").get_data(as_text=True)
+        new = _secret(page)
+        assert new != old and 'name="current_password"' in page
+        refused = post_form(client, "/account/two-step", {"code": pyotp.TOTP(new).now()})
+        assert field_errors(unescape(refused.get_data(as_text=True)), "current_password")
+        user = db.session.scalar(sa.select(User).where(User.username == "qian"))
+        assert totp.secret_of(user) == old
+        moved = post_form(
+            client,
+            "/account/two-step",
+            {"code": pyotp.TOTP(new).now(), "current_password": DEFAULT_PASSWORD},
+        )
+        assert moved.status_code == 200
+        db.session.expire_all()
+        assert totp.secret_of(db.session.get(User, user.id)) == new

@@ -123,15 +123,37 @@ class CodeForm(FlaskForm):
     submit = SubmitField(_l("Continue"))
 
 
-class TotpEnrolForm(FlaskForm):
-    """The first code from the authenticator app, which switches the second factor on."""
+def _is_own_password(form: FlaskForm, field: Field) -> None:
+    """The signed-in person's own password (asked again before the second factor changes)."""
+    if not check_password_hash(current_user.password_hash, field.data or ""):
+        raise ValidationError(_("The current password is wrong."))
 
+
+class TotpEnrolForm(FlaskForm):
+    """The first code from the authenticator app, which switches the second factor on; replacing a phone
+    already enrolled asks for the password too (a session left open must not move the factor)."""
+
+    current_password = PasswordField(_l("Current password"), validators=[Length(max=200)])
     code = StringField(
         _l("Code shown by the app"),
         validators=[DataRequired(), Length(max=20)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
     submit = SubmitField(_l("Switch on two-step sign-in"))
+
+    def validate_current_password(self, field: Field) -> None:
+        """Asked only when a phone is enrolled already."""
+        if current_user.has_totp:
+            _is_own_password(self, field)
+
+
+class RenewCodesForm(FlaskForm):
+    """New recovery codes (the old ones stop working): the password is asked again."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Make new recovery codes"))
+
+    validate_current_password = _is_own_password
 
 
 class TotpOffForm(FlaskForm):
@@ -140,7 +162,4 @@ class TotpOffForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("Switch off two-step sign-in"))
 
-    def validate_current_password(self, field: Field) -> None:
-        """The signed-in person's own password."""
-        if not check_password_hash(current_user.password_hash, field.data or ""):
-            raise ValidationError(_("The current password is wrong."))
+    validate_current_password = _is_own_password

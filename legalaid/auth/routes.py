@@ -19,6 +19,7 @@ from legalaid.auth.forms import (
     LoginForm,
     OwnPasswordForm,
     PasswordResetForm,
+    RenewCodesForm,
     RoleForm,
     TotpEnrolForm,
     TotpOffForm,
@@ -29,7 +30,7 @@ from legalaid.dates import now_utc
 from legalaid.errors import InvalidInput, TooManyAttempts
 from legalaid.extensions import login_manager
 from legalaid.forms import attempt, attempt_or_flash, show_error
-from legalaid.security import local_target
+from legalaid.security import client_address, local_target
 from legalaid.stations import services as stations
 
 bp = Blueprint("auth", __name__)
@@ -54,7 +55,7 @@ def load_user(user_id: str) -> User | None:
 
 
 def _client_ip() -> str:
-    return request.remote_addr or "unknown"
+    return client_address()  # an IPv6 client counts as its /64, as on the public pages
 
 
 def _finish_sign_in(user: User, next_url: str) -> Response:
@@ -167,10 +168,8 @@ def _me() -> User:
     return current_user._get_current_object()
 
 
-@bp.get("/account")
-@roles(*ALL_ROLES)
-def account() -> str:
-    """One's own account: password, two-step sign-in, and the browsers signed in."""
+def _account_page(off_form: TotpOffForm | None = None, renew_form: RenewCodesForm | None = None) -> str:
+    """The account page, with a form's errors where one was sent."""
     me = _me()
     token = session.get(SESSION_KEY)
     return render_template(
@@ -178,8 +177,16 @@ def account() -> str:
         sessions=[(row, services.is_current(row, token)) for row in services.live_sessions(me)],
         codes_left=totp.recovery_codes_left(me) if me.has_totp else 0,
         confirm=ConfirmForm(),
-        off_form=TotpOffForm(),
+        off_form=off_form or TotpOffForm(formdata=None),
+        renew_form=renew_form or RenewCodesForm(formdata=None, prefix="renew"),
     )
+
+
+@bp.get("/account")
+@roles(*ALL_ROLES)
+def account() -> str:
+    """One's own account: password, two-step sign-in, and the browsers signed in."""
+    return _account_page()
 
 
 @bp.post("/account/sessions/end-others")
@@ -232,10 +239,13 @@ def two_step_confirm() -> Response | str:
 @bp.post("/account/two-step/recovery-codes")
 @roles(*ALL_ROLES)
 def recovery_codes() -> Response | str:
-    """Make ten new recovery codes (the old ones stop working), shown once."""
+    """Make ten new recovery codes (the old ones stop working), shown once; the password is asked again."""
     me = _me()
-    if not me.has_totp or not ConfirmForm().validate_on_submit():
+    if not me.has_totp:
         return redirect(url_for("auth.account"))
+    form = RenewCodesForm(prefix="renew")
+    if not form.validate_on_submit():
+        return _account_page(renew_form=form)
     return render_template("auth/recovery_codes.html", codes=totp.renew_recovery_codes(me))
 
 
@@ -248,14 +258,7 @@ def two_step_off() -> Response | str:
     if form.validate_on_submit() and attempt(form, lambda: totp.disable(me)).ok:
         flash(_("Two-step sign-in is off."), "success")
         return redirect(url_for("auth.account"))
-    token = session.get(SESSION_KEY)
-    return render_template(
-        "auth/account.html",
-        sessions=[(row, services.is_current(row, token)) for row in services.live_sessions(me)],
-        codes_left=totp.recovery_codes_left(me) if me.has_totp else 0,
-        confirm=ConfirmForm(),
-        off_form=form,
-    )
+    return _account_page(off_form=form)
 
 
 @bp.get("/admin/users")

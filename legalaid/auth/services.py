@@ -26,6 +26,7 @@ from legalaid.errors import InvalidInput, NotAllowed, TooManyAttempts
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
 from legalaid.privacy import is_email
+from legalaid.security import hashed
 
 LOGIN = "login"
 # zxcvbn scores 0–4; 3 is "safely unguessable: moderate protection from offline slow-hash attacks".
@@ -210,7 +211,8 @@ def login_buckets(username: str, ip: str) -> list[Bucket]:
     spread over addresses), and the address alone with a far higher ceiling, so that one person's
     typos never lock out colleagues behind the same office address."""
     config = current_app.config
-    name = normalize_username(username)[:64] or "-"
+    # Keyed hash: a password typed into the username box must not be kept readable, even for 15 minutes.
+    name = hashed(normalize_username(username)[:64] or "-")
     return [
         Bucket("pair", f"{name}|{ip}", config["LOGIN_MAX_FAILURES"]),
         Bucket("account", name, config["LOGIN_MAX_FAILURES_ACCOUNT"]),
@@ -232,11 +234,12 @@ def _claim_try(username: str, ip: str) -> list[Bucket]:
 
 
 def _failed(username: str, user: User | None, buckets: list[Bucket], step: str) -> None:
-    """Audit a failed try (never the password), and the pause it starts when it fills a bucket."""
-    name = normalize_username(username)[:64]
-    audit.record("auth.failed", user, details={"username": name, "step": step})
+    """Audit a failed try (never the password), and the pause it starts when it fills a bucket. What was
+    typed as the username is named only when it is an account: people type their password there."""
+    name = {"username": user.username} if user is not None else {}
+    audit.record("auth.failed", user, details={**name, "step": step})
     for bucket in throttle.full(LOGIN, buckets):
-        audit.record("auth.locked", user, details={"username": name, "scope": bucket.scope})
+        audit.record("auth.locked", user, details={**name, "scope": bucket.scope})
 
 
 def _succeeded(buckets: list[Bucket]) -> None:

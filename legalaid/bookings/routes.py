@@ -35,6 +35,7 @@ from legalaid.forms import attempt, attempt_or_flash, validate_all
 from legalaid.i18n import format_instant
 from legalaid.kiosk import devices, limits
 from legalaid.kiosk.forms import CancelForm, LookupForm, MoveForm
+from legalaid.security import client_address
 from legalaid.stations import services as stations
 from legalaid.stations.models import Station
 
@@ -54,7 +55,7 @@ def lookup() -> Response | str | tuple[str, int]:
         # From the ticket's QR code: the code is filled in; the person adds the last four digits.
         form.code.data = services.normalize_code(request.args["code"][:20])
     if form.validate_on_submit():
-        ip = request.remote_addr or "unknown"
+        ip = client_address()
         code = services.normalize_code(form.code.data) or "-"
         # The guesser is throttled, not the code: 5 wrong tries for one code from one address, 20 from
         # an address (a hall's Wi-Fi, a carrier's gateway), and only a high ceiling for the code itself,
@@ -81,7 +82,8 @@ def lookup() -> Response | str | tuple[str, int]:
 
 def _looked_up():
     booking = services.get_booking(session.get(LOOKUP) or 0)
-    if booking is None:
+    if booking is None or booking.erased_at is not None:  # erased since it was looked up: gone
+        session.pop(LOOKUP, None)
         abort(redirect(url_for("bookings.lookup")))
     return booking
 

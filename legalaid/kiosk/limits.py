@@ -22,13 +22,10 @@ count back with everything else.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import ipaddress
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from legalaid.dates import now_utc, to_local
@@ -36,6 +33,7 @@ from legalaid.db import insert_if_absent, rows_changed
 from legalaid.errors import TooManyAttempts
 from legalaid.extensions import db
 from legalaid.kiosk.models import PublicCounter
+from legalaid.security import client_address, hashed
 
 DEFAULTS = {
     "PUBLIC_BOOKINGS_PER_ADDRESS_DAY": 3,
@@ -55,23 +53,6 @@ class OverLimit(TooManyAttempts):
 def limit(name: str) -> int:
     """A limit's setting (see the module's table)."""
     return int(current_app.config.get(name, DEFAULTS[name]))
-
-
-def hashed(value: str) -> str:
-    """A keyed hash of an address or number: counters can be compared, never read back."""
-    key = str(current_app.config.get("SECRET_KEY") or "").encode()
-    return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()
-
-
-def client_address() -> str:
-    """The visitor's address, as the proxy settings (`PROXY_COUNT`) let the app see it; an IPv6 client
-    is its /64 network, since one home or phone is given a whole /64 to pick addresses from."""
-    address = (request.remote_addr if has_request_context() else None) or "unknown"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
 
 
 def period_start(period: str, now: datetime, tz: str | None) -> date:

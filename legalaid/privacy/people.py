@@ -121,12 +121,17 @@ class Holdings:
 
 
 def _matter_messages(matters: list[Matter]) -> sa.ColumnElement[bool]:
-    """Messages about these matters (to their owner or leader): their keys hold `:<matter id>:`."""
+    """Messages about these matters (to their owner or leader): their keys begin with the kind and the
+    matter's id (`matter-due:<id>:…`, `matter-overdue:<id>:…`), matched from the start so that another
+    matter's key that holds the same number further on is never taken for one of these."""
     if not matters:
         return sa.false()
-    return sa.and_(
-        OutboxMessage.kind.startswith("matter"),
-        sa.or_(*(OutboxMessage.dedupe_key.contains(f":{m.id}:") for m in matters)),
+    return sa.or_(
+        *(
+            OutboxMessage.dedupe_key.startswith(f"{prefix}:{m.id}:")
+            for m in matters
+            for prefix in ("matter-due", "matter-overdue")
+        )
     )
 
 
@@ -290,7 +295,8 @@ def export(veteran: Veteran) -> dict[str, Any]:
                 "id": msg.id,
                 "kind": msg.kind,
                 "channel": msg.channel,
-                "to": msg.address,
+                # Their own address only: a reminder about their matter went to a lawyer.
+                "to": msg.address if msg.recipient_type == "veteran" else "",
                 "params": msg.params,
                 "status": msg.status,
                 "due_at": _iso(msg.due_at),

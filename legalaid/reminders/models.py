@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from legalaid.crypto import Encrypted, EncryptedJSON
 from legalaid.dates import now_utc
 from legalaid.extensions import Model
 
@@ -43,10 +44,10 @@ class OutboxMessage(Model):
     recipient_type: Mapped[str] = mapped_column(sa.String(12))  # user · lawyer · veteran
     recipient_id: Mapped[int | None]
     # Where to send (an e-mail address or a mobile number); never written to logs unmasked.
-    address: Mapped[str] = mapped_column(sa.String(200))
+    address: Mapped[str] = mapped_column(Encrypted)  # a mobile or e-mail address: stored encrypted
     locale: Mapped[str] = mapped_column(sa.String(16), default="zh_Hans_CN")
     template: Mapped[str] = mapped_column(sa.String(40))
-    params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    params: Mapped[dict] = mapped_column(EncryptedJSON, default=dict)  # names, codes: stored encrypted
     due_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(sa.String(8), default=PENDING)

@@ -1,4 +1,4 @@
-"""encryption at rest: mobiles, ID and card numbers, counselling notes and edit histories as tokens
+"""encryption at rest: mobiles, ID and card numbers, counselling notes, edit histories, TOTP secrets and message payloads as tokens
 
 Revision ID: 0015_encryption
 Revises: 0014_public_limits
@@ -81,8 +81,27 @@ def upgrade():
     for row in _each('consultation_versions', ('data',)):
         _update('consultation_versions', row['id'], {'data': _encrypted(row['data'])})
 
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.alter_column('address', existing_type=sa.String(length=200), type_=sa.Text())
+        batch_op.alter_column(
+            'params', existing_type=sa.JSON(), type_=sa.Text(), postgresql_using='params::text'
+        )
+    for row in _each('outbox_messages', ('address', 'params')):
+        _update('outbox_messages', row['id'], {
+            'address': _encrypted(row['address']), 'params': _encrypted(row['params']),
+        })
+
 
 def downgrade():
+    for row in _each('outbox_messages', ('address', 'params')):
+        _update('outbox_messages', row['id'], {
+            'address': _plain(row['address']), 'params': _plain(row['params']),
+        })
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.alter_column(
+            'params', existing_type=sa.Text(), type_=sa.JSON(), postgresql_using='params::json'
+        )
+        batch_op.alter_column('address', existing_type=sa.Text(), type_=sa.String(length=200))
     for row in _each('consultation_versions', ('data',)):
         _update('consultation_versions', row['id'], {'data': _plain(row['data'])})
     with op.batch_alter_table('consultation_versions', schema=None) as batch_op:
