@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 COVERAGE_FLOOR ?= 85
+PYTEST_WORKERS ?= 2
 TRANSLATIONS := legalaid/translations
 
 .PHONY: run test lint translations extract-messages lock clean
@@ -12,9 +13,10 @@ run: $(VENV)/.run-installed translations
 	@bin/run
 
 # Branch coverage is reported; no file of legalaid/ may stay under COVERAGE_FLOOR (0 skips the check,
-# for a part of the suite: make test PYTEST_ARGS="-k replayed" COVERAGE_FLOOR=0).
+# for a part of the suite: make test PYTEST_ARGS="-k replayed" COVERAGE_FLOOR=0). The tests run on
+# PYTEST_WORKERS processes (pytest-xdist; each has its own throwaway database; 0 runs them in one).
 test: $(VENV)/.dev-installed translations
-	$(BIN)/pytest --cov --cov-report=term --cov-report=json:.coverage.json $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=json:.coverage.json $(PYTEST_ARGS)
 	@if [ "$(COVERAGE_FLOOR)" != "0" ]; then $(BIN)/python bin/coverage-floor .coverage.json $(COVERAGE_FLOOR); fi
 
 lint: $(VENV)/.dev-installed
