@@ -496,14 +496,14 @@ def test_the_visitors_details_are_all_told_at_once(client, hall, prefix):
 def test_the_visitors_description_and_consent(client, hall):
     page = _details_page(client, "/kiosk", hall)
     data = {**_hidden(page), "name": "王建国", "mobile": "13812345678"}
-    about = client.post("/kiosk/visit", data=data).get_data(as_text=True)
+    about = client.post("/kiosk/visit", data=data, follow_redirects=True).get_data(as_text=True)
     page = client.post("/kiosk/visit", data={**_hidden(about), "description": "述" * 501}).get_data(
         as_text=True
     )
     assert any("500" in m for m in told(page, "description"))
-    consent = client.post("/kiosk/visit", data={**_hidden(page), "description": "欠薪。"}).get_data(
-        as_text=True
-    )
+    consent = client.post(
+        "/kiosk/visit", data={**_hidden(page), "description": "欠薪。"}, follow_redirects=True
+    ).get_data(as_text=True)
     page = client.post("/kiosk/visit", data={**_hidden(consent), "step": "consent"}).get_data(as_text=True)
     assert told(page, "consent")
 

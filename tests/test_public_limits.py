@@ -71,10 +71,18 @@ def _confirm_page(client, prefix: str, shift, mobile: str, name: str = "李卫�
     slot_id = int(re.search(rf'{prefix}/slot/(\d+)"', times).group(1))
     page = client.get(f"{prefix}/slot/{slot_id}/labour", **addr(ip)).get_data(as_text=True)
     data = {**_hidden(page), "name": name, "mobile": mobile, "id_number": "", "veteran_card_no": ""}
-    about = client.post(f"{prefix}/visit", data=data, **addr(ip)).get_data(as_text=True)
-    consent = client.post(f"{prefix}/visit", data={**_hidden(about), "description": "欠薪"}, **addr(ip))
+    # Each step answers with a redirect to its own address (POST → redirect → GET).
+    about = client.post(f"{prefix}/visit", data=data, follow_redirects=True, **addr(ip)).get_data(
+        as_text=True
+    )
+    consent = client.post(
+        f"{prefix}/visit", data={**_hidden(about), "description": "欠薪"}, follow_redirects=True, **addr(ip)
+    )
     confirm = client.post(
-        f"{prefix}/visit", data={**_hidden(consent.get_data(as_text=True)), "consent": "y"}, **addr(ip)
+        f"{prefix}/visit",
+        data={**_hidden(consent.get_data(as_text=True)), "consent": "y"},
+        follow_redirects=True,
+        **addr(ip),
     )
     return confirm.get_data(as_text=True)
 

@@ -234,11 +234,13 @@ def test_the_kiosk_keeps_the_description_as_typed(client, hall):
             return {name: unescape(value) for name, value in found}
 
         data = {**hidden(page), "name": "王建国", "mobile": "13812345678"}
-        about = client.post("/book/visit", data=data).get_data(as_text=True)
-        consent = client.post("/book/visit", data={**hidden(about), "description": PROSE}).get_data(
-            as_text=True
-        )
-        confirm = client.post("/book/visit", data={**hidden(consent), "consent": "y"}).get_data(as_text=True)
+        about = client.post("/book/visit", data=data, follow_redirects=True).get_data(as_text=True)
+        consent = client.post(
+            "/book/visit", data={**hidden(about), "description": PROSE}, follow_redirects=True
+        ).get_data(as_text=True)
+        confirm = client.post(
+            "/book/visit", data={**hidden(consent), "consent": "y"}, follow_redirects=True
+        ).get_data(as_text=True)
         assert unescape(confirm).count(PROSE) >= 1
         response = client.post("/book/visit", data={**hidden(confirm), "consent": "y"})
     assert response.status_code == 302

@@ -46,7 +46,10 @@ ENROL_KEY = "totp_enrol"
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Find the signed-in user through the server-side session named in the cookie."""
-    user = services.user_for_session(session.get(SESSION_KEY))
+    # A live list polling by itself (`…_live` endpoints: the desk, the console) is nobody's activity: an
+    # open desk still signs out after the idle time, and the page then shows the sign-in screen.
+    polling = (request.endpoint or "").endswith("_live")
+    user = services.user_for_session(session.get(SESSION_KEY), activity=not polling)
     # The session row may have been touched or ended just now (at most once a minute per session):
     # the request commits it with its own work.
     if user is None or str(user.id) != user_id:

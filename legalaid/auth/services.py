@@ -339,8 +339,10 @@ def end_session(token: str | None) -> None:
         db.session.flush()
 
 
-def user_for_session(token: str | None) -> User | None:
-    """The user of a live session; ends sessions that were idle or open too long."""
+def user_for_session(token: str | None, activity: bool = True) -> User | None:
+    """The user of a live session; ends sessions that were idle or open too long. A request that is no
+    one's doing (a page refreshing its lists by itself) passes `activity=False`: it does not keep the
+    session from going idle."""
     if not token:
         return None
     row = db.session.scalar(sa.select(UserSession).where(UserSession.token_hash == _hash_token(token)))
@@ -352,7 +354,7 @@ def user_for_session(token: str | None) -> User | None:
     if idle or too_old or not may_sign_in(row.user):
         row.ended_at = now
         return None
-    if now - row.last_seen_at > _TOUCH_EVERY:
+    if activity and now - row.last_seen_at > _TOUCH_EVERY:
         row.last_seen_at = now
     return row.user
 

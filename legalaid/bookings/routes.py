@@ -187,22 +187,35 @@ def desk() -> str:
     return _desk_page(_desk_station(), WalkInForm())
 
 
+def _desk_lists(station: Station) -> dict[str, object]:
+    """What the desk's changing lists show: today's shift, bookings, walk-ins and who is called."""
+    queue = day_queue.todays_queue(station)
+    return {
+        "station": station,
+        "shift": queue.shift,
+        "bookings": queue.bookings,
+        "walkins": queue.walkins,
+        "calling": queue.calling,
+        "reason_form": ReasonForm(),
+    }
+
+
 def _desk_page(
     station: Station, walkin_form: WalkInForm, cancelling: tuple[int, ReasonForm] | None = None
 ) -> str:
     """The desk; `cancelling` is a booking whose cancellation was refused, with the form as sent."""
-    queue = day_queue.todays_queue(station)
     return render_template(
-        "bookings/desk.html",
-        station=station,
-        shift=queue.shift,
-        bookings=queue.bookings,
-        walkins=queue.walkins,
-        calling=queue.calling,
-        walkin_form=walkin_form,
-        reason_form=ReasonForm(),
-        cancelling=cancelling,
+        "bookings/desk.html", walkin_form=walkin_form, cancelling=cancelling, **_desk_lists(station)
     )
+
+
+@bp.get("/desk/live")
+@roles(STAFF, ADMIN)
+def desk_live() -> str:
+    """The desk's lists alone, fetched every few seconds by the open desk page (static/js/live.js), with
+    the same access as the desk: its station's staff and administrators. The walk-in form is not in it,
+    and the page keeps the rows' own forms as they are (what is being typed stays)."""
+    return render_template("bookings/_desk_live.html", cancelling=None, **_desk_lists(_desk_station()))
 
 
 @bp.post("/desk/walkin")

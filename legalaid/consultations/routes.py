@@ -59,6 +59,25 @@ def console() -> str:
             day = min(max(date.fromisoformat(request.args["date"]), date(2000, 1, 1)), date(2100, 12, 31))
         except ValueError:
             flash(_("Enter the date as YYYY-MM-DD."), "warning")
+    return render_template(
+        "consultations/console.html",
+        records=services.held_on(station, day) if current_user.role == ADMIN else [],
+        **_console_lists(station, day, today),
+    )
+
+
+@bp.get("/console/live")
+@roles(LAWYER, ADMIN)
+def console_live() -> str:
+    """Today's lists of the console alone, fetched every few seconds by the open console
+    (static/js/live.js), under the console's own rules: names only to the duty lawyer and administrators."""
+    station = _station()
+    today = local_today(station.timezone)
+    return render_template("consultations/_console_live.html", **_console_lists(station, today, today))
+
+
+def _console_lists(station: Station, day: date, today: date) -> dict[str, Any]:
+    """The console's queue of a day, for whoever may see it (a lawyer not on duty sees nobody)."""
     on_duty = _on_duty(station) and day == today
     may_see = on_duty or current_user.role == ADMIN
     queue = (
@@ -66,19 +85,18 @@ def console() -> str:
         if may_see
         else None
     )
-    return render_template(
-        "consultations/console.html",
-        station=station,
-        day=day,
-        today=today,
-        on_duty=on_duty,
-        shift=queue.shift if queue else None,
-        bookings=queue.bookings if queue else [],
-        walkins=queue.walkins if queue else [],
-        calling=queue.calling if queue and day == today else None,
-        records=services.held_on(station, day) if current_user.role == ADMIN else [],
-        confirm=ConfirmForm(),
-    )
+    return {
+        "station": station,
+        "day": day,
+        "today": today,
+        "on_duty": on_duty,
+        "may_see": may_see,
+        "shift": queue.shift if queue else None,
+        "bookings": queue.bookings if queue else [],
+        "walkins": queue.walkins if queue else [],
+        "calling": queue.calling if queue and day == today else None,
+        "confirm": ConfirmForm(),
+    }
 
 
 @bp.post("/console/call-next")

@@ -12,7 +12,6 @@ from flask import (
     jsonify,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
@@ -24,7 +23,7 @@ from werkzeug.wrappers.response import Response
 
 from legalaid.access import ALL_ROLES, public, roles
 from legalaid.extensions import db
-from legalaid.kiosk.routes import kiosk_context
+from legalaid.kiosk.routes import kiosk_blueprint, kiosk_context
 
 bp = Blueprint("core", __name__)
 log = logging.getLogger(__name__)
@@ -86,17 +85,20 @@ def healthz() -> tuple[Response, int]:
 
 def _error_page(code: int, detail: str | None = None) -> tuple[str, int]:
     title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
-    blueprint = request.blueprint if has_request_context() else None
-    if blueprint in ("kiosk", "book"):
-        # On the kiosk an error stays in the kiosk's look, with its idle reset and "start again".
+    # Under /kiosk and /book an error stays in the kiosk's look, with its idle reset and "start again" —
+    # also for an address that matched no route (a 404, or a GET from the history of a POST-only one).
+    if has_request_context() and kiosk_blueprint() is not None:
         return render_template(
             "kiosk/error.html", code=code, title=title, text=detail or text, **kiosk_context()
         ), code
     return render_template("core/error.html", code=code, title=title, text=detail or text), code
 
 
-def handle_http_error(error: HTTPException) -> tuple[str, int]:
-    """Show an HTTP error in the site's look."""
+def handle_http_error(error: HTTPException) -> tuple[str, int] | Response:
+    """Show an HTTP error in the site's look; at the kiosk, an address used the wrong way (a POST-only
+    step opened from the history) simply starts again."""
+    if error.code == 405 and kiosk_blueprint() == "kiosk":
+        return redirect(url_for("kiosk.start"))
     return _error_page(error.code or 500)
 
 
@@ -106,8 +108,9 @@ def handle_csrf_error(error: CSRFError) -> tuple[str, int] | Response:
     On the kiosk it is also an old step resubmitted from the history after "start again": the
     visitor simply starts again, and sees nothing of anybody else's.
     """
-    if request.blueprint in ("kiosk", "book"):
-        return redirect(url_for(f"{request.blueprint}.start"))
+    blueprint = kiosk_blueprint()
+    if blueprint is not None:
+        return redirect(url_for(f"{blueprint}.start"))
     return _error_page(
         400, str(_l("The form has expired or was not sent from this site. Reload the page and try again."))
     )

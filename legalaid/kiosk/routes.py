@@ -1,12 +1,15 @@
 """The veteran's booking flow, at the hall's kiosk (/kiosk) and on a phone (/book).
 
 One blueprint, mounted twice: the kiosk is a shared touch screen (large, idle reset, walk-in numbers),
-`/book` is the same flow sized for a phone. What a visitor types travels in the steps' forms; only the
-finished ticket's code is kept in the session, and "start again" forgets it.
+`/book` is the same flow sized for a phone. What a visitor types travels in the steps' forms; every step
+is POST → redirect → GET, so the browser's history holds no form submission (Back never meets "Confirm
+Form Resubmission"): the GET shows the step from a draft kept encrypted in the session until the booking
+is made or "start again" forgets it. Only the finished ticket's code stays in the session after that.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -17,6 +20,7 @@ from flask_wtf.csrf import validate_csrf
 from werkzeug.wrappers.response import Response
 from wtforms.validators import ValidationError
 
+from legalaid import crypto
 from legalaid.access import public
 from legalaid.bookings import calling, planning
 from legalaid.bookings import services as bookings
@@ -51,8 +55,35 @@ CATEGORY_ICONS = {
 }
 
 
+KIOSK_BLUEPRINTS = ("kiosk", "book")
+# The visitor's answers between two steps, encrypted (the session cookie is only signed).
+DRAFT = "visit"
+DRAFT_FIELDS = (
+    "slot_id",
+    "category",
+    "name",
+    "mobile",
+    "id_number",
+    "veteran_card_no",
+    "description",
+    "consent",
+    "key",
+)
+
+
+def kiosk_blueprint() -> str | None:
+    """Which of the two mounts a request is for ("kiosk" or "book"), also for an address that matched no
+    route (a 404 or 405 has no blueprint); None outside both."""
+    if request.blueprint in KIOSK_BLUEPRINTS:
+        return request.blueprint
+    for name in KIOSK_BLUEPRINTS:
+        if request.path == f"/{name}" or request.path.startswith(f"/{name}/"):
+            return name
+    return None
+
+
 def _mode() -> str:
-    return "kiosk" if request.blueprint == "kiosk" else "book"
+    return "kiosk" if kiosk_blueprint() == "kiosk" else "book"
 
 
 def _channel() -> str:
@@ -60,7 +91,7 @@ def _channel() -> str:
 
 
 def _url(endpoint: str, **values: Any) -> str:
-    return url_for(f"{request.blueprint}.{endpoint}", **values)
+    return url_for(f"{kiosk_blueprint() or 'book'}.{endpoint}", **values)
 
 
 def _enrolled() -> bool:
@@ -198,32 +229,84 @@ def details(slot_id: int, category: str) -> str:
     return _render("visit.html", form=form, slot=slot, step="details")
 
 
-@bp.post("/visit")
+def _keep_draft(form: VisitForm, step: str) -> None:
+    """Keep the visitor's answers, and the step they reached, for the GET that shows the next step."""
+    answers: dict[str, Any] = {name: form[name].data for name in DRAFT_FIELDS}
+    answers["reached"] = step
+    session[DRAFT] = crypto.encrypt(json.dumps(answers, ensure_ascii=False))
+
+
+def _draft() -> dict[str, Any] | None:
+    """The answers kept by the last step, or None (none yet, forgotten, or unreadable)."""
+    stored = session.get(DRAFT)
+    if not isinstance(stored, str):
+        return None
+    try:
+        answers = json.loads(crypto.decrypt(stored))
+    except (crypto.DataKeyError, ValueError):  # a data key rotated away since: simply start again
+        return None
+    return answers if isinstance(answers, dict) else None
+
+
+def _to_step(form: VisitForm, step: str) -> Response:
+    """POST → redirect → GET: the history keeps the step's address, never the form that led to it."""
+    _keep_draft(form, step)
+    return redirect(_url("visit", step=step), code=303)
+
+
+def _again(form: VisitForm, slot: Any, step: str, status: int = 200) -> tuple[str, int]:
+    """A step shown again with its messages, in answer to its own POST (a refusal keeps its status); the
+    page turns its history entry into the step's GET address (static/js/kiosk.js), so Back never
+    resubmits it."""
+    _keep_draft(form, step)
+    page = _render("visit.html", form=form, slot=slot, step=step, history_url=_url("visit", step=step))
+    return page, status
+
+
+def _show_step() -> Response | str:
+    """GET of a step: the kept answers, at the step asked for if it was reached; without any (after
+    "start again", or an address from the history) the start screen."""
+    answers = _draft()
+    if answers is None:
+        return redirect(_url("start"))
+    reached = answers.pop("reached", None)
+    limit = STEPS.index(reached) if reached in STEPS else 0
+    form = VisitForm(formdata=None, **{name: answers.get(name) for name in DRAFT_FIELDS})
+    slot = planning.get_slot(form.slot_id.data or 0)
+    if slot is None or slot.shift.station_id != _station().id:
+        return redirect(_url("start"))
+    wanted = request.args.get("step", "")
+    step = wanted if wanted in STEPS and STEPS.index(wanted) <= limit else STEPS[limit]
+    return _render("visit.html", form=form, slot=slot, step=step)
+
+
+@bp.route("/visit", methods=["GET", "POST"])
 @public
 def visit() -> Response | str | tuple[str, int]:
-    """Steps 4–7: check each screen's answers, then show the next screen; the last one books."""
+    """Steps 4–7: check each screen's answers, then redirect to the next screen; the last one books."""
+    if request.method == "GET":
+        return _show_step()
     form = VisitForm()
     slot = _slot_or_404(form.slot_id.data or 0)
     step = form.step.data if form.step.data in STEPS else "details"
     if not form.validate():  # only the CSRF token can fail here: the page is stale
         return redirect(_url("start"))
     if form.back.data:
-        previous = STEPS[max(0, STEPS.index(step) - 1)]
-        return _render("visit.html", form=form, slot=slot, step=previous)
+        return _to_step(form, STEPS[max(0, STEPS.index(step) - 1)])
     req = form.to_request(_channel())
     try:
         if step == "details":
             bookings.validation_for_details(req)
-            return _render("visit.html", form=form, slot=slot, step="about")
+            return _to_step(form, "about")
         if step == "about":
             req.description = bookings.validation.check_description(req.description)
-            return _render("visit.html", form=form, slot=slot, step="consent")
+            return _to_step(form, "consent")
         if step == "consent":
             if not req.consent:
                 form.consent.errors = [_("Please agree to the use of your details for this consultation.")]
-                return _render("visit.html", form=form, slot=slot, step="consent")
+                return _again(form, slot, "consent")
             form.key.data = secrets.token_urlsafe(24)  # one booking per confirm page, however often sent
-            return _render("visit.html", form=form, slot=slot, step="confirm")
+            return _to_step(form, "confirm")
         replayed = bool(req.idempotency_key) and bookings.by_idempotency_key(req.idempotency_key) is not None
         if not replayed:  # the same confirm page sent again shows its ticket and is not counted again
             mobile = bookings.validation.check_mobile(req.mobile)
@@ -232,14 +315,15 @@ def visit() -> Response | str | tuple[str, int]:
     except limits.OverLimit as error:
         db.session.rollback()  # nothing of this try is kept, its count included
         form.form_errors.append(error.message)
-        return _render("visit.html", form=form, slot=slot, step="confirm"), 429
+        return _again(form, slot, "confirm", 429)
     except SlotFull:
         db.session.rollback()
         return redirect(_url("times", shift_id=slot.shift_id, full=1))
     except AlreadyBooked as error:
         db.session.rollback()
+        session.pop(DRAFT, None)
         # Say only that a booking exists: a mobile number alone must not reveal when and with whom.
-        return _render("already.html", message=error.message)
+        return _render("already.html", message=error.message, history_url=_url("start"))
     except DomainError as error:
         db.session.rollback()
         show_error(form, error)
@@ -253,7 +337,8 @@ def visit() -> Response | str | tuple[str, int]:
             "description": "about",
             "consent": "consent",
         }.get(error.field or "", step)
-        return _render("visit.html", form=form, slot=slot, step=back_to)
+        return _again(form, slot, back_to)
+    session.pop(DRAFT, None)
     session["ticket"] = booking.code
     return redirect(_url("ticket"))
 
@@ -293,15 +378,16 @@ def walkin() -> Response | str | tuple[str, int]:
         validate_csrf(request.form.get("csrf_token"))
     except ValidationError:
         return redirect(_url("start"))
+    home = {"history_url": _url("start")}  # a refusal's history entry is the start screen's address
     try:
         limits.allow_walkin(station.timezone, enrolled=_enrolled())
         number = calling.issue_walkin(station, now=now_utc(), public=True)
     except limits.OverLimit as error:
         db.session.rollback()
-        return _render("start.html", station=station, duty_today=False, message=error.message), 429
+        return _render("start.html", station=station, duty_today=False, message=error.message, **home), 429
     except DomainError as error:
         db.session.rollback()
-        return _render("start.html", station=station, duty_today=False, message=error.message)
+        return _render("start.html", station=station, duty_today=False, message=error.message, **home)
     session["walkin"] = number.id
     return redirect(_url("walkin_ticket"))
 

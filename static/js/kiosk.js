@@ -30,6 +30,25 @@
     window.addEventListener("pageshow", function () { form.dataset.submitted = ""; }, { once: true });
   });
 
+  // A page shown in answer to its own form (a step with its messages) turns its history entry into the
+  // step's plain address: Back and reload then fetch it again instead of resubmitting the form.
+  var historyUrl = body.getAttribute("data-history-url");
+  if (historyUrl && window.history.replaceState) { window.history.replaceState(null, "", historyUrl); }
+
+  // Personal data (the steps' answers, a ticket's code and QR) is never shown again from the
+  // back/forward cache: the page empties itself as it is left, so a restored copy is blank until the
+  // kiosk has started again (or, on a phone, the page has been fetched again). On the kiosk the whole
+  // page goes: nothing of a visitor is left behind.
+  var isKiosk = body.classList.contains("kiosk");
+  var emptied = false;
+  window.addEventListener("pagehide", function () {
+    var parts = isKiosk ? document.querySelectorAll("main") : document.querySelectorAll("[data-private]");
+    parts.forEach(function (part) { part.innerHTML = ""; emptied = true; });
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && emptied && !isKiosk) { window.location.reload(); }
+  });
+
   // Idle reset (kiosk only): after the idle time a countdown appears, then the screen starts again.
   var idleSeconds = parseInt(body.getAttribute("data-idle-seconds") || "0", 10);
   var resetUrl = body.getAttribute("data-reset-url");
