@@ -16,7 +16,7 @@ from legalaid.bookings.models import Booking
 from legalaid.dates import zone
 from legalaid.extensions import db
 from legalaid.roster import services as roster
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _require_chromium, clock_at
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, clock_at
 
 pytestmark = pytest.mark.browser
 SHOTS = ARTIFACTS / "kiosk-back"
@@ -39,23 +39,20 @@ IS_KIOSK_PAGE = """() => !!document.body && document.body.classList.contains("ki
 
 
 @pytest.fixture(scope="module")
-def bfcache_chromium() -> Iterator[object]:
-    """Chromium with its back/forward cache on, also for pages sent with Cache-Control: no-store."""
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                *CHROMIUM_ARGS,
-                "--enable-features=BackForwardCache,CacheControlNoStoreEnterBackForwardCache",
-            ],
-            ignore_default_args=["--disable-back-forward-cache"],
-        )
-        yield browser
-        browser.close()
+def bfcache_chromium(chromium) -> Iterator[object]:
+    """Chromium with its back/forward cache on, also for pages sent with Cache-Control: no-store
+    (launched through the run's Playwright: a second sync Playwright in one process is refused)."""
+    browser = chromium.browser_type.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            *CHROMIUM_ARGS,
+            "--enable-features=BackForwardCache,CacheControlNoStoreEnterBackForwardCache",
+        ],
+        ignore_default_args=["--disable-back-forward-cache"],
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
