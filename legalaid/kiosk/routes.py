@@ -400,3 +400,7 @@ def walkin_ticket() -> Response | str:
     if number is None:
         return redirect(_url("start"))
     return _render("walkin.html", walkin=number, station=_station())
+
+
+# The kiosk's other pages live in their own modules and attach their routes to `bp`.
+from legalaid.kiosk import handwriting, lookup  # noqa: E402,F401
