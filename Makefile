@@ -7,10 +7,26 @@ COVERAGE_FLOOR ?= 85
 PYTEST_WORKERS ?= 2
 TRANSLATIONS := legalaid/translations
 
-.PHONY: run test lint translations extract-messages lock clean
+.PHONY: run test lint translations extract-messages lock clean system-packages
 
-run: $(VENV)/.run-installed translations
+run: $(VENV)/.run-installed translations system-packages
 	@bin/run
+
+# Debian packages for the kiosk's handwriting (Zinnia and its Simplified Chinese model) and the hall's
+# spoken call (espeak-ng): installed when missing and possible (as root, or sudo without a password);
+# otherwise one line says what is off, and the site runs without them.
+SYSTEM_PACKAGES := libzinnia0 zinnia-utils tegaki-zinnia-simplified-chinese espeak-ng
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then as=""; elif sudo -n true 2>/dev/null; then as="sudo -n"; else as=no; fi; \
+	if [ "$$as" != no ] && command -v apt-get >/dev/null \
+	   && $$as apt-get update -qq >/dev/null 2>&1 \
+	   && $$as env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null 2>&1; then \
+	  echo "run: installed$$missing"; \
+	else \
+	  echo "run: handwriting at the kiosk and the spoken call stay off until these are installed (apt-get install$$missing)"; \
+	fi
 
 # Branch coverage is reported; no file of legalaid/ may stay under COVERAGE_FLOOR (0 skips the check,
 # for a part of the suite: make test PYTEST_ARGS="-k replayed" COVERAGE_FLOOR=0). The tests run on

@@ -205,6 +205,8 @@ class Config:
 
     # The kiosk returns to its start screen after this many idle seconds (a countdown comes first).
     KIOSK_IDLE_SECONDS = _int("KIOSK_IDLE_SECONDS", 90)
+    # The Zinnia model the kiosk's handwriting pad recognises with (Debian tegaki-zinnia-simplified-chinese).
+    ZINNIA_MODEL = os.environ.get("ZINNIA_MODEL", "/usr/share/tegaki/models/zinnia/handwriting-zh_CN.model")
 
     # Anti-automation on the public pages (legalaid/kiosk/limits.py): what one client address or one
     # mobile number may do; an enrolled kiosk (legalaid/kiosk/devices.py) is not limited by address.
