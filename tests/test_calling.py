@@ -50,7 +50,7 @@ def day(app, make_station, make_lawyer) -> tuple[int, list[str]]:
         )
         db.session.commit()
         bookings.check_in(booking, now=ARRIVED)
-        codes.append(booking.code)
+        codes.append(booking.queue_label)  # B001 …: the queue number given at check-in
     walk_ins = [calling.issue_walkin(station, now=ARRIVED).label for _ in range(WALK_INS)]
     db.session.commit()
     # Due bookings in time order, then walk-ins by number, then the bookings whose time has not come.
@@ -116,7 +116,7 @@ def test_a_desk_that_loses_a_person_calls_the_next_one(day):
     station_id, expected = day
     station = db.session.get(Station, station_id)
     # The desk read the queue, then the console called its first person before the desk's claim.
-    first = db.session.scalar(sa.select(Booking).where(Booking.code == expected[0]))
+    first = db.session.scalar(sa.select(Booking).where(Booking.queue_number == int(expected[0][1:])))
     db.session.execute(sa.update(Booking).where(Booking.id == first.id).values(called_at=PRESSED))
     assert not calling._call_booking(first, station, PRESSED)
     assert calling.call_next(station, now=PRESSED).label == expected[1]

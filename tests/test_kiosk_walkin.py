@@ -52,7 +52,7 @@ def test_a_visitor_takes_a_number_and_gets_a_ticket(client, hall):
         assert response.status_code == 302 and response.headers["Location"] == "/kiosk/walkin"
         ticket = client.get("/kiosk/walkin").get_data(as_text=True)
     assert "您的号码" in ticket and "A001" in ticket and "解放区站" in ticket
-    assert re.search(r'class="ticket-code">\s*A001\s*<', ticket)
+    assert re.search(r'class="ticket-code ticket-number">\s*A001\s*<', ticket)
     [walkin] = _walkins()
     assert (walkin.station_id, walkin.day, walkin.number, walkin.label) == (hall.id, DUTY_DAY, 1, "A001")
     assert walkin.veteran_id is None and walkin.name == ""  # the kiosk asks nobody's name for a number

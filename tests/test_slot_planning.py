@@ -268,6 +268,7 @@ def test_the_station_page_lists_the_days_on_their_old_plan_and_re_plans_them(app
         "booking_window_days": "28",
         "booking_cutoff_hours": "2",
         "retention_years": "3",
+        "queue_opens_minutes": "60",
     }
     before = admin.get(url).get_data(as_text=True)
     assert 'id="plan-note"' in before and 'id="old-plan"' not in before

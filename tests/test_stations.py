@@ -91,6 +91,7 @@ def _form(station: Station, **overrides) -> dict:
         "booking_window_days": "28",
         "booking_cutoff_hours": "2",
         "retention_years": "3",
+        "queue_opens_minutes": "60",
     }
     data.update(overrides)
     return data
@@ -165,6 +166,7 @@ def test_admin_adds_a_station_on_a_page(signed_in):
             "booking_window_days": "28",
             "booking_cutoff_hours": "2",
             "retention_years": "3",
+            "queue_opens_minutes": "60",
         },
     )
     assert response.status_code == 302

@@ -131,6 +131,8 @@ class Booking(Model):
             postgresql_where=sa.text("status IN ('booked', 'checked_in')"),
         ),
         sa.Index("ix_bookings_shift_status", "shift_id", "status"),
+        # A checked-in booking's queue number (B001 …) is the day's own: one per shift.
+        sa.Index("uq_bookings_shift_queue_number", "shift_id", "queue_number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,6 +158,13 @@ class Booking(Model):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     checked_in_at: Mapped[datetime | None]
     called_at: Mapped[datetime | None]
+    # The calling system (叫号): the number given at check-in (B001 …), the last time the hall heard it
+    # (a recall moves it: the display notices and plays it again), when it was passed over (过号) and
+    # when it was put back into the queue.
+    queue_number: Mapped[int | None]
+    announced_at: Mapped[datetime | None]
+    passed_at: Mapped[datetime | None]
+    requeued_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
     erased_at: Mapped[datetime | None]  # name, description and reason erased; the row still counts
 
@@ -164,9 +173,15 @@ class Booking(Model):
     shift = relationship("DutyShift")
     consent_by = relationship("User", foreign_keys=[consent_by_id])
 
+    @property
+    def queue_label(self) -> str:
+        """The queue number as shown, printed and called: B001 (empty before check-in)."""
+        return f"B{self.queue_number:03d}" if self.queue_number else ""
+
 
 class DailyCounter(Model):
-    """The last walk-in number handed out at a station on a day (A001, A002 …)."""
+    """The last walk-in number (A001, A002 …) and the last booking queue number (B001 …) handed out at a
+    station on a day."""
 
     __tablename__ = "daily_counters"
 
@@ -175,6 +190,7 @@ class DailyCounter(Model):
     )
     day: Mapped[date] = mapped_column(primary_key=True)
     last_number: Mapped[int] = mapped_column(default=0)
+    last_booking_number: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
 
 class WalkIn(Model):
@@ -200,6 +216,10 @@ class WalkIn(Model):
     status: Mapped[str] = mapped_column(sa.String(12), default="waiting")
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     called_at: Mapped[datetime | None]
+    # As on a booking: last heard in the hall, passed over (过号; status stays "called"), put back.
+    announced_at: Mapped[datetime | None]
+    passed_at: Mapped[datetime | None]
+    requeued_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]  # the name erased; the number still counts
     # Consent is asked when a mobile number is taken (a name alone for the queue needs none).
     consent_at: Mapped[datetime | None]

@@ -20,16 +20,15 @@ from flask_login import current_user
 from werkzeug.wrappers.response import Response
 
 from legalaid.access import ADMIN, STAFF, public, roles
-from legalaid.auth import throttle
-from legalaid.auth.throttle import Bucket
 from legalaid.bookings import calling as day_queue
-from legalaid.bookings import planning, services
+from legalaid.bookings import lookup as finding
+from legalaid.bookings import planning, services, speech
 from legalaid.bookings.forms import DeskBookingForm, ReasonForm, WalkInForm
 from legalaid.bookings.models import BOOKED, PUBLIC_CHANNELS, Booking, WalkIn
 from legalaid.bookings.models import STAFF as STAFF_CHANNEL
 from legalaid.consultations.services import public_status
 from legalaid.dates import now_utc
-from legalaid.errors import NotAllowed, Problems
+from legalaid.errors import DomainError, NotAllowed, Problems
 from legalaid.extensions import db
 from legalaid.forms import attempt, attempt_or_flash, validate_all
 from legalaid.i18n import format_instant
@@ -55,26 +54,14 @@ def lookup() -> Response | str | tuple[str, int]:
         # From the ticket's QR code: the code is filled in; the person adds the last four digits.
         form.code.data = services.normalize_code(request.args["code"][:20])
     if form.validate_on_submit():
-        ip = client_address()
-        code = services.normalize_code(form.code.data) or "-"
-        # The guesser is throttled, not the code: 5 wrong tries for one code from one address, 20 from
-        # an address (a hall's Wi-Fi, a carrier's gateway), and only a high ceiling for the code itself,
-        # so strangers guessing at a code never lock its owner out of it.
-        buckets = [
-            Bucket("pair", f"{code}|{ip}", 5),
-            Bucket("address", ip, 20),
-            Bucket("code", code, 100),
-        ]
-        wait = throttle.claim(LOOKUP, buckets)
-        if wait:
-            form.form_errors.append(_("Too many tries. Please wait %(n)d minutes.", n=max(1, wait // 60)))
+        try:
+            booking = finding.find_booking(form.code.data, form.last4.data, client_address())
+        except finding.LookupPaused as error:
+            form.form_errors.append(error.message)
             return render_template("bookings/lookup.html", form=form), 429
-        booking = services.find_booking(form.code.data, form.last4.data)
-        if booking is None:
-            form.form_errors.append(_("No booking matches this code and number. Check both and try again."))
+        except DomainError as error:
+            form.form_errors.append(error.message)
         else:
-            throttle.forgive(LOOKUP, [buckets[0].key])  # the owner's own typos
-            throttle.give_back(LOOKUP, [b.key for b in buckets[1:]])
             session[LOOKUP] = booking.id
             return redirect(url_for("bookings.mine"))
     return render_template("bookings/lookup.html", form=form)
@@ -146,8 +133,7 @@ def _over_change_limit(booking: Booking) -> str | None:
     """Count a cancellation or move from the public look-up; the refusal's message when the client's or
     the number's allowance is used up (the enrolled kiosk is not counted per address)."""
     try:
-        enrolled = devices.current_device() is not None
-        limits.allow_change(booking.veteran.mobile, booking.shift.station.timezone, enrolled=enrolled)
+        finding.count_change(booking, enrolled=devices.current_device() is not None)
     except limits.OverLimit as error:
         db.session.rollback()
         return error.message
@@ -189,13 +175,16 @@ def desk() -> str:
 
 def _desk_lists(station: Station) -> dict[str, object]:
     """What the desk's changing lists show: today's shift, bookings, walk-ins and who is called."""
-    queue = day_queue.todays_queue(station)
+    now = now_utc()
+    queue = day_queue.todays_queue(station, now)
     return {
         "station": station,
         "shift": queue.shift,
         "bookings": queue.bookings,
         "walkins": queue.walkins,
         "calling": queue.calling,
+        "ahead": queue.ahead(now),  # 前面还有 N 人, in the order "call next" follows
+        "speech_ok": speech.available(),
         "reason_form": ReasonForm(),
     }
 
@@ -299,6 +288,43 @@ def call_next() -> Response:
     return redirect(url_for("bookings.desk", station=station.id))
 
 
+@bp.post("/desk/queue/<kind>/<int:record_id>/<action>")
+@roles(STAFF, ADMIN)
+def desk_queue_action(kind: str, record_id: int, action: str) -> Response:
+    """Call a number again (重呼), pass it over (过号), or put a passed number back in the queue."""
+    station = _desk_station()
+    if action not in day_queue.QUEUE_ACTIONS or day_queue.get_entry(station, kind, record_id) is None:
+        abort(404)
+    if ReasonForm().validate_on_submit():
+        try:
+            entry = day_queue.queue_action(station, kind, record_id, action, by=current_user)
+        except NotAllowed as error:
+            flash(error.message, "warning")
+        else:
+            number = entry.label
+            done = {
+                day_queue.RECALL: _("Calling %(number)s again.", number=number),
+                day_queue.PASS: _("%(number)s passed over.", number=number),
+                day_queue.REQUEUE: _(
+                    "%(number)s is back in the queue, after the next person.", number=number
+                ),
+            }
+            flash(done[action], "success")
+    return redirect(url_for("bookings.desk", station=station.id))
+
+
+@bp.get("/desk/queue/booking/<int:booking_id>/ticket")
+@roles(STAFF, ADMIN)
+def desk_queue_ticket(booking_id: int) -> str:
+    """A checked-in booking's queue number as a small slip for the receipt printer, with 前面还有 N 人."""
+    station = _desk_station()
+    entry = day_queue.get_entry(station, "booking", booking_id)
+    if entry is None or entry.booking is None or entry.booking.queue_number is None:
+        abort(404)
+    ahead = day_queue.ahead_of(entry.booking, station)
+    return render_template("bookings/queue_ticket.html", station=station, booking=entry.booking, ahead=ahead)
+
+
 @bp.route("/desk/book", methods=["GET", "POST"])
 @roles(STAFF, ADMIN)
 def desk_book() -> Response | str:
@@ -351,4 +377,27 @@ def calling() -> str:
     station = stations.get_station(request.args.get("station", type=int) or 0) or stations.station_for(None)
     if station is None:
         abort(404)
-    return render_template("bookings/calling.html", calling=day_queue.now_calling(station, now_utc()))
+    calls = day_queue.hall_calls(station, now_utc())
+    return render_template(
+        "bookings/calling.html",
+        calling=calls[0] if calls else None,
+        recent=calls[1:],
+        voice_version=speech.VOICE_VERSION,
+    )
+
+
+@bp.get("/duty/calling/voice/<label>.wav")
+@public
+def calling_voice(label: str) -> Response:
+    """The spoken call of a queue number ("请 A 零零三 号 到 法律服务窗口"), made on this server; the
+    same number always sounds the same, so the hall's browser may keep it."""
+    if not speech.LABEL.match(label):
+        abort(404)
+    audio = speech.call_audio(label)
+    if audio is None:  # no espeak-ng here: the hall plays the chime alone
+        abort(503)
+    response = make_response(audio)
+    response.mimetype = "audio/wav"
+    # "private": the app's header rule keeps only what a route marks private (no proxy needs it).
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response

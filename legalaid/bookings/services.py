@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from legalaid import audit
-from legalaid.bookings import validation
+from legalaid.bookings import calling, validation
 from legalaid.bookings.models import (
     ACTIVE_STATES,
     BOOKED,
@@ -509,6 +509,7 @@ def check_in(booking: Booking, now: datetime | None = None) -> None:
     if to_local(now, station.timezone).date() != booking.shift.duty_on:
         raise NotAllowed(_("Arrivals are checked in on the day of the booking."))
     _claim(booking, CHECKED_IN, checked_in_at=now)
+    calling.number_booking(booking, station)  # its queue number, B001 …, printed and called
     audit.record("booking.check_in", booking, station_id=station.id)
     db.session.flush()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, SubmitField
-from wtforms.validators import Optional
+from wtforms.validators import Optional, ValidationError
 
 from legalaid.bookings.forms import BookingFieldsForm
 
@@ -44,6 +44,29 @@ class MoveForm(FlaskForm):
 
     slot_id = IntegerField(validators=[Optional()])
     submit = SubmitField(_l("Move here"))
+
+
+# The kiosk's cancellation reasons: tapped, never typed (the kiosk has no keyboard). The code travels in
+# the form; the booking keeps the words (see `kiosk.lookup.reason_words`).
+CANCEL_REASONS = {
+    "clash": _l("The time clashes with something else"),
+    "solved": _l("My problem is solved"),
+    "health": _l("Health reasons"),
+    "wrong_time": _l("I booked the wrong time"),
+    "other": _l("Another reason"),
+}
+
+
+def _known_reason(form: FlaskForm, field: HiddenField) -> None:
+    if field.data not in CANCEL_REASONS:
+        raise ValidationError(_l("Choose a reason from the list."))
+
+
+class KioskCancelForm(FlaskForm):
+    """Cancel at the kiosk, with a reason chosen from a short list."""
+
+    reason = HiddenField(validators=[_known_reason])
+    submit = SubmitField(_l("Yes, cancel it"))
 
 
 class EnrolForm(FlaskForm):

@@ -137,7 +137,13 @@ def start() -> Response | str:
     station = _station()
     if _mode() == "book":
         return redirect(_url("days"))
-    return _render("start.html", station=station, duty_today=calling.taking_walkins(station))
+    now = now_utc()
+    return _render(
+        "start.html",
+        station=station,
+        duty_today=calling.taking_walkins(station, now),
+        message=calling.walkin_notice(station, now),
+    )
 
 
 @bp.get("/reset")
@@ -399,8 +405,8 @@ def walkin_ticket() -> Response | str:
     number = calling.get_walkin(session.get("walkin") or 0)
     if number is None:
         return redirect(_url("start"))
-    return _render("walkin.html", walkin=number, station=_station())
+    station = _station()
+    # 前面还有 N 人: counted as "call next" will call, at the moment the ticket is shown and printed.
+    ahead = calling.ahead_of(number, station) if number.station_id == station.id else None
+    return _render("walkin.html", walkin=number, station=station, ahead=ahead)
 
-
-# The kiosk's other pages live in their own modules and attach their routes to `bp`.
-from legalaid.kiosk import handwriting, lookup  # noqa: E402,F401

@@ -103,6 +103,9 @@ class StationForm(FlaskForm):
         _l("Booking closes (hours before)"), default=2, validators=_whole(0, 168)
     )
     retention_years = IntegerField(_l("Keep personal data (years)"), default=3, validators=_whole(1, 30))
+    queue_opens_minutes = IntegerField(
+        _l("Queue numbers from (minutes before the first session)"), default=60, validators=_whole(0, 720)
+    )
     swap_auto_approve = BooleanField(_l("Approve swaps automatically once the colleague accepts"))
     submit = SubmitField(_l("Save"))
 
@@ -141,6 +144,7 @@ class StationForm(FlaskForm):
             "booking_window_days",
             "booking_cutoff_hours",
             "retention_years",
+            "queue_opens_minutes",
             "swap_auto_approve",
         ):
             getattr(self, name).data = getattr(settings, name)
@@ -170,6 +174,7 @@ class StationForm(FlaskForm):
             booking_window_days=self.booking_window_days.data,
             booking_cutoff_hours=self.booking_cutoff_hours.data,
             retention_years=self.retention_years.data,
+            queue_opens_minutes=self.queue_opens_minutes.data,
             swap_auto_approve=bool(self.swap_auto_approve.data),
         )
 

@@ -51,6 +51,9 @@ SETTINGS = {
     "booking_window_days": Detail(_l("Booking opens (days ahead)"), change(number)),
     "booking_cutoff_hours": Detail(_l("Booking closes (hours before)"), change(number)),
     "retention_years": Detail(_l("Keep personal data (years)"), change(number)),
+    "queue_opens_minutes": Detail(
+        _l("Queue numbers from (minutes before the first session)"), change(number)
+    ),
     "swap_auto_approve": Detail(_l("Approve swaps automatically once the colleague accepts"), change(yes_no)),
 }
 REPLANNED = {

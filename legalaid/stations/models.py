@@ -39,6 +39,7 @@ class Station(Model):
         sa.CheckConstraint("booking_window_days BETWEEN 1 AND 366", name="booking_window_range"),
         sa.CheckConstraint("booking_cutoff_hours BETWEEN 0 AND 168", name="booking_cutoff_range"),
         sa.CheckConstraint("retention_years BETWEEN 1 AND 30", name="retention_years_range"),
+        sa.CheckConstraint("queue_opens_minutes BETWEEN 0 AND 720", name="queue_opens_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +53,8 @@ class Station(Model):
     booking_window_days: Mapped[int] = mapped_column(default=28)
     booking_cutoff_hours: Mapped[int] = mapped_column(default=2)
     retention_years: Mapped[int] = mapped_column(default=3)
+    # The kiosk hands out queue numbers from this many minutes before the day's first session.
+    queue_opens_minutes: Mapped[int] = mapped_column(default=60, server_default=sa.text("60"))
     # When on, a swap the colleague accepted takes effect without an administrator's approval.
     swap_auto_approve: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())

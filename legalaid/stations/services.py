@@ -41,6 +41,7 @@ class StationSettings:
     booking_window_days: int = 28
     booking_cutoff_hours: int = 2
     retention_years: int = 3
+    queue_opens_minutes: int = 60
     swap_auto_approve: bool = False
 
     @classmethod
@@ -58,6 +59,7 @@ class StationSettings:
             booking_window_days=station.booking_window_days,
             booking_cutoff_hours=station.booking_cutoff_hours,
             retention_years=station.retention_years,
+            queue_opens_minutes=station.queue_opens_minutes,
             swap_auto_approve=station.swap_auto_approve,
         )
 
@@ -126,6 +128,7 @@ def check_settings(settings: StationSettings, station: Station | None = None) ->
         ("booking_window_days", settings.booking_window_days, 1, 366),
         ("booking_cutoff_hours", settings.booking_cutoff_hours, 0, 168),
         ("retention_years", settings.retention_years, 1, 30),
+        ("queue_opens_minutes", settings.queue_opens_minutes, 0, 720),
         ("slot_minutes", settings.slot_minutes, 5, 240),
     )
     for field_name, value, low, high in ranges:
@@ -158,6 +161,7 @@ def _apply(station: Station, settings: StationSettings) -> None:
     station.booking_window_days = settings.booking_window_days
     station.booking_cutoff_hours = settings.booking_cutoff_hours
     station.retention_years = settings.retention_years
+    station.queue_opens_minutes = settings.queue_opens_minutes
     station.swap_auto_approve = bool(settings.swap_auto_approve)
     wanted = sorted(settings.sessions)
     if [(s.start_time, s.end_time) for s in station.sessions] != wanted:

@@ -324,7 +324,7 @@ def test_no_critical_or_serious_violation_on_public_desk_and_hall_pages(
         hall = chromium.new_context(locale="zh-CN", viewport=TV)
         page = hall.new_page()
         page.goto(f"{base}/duty/today?station={station.id}")
-        page.locator(".now-calling .calling").wait_for()
+        page.locator(".now-calling .call-current:not(.call-idle)").wait_for()
         audit(page, "hall display (duty, calling)")
         page.goto(f"{base}/duty/today?station={quiet.id}")
         audit(page, "hall display (next duty day)")
