@@ -70,12 +70,17 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.consultations.forms import label as consultation_label
     from legalaid.consultations.routes import bp as consultations_bp
     from legalaid.core.routes import bp as core_bp
+    from legalaid.kiosk import handwriting, lookup  # noqa: F401  (their pages join kiosk_bp)
     from legalaid.kiosk.admin import bp as kiosks_bp
     from legalaid.kiosk.routes import bp as kiosk_bp
     from legalaid.lawyers.routes import bp as lawyers_bp
     from legalaid.privacy import mask_mobile, mask_name, mask_text
     from legalaid.privacy.routes import bp as privacy_bp
     from legalaid.privacy.services import FIELDS, REASONS
+    from legalaid.ratings import kiosk as kiosk_rating  # noqa: F401  (rating at the kiosk joins kiosk_bp)
+    from legalaid.ratings.forms import rating_label
+    from legalaid.ratings.routes import bp as ratings_bp
+    from legalaid.ratings.services import booking_can_be_rated
     from legalaid.reminders.forms import outbox_detail, outbox_label
     from legalaid.reminders.routes import bp as outbox_bp
     from legalaid.reports.forms import label as report_label
@@ -101,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
         privacy_bp,
         reports_bp,
         kiosks_bp,
+        ratings_bp,
     ):
         app.register_blueprint(blueprint)
     # The same booking flow twice: the hall's touch screen and a phone-sized site.
@@ -120,6 +126,8 @@ def register_blueprints(app: Flask) -> None:
         reveal_fields=FIELDS,
         report_label=report_label,
         target_label=target_label,
+        rating_label=rating_label,
+        can_rate_booking=booking_can_be_rated,
     )
     app.jinja_env.filters["masked"] = mask_mobile
     app.jinja_env.filters["masked_text"] = mask_text

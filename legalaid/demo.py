@@ -150,7 +150,13 @@ def _load(today: date | None) -> list[str]:
     if not db.session.scalar(sa.select(sa.func.count()).select_from(Consultation)):
         _load_consultations(station, today)
         _lead_oldest_overdue(station, users["admin"], today, now)
+        _confirmations_sent(now)  # the thank-you messages with the rating link, too
         added.append("consultations")
+    from legalaid.ratings.models import Rating
+
+    if not db.session.scalar(sa.select(sa.func.count()).select_from(Rating)):
+        _load_ratings(station, users["admin"], today, now)
+        added.append("ratings")
     if not db.session.scalar(
         sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key.startswith("demo:")).limit(1)
     ):
@@ -748,7 +754,11 @@ def _confirmations_sent(now: datetime) -> None:
     messages = db.session.scalars(
         sa.select(OutboxMessage).where(
             OutboxMessage.status == PENDING,
-            sa.or_(OutboxMessage.kind.startswith("booking_"), OutboxMessage.kind.startswith("swap_")),
+            sa.or_(
+                OutboxMessage.kind.startswith("booking_"),
+                OutboxMessage.kind.startswith("swap_"),
+                OutboxMessage.kind == "consultation_done",
+            ),
         )
     ).all()
     for message in messages:
@@ -758,6 +768,49 @@ def _confirmations_sent(now: datetime) -> None:
         message.claimed_at, message.claimed_by = message.due_at, "demo"
         db.session.add(
             OutboxEvent(message_id=message.id, at=message.sent_at, status=SENT, detail="attempt 1")
+        )
+    db.session.flush()
+
+
+# The demo's ratings (好差评), newest consultation first: level, reasons, comment, and a reply if any.
+DEMO_RATINGS: tuple[tuple[int, list[str], str, str], ...] = (
+    (1, ["long_wait", "unsolved"], "等了一个多小时，问题也没说清楚。", ""),
+    (5, ["warm", "expert"], "律师很耐心，讲得明白。", ""),
+    (4, ["expert"], "", ""),
+    (2, ["unclear"], "", "已电话回访，由值班律师补充说明了仲裁时效，当事人表示理解。"),
+    (5, ["warm", "short_wait", "efficient"], "", ""),
+    (3, [], "", ""),
+    (5, ["expert", "efficient"], "", ""),
+)
+
+
+def _load_ratings(station: Station, admin: User, today: date, now: datetime) -> None:
+    """A few ratings of the latest consultations, one of them poor and still waiting for a reply (so the
+    administrator sees the flag on the first start), one poor and answered."""
+    from legalaid.consultations.models import Consultation
+    from legalaid.ratings.models import KIOSK, PHONE, Rating
+
+    latest = db.session.scalars(
+        sa.select(Consultation)
+        .where(Consultation.station_id == station.id, Consultation.held_on < today)
+        .order_by(Consultation.held_on.desc(), Consultation.id.desc())
+        .limit(len(DEMO_RATINGS))
+    ).all()
+    pairs = zip(latest, DEMO_RATINGS, strict=False)  # fewer consultations than ratings: rate those there are
+    for index, (consultation, (level, reasons, comment, reply)) in enumerate(pairs):
+        rated_at = min(now, _at(station, consultation.held_on, time(16, 0)) + timedelta(hours=index))
+        db.session.add(
+            Rating(
+                consultation_id=consultation.id,
+                level=level,
+                reasons=reasons,
+                comment=comment,
+                channel=PHONE if index % 2 else KIOSK,
+                rated_at=rated_at,
+                reply=reply,
+                replied_at=min(now, rated_at + timedelta(days=1)) if reply else None,
+                replied_by_id=admin.id if reply else None,
+            )
         )
     db.session.flush()
 

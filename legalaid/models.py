@@ -12,6 +12,7 @@ from legalaid.consultations.models import (
 )
 from legalaid.kiosk.models import KioskDevice, PublicCounter
 from legalaid.lawyers.models import LawFirm, Lawyer, Unavailability
+from legalaid.ratings.models import Rating
 from legalaid.reminders.models import OutboxEvent, OutboxMessage
 from legalaid.reports.models import MonthlyReview
 from legalaid.roster.models import Closure, DutyShift, HolidayYear, ShiftChange
@@ -46,6 +47,7 @@ __all__ = [
     "JobRun",
     "KioskDevice",
     "PublicCounter",
+    "Rating",
     "ShiftChange",
     "Station",
     "StationSession",

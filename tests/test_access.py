@@ -22,6 +22,7 @@ PUBLIC_ENDPOINTS = {
     "roster.calendar_feed",  # the secret in the address is the key
     "roster.hall_display",  # the hall's TV: no personal data
     "bookings.calling",  # its "now calling" panel (masked names)
+    "bookings.calling_voice",  # the spoken call of a queue number: no personal data
     "bookings.lookup",  # a booking is found by its code and the mobile's last digits
     "bookings.mine",
     "bookings.cancel_mine",
@@ -40,8 +41,19 @@ BOOKING_FLOW = {
     "ticket",
     "walkin",
     "walkin_ticket",
+    # the kiosk's own look-up, move and cancel (under /book they send a phone to /booking/lookup)
+    "lookup",
+    "booking",
+    "booking_move",
+    "booking_move_confirm",
+    "booking_cancel",
+    "booking_cancel_confirm",
+    "booking_cancelled",
+    "recognise",  # handwriting recognition for the name step (under /book: 404)
 }
 PUBLIC_ENDPOINTS |= {f"{prefix}.{name}" for prefix in ("kiosk", "book") for name in BOOKING_FLOW}
+# 好差评: the phone page behind the signed link; the kiosk's rating page (under /book it answers 404).
+PUBLIC_ENDPOINTS |= {"ratings.rate", "kiosk.rate", "kiosk.rated", "book.rate", "book.rated"}
 # Who may use each signed-in endpoint.
 EXPECTED = {
     "core.home": ALL_ROLES,
@@ -103,6 +115,8 @@ EXPECTED = {
     "bookings.desk_walkin": {ADMIN, STAFF},
     "bookings.desk_booking_action": {ADMIN, STAFF},
     "bookings.call_next": {ADMIN, STAFF},
+    "bookings.desk_queue_action": {ADMIN, STAFF},
+    "bookings.desk_queue_ticket": {ADMIN, STAFF},
     "bookings.desk_book": {ADMIN, STAFF},
     "consultations.console": {ADMIN, LAWYER},
     "consultations.console_live": {ADMIN, LAWYER},
@@ -121,6 +135,9 @@ EXPECTED = {
     "privacy.person_correct": {ADMIN},
     "privacy.person_erase": {ADMIN},
     "reports.log": {ADMIN},
+    "ratings.index": {ADMIN},
+    "ratings.show": {ADMIN},
+    "ratings.mine": {LAWYER},
     "reports.export": {ADMIN},
     "reports.export_full": {ADMIN},
     "reports.statistics": {ADMIN},

@@ -112,7 +112,7 @@ def test_the_person_page_lists_everything_held_and_is_audited(admin, full_world)
         "walk_ins": 0,
         "consultations": 6,
         "matters": 3,
-        "messages": 0,
+        "messages": 6,  # a thank-you message with the rating link after each consultation
         "reveals": 0,
     }
 
@@ -139,7 +139,8 @@ def test_the_export_holds_all_their_records_as_a_file(admin, full_world):
     assert [m["id"] for m in data["matters"]] == [full_world.m[2].id]
     assert {m["to"] for m in data["messages"]} == {P2_MOBILE}
     entry = actions("privacy.export")[-1]
-    assert entry.details["consultations"] == 2 and entry.details["messages"] == 2
+    # Her two messages, and a thank-you message with the rating link after each of her consultations.
+    assert entry.details["consultations"] == 2 and entry.details["messages"] == 4
     assert not any(value in json.dumps(entry.details, ensure_ascii=False) for value in P2_TRACES)
 
 
@@ -188,7 +189,7 @@ def test_erasing_a_person_removes_their_data_and_keeps_the_figures(admin, full_w
     assert person.erased_at is not None and person.mobile is None
     entry = actions("privacy.erase")[-1]
     assert entry.details["consultations"] == 2 and entry.details["bookings"] == 2
-    assert entry.details["reason"] == "本人申请删除" and entry.details["messages"] == 2
+    assert entry.details["reason"] == "本人申请删除" and entry.details["messages"] == 4  # 2 + 2 thank-yous
     # The pending message to her lapsed; the page now says the person was erased.
     assert db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.status == EXPIRED)).all()
     html = admin.get(f"/admin/privacy/people/{pid}").get_data(as_text=True)

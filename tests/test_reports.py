@@ -66,6 +66,7 @@ from legalaid.consultations.models import OUTCOMES, Consultation, ConsultationOu
 from legalaid.errors import InvalidInput, NotAllowed
 from legalaid.extensions import db
 from legalaid.privacy import services as privacy
+from legalaid.ratings.services import RatingCounts, RatingReport
 from legalaid.reports import exports
 from legalaid.reports import services as reports
 from legalaid.reports.forms import label as report_label
@@ -416,6 +417,10 @@ def test_lawyer_performance_equals_the_hand_count(world):
 
 # -- the annual report --------------------------------------------------------------------------------
 
+# Nobody rated a consultation in 2025 (the ratings are counted in tests/test_ratings.py).
+NO_RATINGS_2025 = RatingReport(
+    RatingCounts(), [(date(2025, m, 1), RatingCounts()) for m in range(1, 13)], []
+).as_dict()
 ANNUAL_2025 = {
     "year": 2025,
     "station": None,
@@ -440,6 +445,7 @@ ANNUAL_2025 = {
     "bookings": 10,
     "no_shows": 2,
     "by_channel": {"kiosk": 2, "online": 4, "desk": 2, "hotline": 2, "walkin": 3},
+    "ratings": NO_RATINGS_2025,
 }
 
 
@@ -602,12 +608,13 @@ def test_lawyer_page_and_its_xlsx_show_the_hand_count(world, app_factory):
         row = re.search(rf"<strong>{name}</strong>(.*?)</tr>", text, re.DOTALL)
         assert row, name
         cells = [int(n) for n in re.findall(r'<td class="text-end[^"]*">(\d+)</td>', row.group(1))]
-        assert cells == list(figures[1:]), name
+        assert cells == [*figures[1:], 0, 0], name  # then no rating, no poor one (the share is "—")
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     header, *body = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert len(header) == 17 and header[8] == consultation_label("outcome", "advice")
-    assert {r[0]: tuple(r[1:]) for r in body} == PERFORMANCE_2025
+    assert len(header) == 20 and header[8] == consultation_label("outcome", "advice")
+    assert {r[0]: tuple(r[1:-3]) for r in body} == PERFORMANCE_2025
+    assert {tuple(r[-3:]) for r in body} == {(0, None, 0)}  # ratings, share satisfied, poor
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "report.export"))
     assert entry.actor_name == "chief"
     assert entry.details == {

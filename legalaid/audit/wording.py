@@ -19,6 +19,7 @@ from legalaid.consultations import labels as _consultations_labels  # noqa: F401
 from legalaid.kiosk import labels as _kiosk_labels  # noqa: F401
 from legalaid.lawyers import labels as _lawyers_labels  # noqa: F401
 from legalaid.privacy import labels as _privacy_labels  # noqa: F401
+from legalaid.ratings import labels as _ratings_labels  # noqa: F401
 from legalaid.reminders import labels as _reminders_labels  # noqa: F401
 from legalaid.reports import labels as _reports_labels  # noqa: F401
 from legalaid.roster import labels as _roster_labels  # noqa: F401

@@ -40,6 +40,7 @@ from legalaid.db import get_by_id, rows_changed
 from legalaid.errors import InvalidInput, NotAllowed
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
+from legalaid.ratings import notices as rating_notices
 from legalaid.roster import services as roster
 from legalaid.roster.models import DutyShift
 from legalaid.stations.models import Station
@@ -218,6 +219,8 @@ def record_consultation(
     audit.record(
         "consultation.create", consultation, details={"outcomes": record.outcomes}, station_id=station.id
     )
+    # The person is thanked with a link to rate it (好差评), once per consultation (the outbox's key).
+    rating_notices.on_consultation_recorded(consultation, now_utc())
     db.session.flush()
     return consultation
 

@@ -26,6 +26,7 @@ from legalaid.bookings.models import Booking, Veteran, WalkIn
 from legalaid.consultations.models import CLOSED, Consultation, ConsultationVersion, Matter, MatterNote
 from legalaid.dates import local_to_utc, now_utc, to_local
 from legalaid.extensions import db
+from legalaid.ratings.models import Rating
 from legalaid.reminders.models import EXPIRED, FAILED, SENT, UNKNOWN, OutboxMessage
 from legalaid.reminders.services import expire_pending
 from legalaid.roster.models import DutyShift
@@ -222,6 +223,11 @@ def erase_consultations(ids: list[int], now: datetime) -> None:
             sa.update(ConsultationVersion)
             .where(ConsultationVersion.consultation_id.in_(chunk))
             .values(data={}),
+            execution_options={"synchronize_session": False},
+        )
+        # A rating's comment (typed by the person) and its reply go; the level, what reports count, stays.
+        db.session.execute(
+            sa.update(Rating).where(Rating.consultation_id.in_(chunk)).values(comment="", reply=""),
             execution_options={"synchronize_session": False},
         )
         matters = sa.select(Matter.id).where(Matter.consultation_id.in_(chunk)).scalar_subquery()

@@ -173,6 +173,20 @@ TEMPLATES: dict[str, tuple[object, object]] = {
         _l("A swap request was withdrawn"),
         _l("%(from)s has withdrawn the swap: the duty shift at %(station)s on %(day)s stays with them."),
     ),
+    "consultation_done": (
+        _l("Thank you for your visit"),
+        _l(
+            "Thank you for seeing lawyer %(lawyer)s at %(station)s on %(day)s. How satisfied are you? "
+            "Rate the consultation within %(days)s days: %(link)s"
+        ),
+    ),
+    "rating_poor": (
+        _l("A poor rating waits for a reply"),
+        _l(
+            "A veteran rated the consultation with lawyer %(lawyer)s at %(station)s on %(day)s as poor. "
+            "Please look into it and record the reply: %(link)s"
+        ),
+    ),
     "test": (_l("Test message"), _l("Test message from %(station)s.")),
 }
 

@@ -22,6 +22,7 @@ from legalaid.categories import category_label
 from legalaid.consultations.forms import label as consultation_label
 from legalaid.consultations.models import OUTCOMES
 from legalaid.privacy import mask_mobile, mask_name
+from legalaid.ratings.forms import rating_label
 from legalaid.reports.forms import label
 from legalaid.reports.services import LawyerFigures, LogRow, Statistics
 
@@ -157,6 +158,9 @@ def performance_table(rows: list[LawyerFigures]) -> tuple[list[str], list[list[A
         *(consultation_label("outcome", code) for code in OUTCOMES),
         _("Follow-ups closed"),
         _("Follow-ups overdue"),
+        _("Number of ratings"),
+        _("Satisfied (per cent)"),
+        _("Poor ratings"),
     ]
     body = [
         [
@@ -171,6 +175,9 @@ def performance_table(rows: list[LawyerFigures]) -> tuple[list[str], list[list[A
             *(r.outcomes[code] for code in OUTCOMES),
             r.follow_ups_closed,
             r.follow_ups_overdue,
+            r.ratings.total,
+            r.ratings.satisfied_share,
+            r.ratings.poor,
         ]
         for r in rows
     ]
@@ -181,6 +188,7 @@ def annual_rows(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, Any]]
     """The annual report as sections of (label, figure), in the order the bureau's report uses."""
     outcomes = report["outcomes"]
     channels = report["by_channel"]
+    ratings = [(_("Ratings (好差评)"), rating_rows(report["ratings"]))] if "ratings" in report else []
     return [
         (
             _("Duty"),
@@ -235,7 +243,47 @@ def annual_rows(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, Any]]
                 (_("Booked but did not come"), report["no_shows"]),
             ],
         ),
+        *ratings,
     ]
+
+
+def rating_rows(ratings: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The year's ratings as (label, figure): by level, the share satisfied, the poor ones answered."""
+    share = ratings["satisfied_share"]
+    # A share of nothing is no figure: the line is left out when nothing was rated.
+    shares = [] if share is None else [(_("Satisfied: fairly satisfied or better (per cent)"), share)]
+    return [
+        (_("Consultations rated"), ratings["total"]),
+        *((rating_label("level", level), n) for level, n in ratings["levels"].items()),
+        *shares,
+        (_("Poor ratings (dissatisfied or very dissatisfied)"), ratings["poor"]),
+        (_("of which answered"), ratings["poor_answered"]),
+    ]
+
+
+def rating_table(ratings: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """The ratings per month and per lawyer as one table: count per level, total, share satisfied, poor."""
+    header = [
+        _("Month or lawyer"),
+        *(rating_label("level", level) for level in ratings["levels"]),
+        _("Number of ratings"),
+        _("Satisfied (per cent)"),
+        _("Poor ratings"),
+    ]
+
+    def line(name: str, counts: dict[str, Any]) -> list[Any]:
+        share = counts["satisfied_share"]
+        return [
+            name,
+            *counts["levels"].values(),
+            counts["total"],
+            "" if share is None else share,
+            counts["poor"],
+        ]
+
+    body = [line(m["month"], m) for m in ratings["by_month"]]
+    body += [line(lw["lawyer"], lw) for lw in ratings["by_lawyer"]]
+    return header, body
 
 
 def annual_sheets(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
@@ -244,7 +292,11 @@ def annual_sheets(report: dict[str, Any]) -> list[tuple[str, list[str], list[lis
     title = _("Annual report %(year)s", year=report["year"])
     scope = report["station"] or _("All stations")
     rows.insert(0, [title, scope, report["as_of"]])
-    return [(str(report["year"]), [_("Section"), _("Item"), _("Figure")], rows)]
+    sheets = [(str(report["year"]), [_("Section"), _("Item"), _("Figure")], rows)]
+    if "ratings" in report:  # the ratings per month and per lawyer, on a sheet of their own
+        header, body = rating_table(report["ratings"])
+        sheets.append((_("Ratings"), header, body))
+    return sheets
 
 
 @dataclass(frozen=True)

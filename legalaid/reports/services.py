@@ -46,6 +46,8 @@ from legalaid.dates import local_day_bounds, local_today
 from legalaid.errors import InvalidInput
 from legalaid.extensions import db
 from legalaid.lawyers.models import LawFirm, Lawyer
+from legalaid.ratings import services as ratings
+from legalaid.ratings.services import RatingCounts, RatingReport
 from legalaid.reports.models import MonthlyReview
 from legalaid.roster.models import DutyShift
 from legalaid.stations.models import Station
@@ -469,6 +471,7 @@ class Statistics:
     by_channel: dict[str, int]
     visits: Visits
     follow_ups: FollowUps
+    ratings: RatingReport | None = None  # 好差评, counted in the month of the consultation rated
 
 
 def months_between(start: date, end: date) -> list[date]:
@@ -513,6 +516,7 @@ def statistics(period: Period, today: date | None = None) -> Statistics:
         by_channel=_grouped(Consultation.channel, where),
         visits=visits(period),
         follow_ups=follow_ups(period, today),
+        ratings=ratings.report(where, [m for m, _n in by_month]),
     )
 
 
@@ -535,6 +539,7 @@ class LawyerFigures:
     outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     follow_ups_closed: int = 0
     follow_ups_overdue: int = 0
+    ratings: RatingCounts = field(default_factory=RatingCounts)  # 好差评 of their consultations
 
 
 def lawyer_performance(period: Period, today: date | None = None) -> list[LawyerFigures]:
@@ -575,6 +580,8 @@ def lawyer_performance(period: Period, today: date | None = None) -> list[Lawyer
         sa.select(Consultation.lawyer_id, sa.func.count()).where(where).group_by(Consultation.lawyer_id)
     ):
         of(lawyer_id).consultations = int(n)
+    for lawyer_id, counts in ratings.counts_by_lawyer(where).items():
+        of(lawyer_id).ratings = counts
     for lawyer_id, code, n in db.session.execute(
         sa.select(Consultation.lawyer_id, ConsultationOutcome.outcome, sa.func.count())
         .join(ConsultationOutcome, ConsultationOutcome.consultation_id == Consultation.id)
@@ -650,6 +657,9 @@ def annual_report(year: int, station_id: int | None = None, today: date | None =
         "bookings": seen.bookings,
         "no_shows": seen.no_shows,
         "by_channel": seen.by_channel,
+        "ratings": ratings.report(
+            period.consultations(), months_between(period.start_on, period.end_on)
+        ).as_dict(),
     }
 
 
