@@ -248,6 +248,38 @@ def demo_load(if_empty: bool) -> None:
     click.echo("Demo data loaded: " + ", ".join(added) if added else "Demo data already present.")
 
 
+@demo_cli.command("generate")
+@click.option("--stations", type=click.IntRange(1, 1000), default=2, show_default=True)
+@click.option("--years", type=click.IntRange(1, 20), default=1, show_default=True)
+@click.option("--per-station-year", type=click.IntRange(1, 20_000), default=200, show_default=True,
+              help="Consultations per station and year.")  # fmt: skip
+@click.option("--seed", type=int, default=2026, show_default=True, help="The same seed makes the same data.")
+def demo_generate(stations: int, years: int, per_station_year: int, seed: int) -> None:
+    """Fill the database with province-scale data by bulk inserts (refused when already generated); one
+    unit of work: all of it is saved, or nothing."""
+    import time
+
+    from legalaid import generate
+
+    if current_app.config.get("ENV_NAME") == "production":
+        raise click.ClickException("Generated data is not real: it is never written in production.")
+    sizes = generate.Sizes(stations=stations, years=years, per_station_year=per_station_year, seed=seed)
+    click.echo(f"Generating {stations} stations × {years} years × {per_station_year} consultations a year …")
+    started = time.perf_counter()
+    try:
+        result = generate.generate(sizes, say=click.echo)
+    except generate.GenerateError as error:
+        raise click.ClickException(str(error)) from None
+    seconds = time.perf_counter() - started
+    rows = sum(result.out.counts.values())
+    for line in generate.summary(dict(result.out.counts), dict(result.out.seconds)):
+        click.echo(line)
+    click.echo(
+        f"{rows:,} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s; "
+        f"encryption {result.encrypt_seconds:.1f} s, writing {sum(result.out.seconds.values()):.1f} s)."
+    )
+
+
 @report_cli.command("annual")
 @click.argument("year", type=click.IntRange(2000, 2100))
 @click.option("--station", "station_id", type=int, help="One station (default: all stations).")
