@@ -84,8 +84,11 @@ def insert_if_absent(model: type, values: dict) -> bool:
 
     session = _session()
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(model).values(**values).on_conflict_do_nothing()
-    return bool(rows_changed(session.execute(statement)))
+    # RETURNING, not the row count: with a generated key PostgreSQL's driver reports -1 for both cases.
+    statement = (
+        dialect.insert(model).values(**values).on_conflict_do_nothing().returning(sa.literal_column("1"))
+    )
+    return session.execute(statement).first() is not None
 
 
 def rows_changed(result: sa.Result[Any]) -> int:
