@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 
 from legalaid.bookings.models import Veteran
 from legalaid.consultations.models import Consultation
@@ -30,13 +30,8 @@ DONE_EXPIRES = timedelta(days=3)
 
 def rating_link(consultation: Consultation) -> str:
     """The full address of the consultation's phone rating page."""
-    path = f"/rate/{link_token(consultation)}"
-    base = current_app.config.get("PUBLIC_URL", "").rstrip("/")
-    if base:
-        return base + path
-    if has_request_context():
-        return url_for("ratings.rate", token=link_token(consultation), _external=True)
-    return path
+    # PUBLIC_URL, not the request's host: the message is also queued by jobs and commands.
+    return current_app.config.get("PUBLIC_URL", "").rstrip("/") + f"/rate/{link_token(consultation)}"
 
 
 def on_consultation_recorded(consultation: Consultation, now: datetime) -> int:
