@@ -7,7 +7,7 @@ COVERAGE_FLOOR ?= 85
 PYTEST_WORKERS ?= 2
 TRANSLATIONS := legalaid/translations
 
-.PHONY: run test lint translations extract-messages lock clean system-packages
+.PHONY: run test lint translations extract-messages lock clean system-packages bench
 
 run: $(VENV)/.run-installed translations system-packages
 	@bin/run
@@ -34,6 +34,17 @@ system-packages:
 test: $(VENV)/.dev-installed translations
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=json:.coverage.json $(PYTEST_ARGS)
 	@if [ "$(COVERAGE_FLOOR)" != "0" ]; then $(BIN)/python bin/coverage-floor .coverage.json $(COVERAGE_FLOOR); fi
+
+# The load benchmark (bench/run.py: settings BENCH_… in its docstring): a PostgreSQL database of the issue's
+# size is created (or BENCH_DATABASE_URL used), the app served by gunicorn and loaded by wrk (Debian
+# package, installed when missing and possible, as system-packages does) and by Python clients.
+bench: $(VENV)/.dev-installed translations
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then as=""; elif sudo -n true 2>/dev/null; then as="sudo -n"; else as=no; fi; \
+	  [ "$$as" != no ] && command -v apt-get >/dev/null && $$as apt-get update -qq >/dev/null 2>&1 \
+	    && $$as env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 \
+	    || { echo "bench: wrk is missing: apt-get install wrk"; exit 1; }; }
+	$(BIN)/python bin/bench
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
