@@ -179,12 +179,16 @@ class Config:
     # Seconds to wait for the gateway's answer. A message sent without an answer is marked unknown
     # for a person to check, never posted again by itself: set this above the gateway's slowest answer.
     SMS_GATEWAY_TIMEOUT = _float("SMS_GATEWAY_TIMEOUT", 20)
-    # Which sender each channel uses; anything unset writes to instance/outbox.log.
+    # Which sender each channel uses; anything unset goes to the log sender.
     SENDERS = {
         "log": "log",
         "email": "smtp" if os.environ.get("MAIL_SERVER") else "log",
         "sms": "sms" if os.environ.get("SMS_GATEWAY_URL") else "log",
     }
+
+    # The log sender's file, relative to the instance folder; empty: the process's log only (stderr).
+    # Production writes nothing to a web host's disk, so several hosts can serve one database.
+    OUTBOX_LOG_FILE = os.environ.get("OUTBOX_LOG_FILE", "")
 
     # Reminder times of day and day counts (station time), as JSON overriding the defaults in
     # legalaid/reminders/rules.py, e.g. {"duty_eve_at": "16:30", "quiet_start": "20:00"}.
@@ -256,6 +260,7 @@ class DevelopmentConfig(Config):
     REMEMBER_COOKIE_SECURE = False
     REMEMBER_COOKIE_NAME = "remember_token"
     KIOSK_ENROLMENT_REQUIRED = _bool("KIOSK_ENROLMENT_REQUIRED", False)  # the demo's /kiosk link works
+    OUTBOX_LOG_FILE = os.environ.get("OUTBOX_LOG_FILE", "outbox.log")  # instance/outbox.log, to read
 
     @classmethod
     def check(cls, app_config: dict) -> None:
@@ -276,6 +281,7 @@ class TestConfig(Config):
     KIOSK_ENROLMENT_REQUIRED = False
     REMEMBER_COOKIE_SECURE = False
     REMEMBER_COOKIE_NAME = "remember_token"
+    OUTBOX_LOG_FILE = "outbox.log"  # under each test's own instance folder
     # One cheap iteration: the suite tests behaviour, not the cost of hashing (each scrypt account
     # cost 0.15–0.23 s). Never outside tests.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"  # noqa: S105  (a method name)

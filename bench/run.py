@@ -12,8 +12,13 @@ Settings (environment):
   `BENCH_INSTANCES` (1; 2 runs two app instances on two ports behind the load), `BENCH_PORT` (8100),
   `BENCH_EXPORT_ROWS` (100000), `BENCH_SWEEP_MESSAGES` (10000), `BENCH_ROSTER_STATIONS` (100),
   `BENCH_ROSTER_WEEKS` (52).
-- `BENCH_DIR` (default instance/bench): the app's instance folder under load (its secret and data keys,
-  made once: a kept database stays readable by the next run), wrk's script and the servers' logs.
+- `BENCH_DIR` (default instance/bench): the instance folder of the generator and the timed jobs (the
+  development secret and data keys, made once: a kept database stays readable by the next run), wrk's
+  script and the servers' logs.
+
+The servers run with production settings (`LEGALAID_ENV=production`, those keys passed in the
+environment) and an instance folder that does not exist: after the loads the run checks that it still
+does not, i.e. that a web host kept nothing on its local disk (issue 15 point 4).
 """
 
 from __future__ import annotations
@@ -307,6 +312,36 @@ class Bench:
             **RAISED_LIMITS,
         )
 
+    @property
+    def served_instance(self) -> Path:
+        """The instance folder the app servers are given: it must never be created."""
+        return self.s.workdir / "served-instance"
+
+    def serve_env(self) -> dict[str, str]:
+        """The servers' environment: production settings with the keys the data was written with."""
+        workdir = self.s.workdir
+        keys = json.loads((workdir / "data-keys.json").read_text())
+        return {
+            **self.env,
+            "LEGALAID_ENV": "production",
+            "SECRET_KEY": (workdir / "secret_key").read_text().strip(),
+            "DATA_KEYS": keys["data_keys"],
+            "DATA_HASH_KEY": keys["hash_key"],
+            "LEGALAID_INSTANCE_PATH": str(self.served_instance),
+        }
+
+    def check_local_disk(self) -> None:
+        """Say whether the app servers wrote anything under their instance folder."""
+        folder = self.served_instance
+        if folder.exists():
+            written = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+            self.notes.append(f"**the app servers wrote to their local disk**: {folder}: {written}")
+        else:
+            self.notes.append(
+                f"The app servers (production settings) wrote nothing to a local disk: their instance "
+                f"folder ({folder}) was never created."
+            )
+
     def flask(self, *args: str) -> str:
         """Run `flask --app wsgi …` for the app under test; its output."""
         done = subprocess.run(
@@ -350,7 +385,7 @@ class Bench:
         logfile = (self.s.workdir / log).open("w")
         proc = subprocess.Popen(
             [PYTHON, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", app],
-            cwd=ROOT, env=self.env, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env=self.serve_env(), stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         self.servers.append(proc)
         path = "/healthz" if app == "wsgi:app" else "/"
@@ -480,6 +515,8 @@ class Bench:
             self.flask("db", "upgrade")
             self.generate()
             info = self.job("setup")
+            if self.served_instance.exists():
+                shutil.rmtree(self.served_instance)
             for stage in (lambda: self.measure_pages(info), self.timed_jobs):
                 try:
                     stage()
@@ -536,6 +573,7 @@ class Bench:
         self.rush(info)
         self.worker_memory()
         self.stop_servers()
+        self.check_local_disk()
 
     def booking_and_lookup(self, stations: list[int]) -> None:
         """A complete booking on the phone pages, then the look-up of the bookings it made."""
@@ -596,11 +634,13 @@ class Bench:
         for fmt in ("csv", "xlsx"):
             say(f"export {fmt}")
             done = self.job("export", rows=s.export_rows, format=fmt)
+            fast = done["seconds"] <= 5 and done["peak_mb"] <= 200
             self.rows.append(Row(
                 f"export of {done['rows']:,} rows ({fmt.upper()})",
                 result=f"{done['seconds']:.1f} s, peak {done['peak_mb']:.0f} MB",
                 target="≤ 5 s, ≤ 200 MB",
-                met=done["seconds"] <= 5 and done["peak_mb"] <= 200 and done["rows"] >= s.export_rows,
+                # Fewer rows than asked (small data) cannot show the target met or missed.
+                met=fast if done["rows"] >= s.export_rows else None,
                 note="" if done["rows"] >= s.export_rows else "fewer rows in the data",
             ))  # fmt: skip
         say("roster generation")
@@ -642,7 +682,10 @@ class Bench:
             print(f"- {line}")
         print()
         limits = ", ".join(f"{k}={v}" for k, v in RAISED_LIMITS.items())
-        print(f"The app ran with LEGALAID_ENV=development and the public limits raised ({limits}).")
+        print(
+            "The app servers ran with LEGALAID_ENV=production (the generator and the timed jobs with "
+            f"development settings) and the public limits raised ({limits})."
+        )
         for note in self.notes:
             print(note)
 

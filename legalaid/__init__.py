@@ -157,8 +157,8 @@ def register_events() -> None:
     from legalaid.roster import services as roster
     from legalaid.stations import services as stations
 
-    if planning.plan_slots not in roster.on_shift_made:
-        roster.on_shift_made.append(planning.plan_slots)
+    if planning.plan_shifts not in roster.on_shifts_made:
+        roster.on_shifts_made.append(planning.plan_shifts)
     if planning.replan_coming_days not in stations.on_plan_changed:
         stations.on_plan_changed.append(planning.replan_coming_days)
 

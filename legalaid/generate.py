@@ -1431,6 +1431,10 @@ def generate(sizes: Sizes, now: datetime | None = None, say: Callable[[str], obj
         raise GenerateError("Sizes: 1–1000 stations, 1–20 years, 1–20000 consultations per station and year.")
     generator = Generator(sizes, now=now, say=say)
     generator.run()
+    # COPY bypasses the session: the report summaries are rebuilt from the rows just written.
+    from legalaid.reports import summaries
+
+    summaries.rebuild_all(db.session.connection(), analyze=True)
     return generator
 
 

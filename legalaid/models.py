@@ -14,7 +14,16 @@ from legalaid.kiosk.models import KioskDevice, PublicCounter
 from legalaid.lawyers.models import LawFirm, Lawyer, Unavailability
 from legalaid.ratings.models import Rating
 from legalaid.reminders.models import OutboxEvent, OutboxMessage
-from legalaid.reports.models import MonthlyReview
+from legalaid.reports import summaries  # noqa: F401  (keeps the summary tables right on every session)
+from legalaid.reports.models import (
+    MonthlyReview,
+    ReportCategoryMonth,
+    ReportCloseDays,
+    ReportLawyerMonth,
+    ReportMonth,
+    ReportVisitMonth,
+    ReportYear,
+)
 from legalaid.roster.models import Closure, DutyShift, HolidayYear, ShiftChange
 from legalaid.scheduler import JobRun
 from legalaid.stations.models import Station, StationSession
@@ -33,6 +42,12 @@ __all__ = [
     "Consultation",
     "ConsultationOutcome",
     "MonthlyReview",
+    "ReportCategoryMonth",
+    "ReportCloseDays",
+    "ReportLawyerMonth",
+    "ReportMonth",
+    "ReportVisitMonth",
+    "ReportYear",
     "ConsultationVersion",
     "Matter",
     "OutboxMessage",

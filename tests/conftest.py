@@ -225,6 +225,26 @@ def csrf_token(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
+class QueryCounter:
+    """Counts the statements the app sends to the database while a call runs."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *args: object) -> None:
+        self.count += 1
+
+    def during(self, call: Callable[[], object]) -> int:
+        """How many statements `call()` sent."""
+        sa.event.listen(db.engine, "before_cursor_execute", self)
+        try:
+            self.count = 0
+            call()
+            return self.count
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", self)
+
+
 def post_form(client: FlaskClient, url: str, data: dict, form_page: str | None = None, **kwargs):
     """GET the form page, then POST the data with the page's CSRF token, like a browser."""
     page = client.get(form_page or url)

@@ -21,7 +21,7 @@ from legalaid.bookings import services as bookings
 from legalaid.bookings.models import Slot
 from legalaid.extensions import db
 from legalaid.roster import services as roster
-from tests.conftest import csrf_token, login
+from tests.conftest import QueryCounter, csrf_token, login
 
 DUTY_DAY = date(2026, 3, 10)  # a Tuesday, a working day
 BOOKED_AT = datetime(2026, 3, 5, 2, 0, tzinfo=UTC)
@@ -162,24 +162,6 @@ def test_an_administrators_past_day_does_not_poll(app, hall):
     assert '<div id="console-live"' in past and "/console/live" not in past
     assert "/console/live" in today
 
-
-class QueryCounter:
-    """Counts the statements the app sends to the database while it is on."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, *args: object) -> None:
-        self.count += 1
-
-    def during(self, call):
-        sa.event.listen(db.engine, "before_cursor_execute", self)
-        try:
-            self.count = 0
-            call()
-            return self.count
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", self)
 
 
 def _grow_the_day(hall, make_user, start: int, people: int) -> None:

@@ -142,7 +142,49 @@ def test_every_shift_the_roster_makes_is_planned_at_once(app, clock, make_statio
     # Set by hand on a new day: planned too; the hook is registered once however many apps are built.
     extra = roster.set_shift_lawyer(station, date(2026, 5, 12), lawyers[0], "加班", today=TODAY)
     assert times(extra) == HOURLY
-    assert roster.on_shift_made.count(planning.plan_slots) == 1
+    assert roster.on_shifts_made.count(planning.plan_shifts) == 1
+
+
+def test_a_year_of_rotation_is_planned_in_bulk_as_each_day_alone(app, clock, make_station, make_lawyer):
+    """Two stations with different settings: every generated day's slots and quota are those `plan_slots`
+    gives one day, and a year costs the same statements on slots and quotas as four weeks."""
+    hourly = make_station("整点站", sessions=[(time(9), time(12))], slot_minutes=60, places_per_slot=2)
+    halves = make_station("半点站")
+    for one in (hourly, halves):
+        make_lawyer(one)
+        make_lawyer(one)
+    by_hand = roster.set_shift_lawyer(hourly, date(2026, 3, 17), roster.station_lawyers(hourly)[0], "测试")
+    db.session.commit()
+    expected_hourly = times(by_hand)  # planned on its own, through the same hook
+    assert expected_hourly == ["09:00", "10:00", "11:00"]
+
+    def planning_statements(station, weeks: int) -> int:
+        """The statements that read or write slots and quotas while a rotation of `weeks` is made."""
+        seen: list[str] = []
+
+        def note(_conn, _cursor, statement, *_args) -> None:
+            if "slots" in statement or "shift_quotas" in statement:
+                seen.append(statement)
+
+        start = date(2026, 3, 18)
+        sa.event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            roster.apply_rotation(station, start, start + timedelta(weeks=weeks), today=TODAY)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", note)
+        return len(seen)
+
+    few = planning_statements(halves, 4)
+    many = planning_statements(hourly, 40)
+    db.session.commit()
+    assert many == few, (few, many)  # read the plans, insert the quotas, insert the slots
+    for station, wanted, places, public in ((hourly, expected_hourly, 2, 4), (halves, HALF_HOURLY, 1, 10)):
+        made = roster.shifts_between(station, date(2026, 3, 18), date(2026, 12, 31))
+        assert len(made) >= 4
+        for one in made:
+            assert times(one) == wanted
+            assert {s.capacity for s in planning.slots_of(one)} == {places}
+            assert planning.public_places_left(one) == public
 
 
 def test_a_page_never_plans_a_day_and_the_command_does(app, station, runner):

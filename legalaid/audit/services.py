@@ -9,12 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_login import current_user
-from flask_sqlalchemy.pagination import Pagination
 
 from legalaid.audit import labels
 from legalaid.audit.models import SYSTEM_ACTOR, VISITOR_PREFIX, AuditEntry
 from legalaid.dates import local_day_bounds
 from legalaid.extensions import db
+from legalaid.paging import CappedPage, capped_page
 from legalaid.privacy import mask_text
 
 # Older code adds its labels to these names; they are the registry's own dicts (see audit/labels.py).
@@ -99,8 +99,8 @@ class AuditFilter:
 
 def search(
     criteria: AuditFilter, page: int = 1, per_page: int = 50, tz_name: str | None = None
-) -> Pagination:
-    """Entries matching the filter, newest first, one page at a time."""
+) -> CappedPage:
+    """Entries matching the filter, newest first, one page at a time (counted up to the cap)."""
     query = sa.select(AuditEntry)
     if criteria.actor:
         query = query.where(AuditEntry.actor_name == criteria.actor)
@@ -117,15 +117,25 @@ def search(
     if criteria.end_on:
         query = query.where(AuditEntry.at < local_day_bounds(criteria.end_on, tz_name)[1])
     query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return capped_page(query, page, per_page)
+
+
+def _distinct(column: Any) -> list[str]:
+    """The column's distinct values in order, by hopping along its index from one value to the next
+    (a recursive query): a few index look-ups per value, not a scan of millions of entries."""
+    seen = sa.select(sa.func.min(column).label("v")).cte("seen", recursive=True)
+    following = sa.select(sa.select(sa.func.min(column)).where(column > seen.c.v).scalar_subquery()).where(
+        seen.c.v.is_not(None)
+    )
+    seen = seen.union_all(following)
+    return list(db.session.scalars(sa.select(seen.c.v).where(seen.c.v.is_not(None))))
 
 
 def known_actions() -> list[str]:
     """The distinct actions in the log, for the filter's drop-down."""
-    return list(db.session.scalars(sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+    return _distinct(AuditEntry.action)
 
 
 def known_target_types() -> list[str]:
     """The distinct record types in the log, for the filter's drop-down."""
-    query = sa.select(AuditEntry.target_type).where(AuditEntry.target_type.is_not(None)).distinct()
-    return list(db.session.scalars(query.order_by(AuditEntry.target_type)))
+    return _distinct(AuditEntry.target_type)

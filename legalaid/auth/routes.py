@@ -208,9 +208,7 @@ def _enrol_page(form: TotpEnrolForm) -> str:
     if not secret:
         secret = session[ENROL_KEY] = totp.new_secret()
     uri = totp.provisioning_uri(_me(), secret)
-    return render_template(
-        "auth/two_step.html", form=form, secret=secret, qr=totp.qr_data_uri(uri), uri=uri
-    )
+    return render_template("auth/two_step.html", form=form, secret=secret, qr=totp.qr_data_uri(uri), uri=uri)
 
 
 @bp.get("/account/two-step")
@@ -267,8 +265,10 @@ def two_step_off() -> Response | str:
 @bp.get("/admin/users")
 @roles(ADMIN)
 def users() -> str:
-    """List every account."""
-    return render_template("auth/users.html", users=services.list_users(), confirm=ConfirmForm())
+    """List the accounts, a page at a time."""
+    page = min(max(request.args.get("page", 1, type=int), 1), 100_000)
+    found = services.users_page(page)
+    return render_template("auth/users.html", users=found.items, found=found, confirm=ConfirmForm())
 
 
 def _station_choices() -> list[tuple[int, str]]:

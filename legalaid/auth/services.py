@@ -25,6 +25,7 @@ from legalaid.db import rows_changed
 from legalaid.errors import InvalidInput, NotAllowed, TooManyAttempts
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
+from legalaid.paging import CappedPage, capped_page
 from legalaid.privacy import is_email
 from legalaid.security import hashed
 
@@ -108,6 +109,11 @@ def find_by_username(username: str) -> User | None:
 def list_users() -> list[User]:
     """Every account, active first, then by username."""
     return list(db.session.scalars(sa.select(User).order_by(User.active.desc(), User.username)))
+
+
+def users_page(page: int = 1, per_page: int = 50) -> CappedPage:
+    """The accounts a page at a time, active first, then by username (a province has a thousand)."""
+    return capped_page(sa.select(User).order_by(User.active.desc(), User.username), page, per_page)
 
 
 def create_user(
@@ -364,14 +370,16 @@ def purge_old_records(keep: timedelta = timedelta(days=1)) -> int:
     cutoff = now_utc() - keep
     removed = throttle.purge(cutoff)
     removed += (
-        rows_changed(db.session.execute(
-            sa.delete(UserSession).where(
-                sa.or_(
-                    UserSession.ended_at < cutoff,
-                    UserSession.created_at < cutoff - current_app.config["SESSION_MAX_AGE"],
+        rows_changed(
+            db.session.execute(
+                sa.delete(UserSession).where(
+                    sa.or_(
+                        UserSession.ended_at < cutoff,
+                        UserSession.created_at < cutoff - current_app.config["SESSION_MAX_AGE"],
+                    )
                 )
             )
-        ))
+        )
         or 0
     )
     return removed

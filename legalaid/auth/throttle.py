@@ -124,6 +124,9 @@ def give_back(kind: str, keys: Iterable[str]) -> None:
 
 def purge(cutoff: datetime) -> int:
     """Delete the counts whose window opened before `cutoff`; how many were deleted."""
-    return rows_changed(
-        db.session.execute(sa.delete(ThrottleCount).where(ThrottleCount.window_started_at < cutoff))
-    ) or 0
+    return (
+        rows_changed(
+            db.session.execute(sa.delete(ThrottleCount).where(ThrottleCount.window_started_at < cutoff))
+        )
+        or 0
+    )

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, selectinload
 
-from legalaid import audit
+from legalaid import audit, cache
 from legalaid.auth.models import User
 from legalaid.bookings.models import (
     CANCELLED,
@@ -322,6 +322,7 @@ def _call_booking(booking: Booking, station: Station, now: datetime) -> bool:
         details = {"number": booking.queue_label} if booking.queue_number else None
         audit.record("booking.call", booking, details=details, station_id=station.id)
         db.session.flush()
+        cache.drop_pages(station.id, cache.HALL)  # the hall display shows the call at once
     return bool(called)
 
 
@@ -337,6 +338,7 @@ def _call_walkin(walkin: WalkIn, station: Station, now: datetime) -> bool:
     if called:
         audit.record("walkin.call", walkin, details={"number": walkin.label}, station_id=station.id)
         db.session.flush()
+        cache.drop_pages(station.id, cache.HALL)
     return bool(called)
 
 
@@ -408,6 +410,7 @@ def queue_action(
         raise NotAllowed(_("%(number)s has changed meanwhile; nothing was done.", number=entry.label))
     _audit(entry, action, station)
     db.session.flush()
+    cache.drop_pages(station.id, cache.HALL)  # a recall is heard again, a passed number leaves the screen
     return _booking_entry(entry.record) if isinstance(entry.record, Booking) else _walkin_entry(entry.record)
 
 
@@ -428,18 +431,21 @@ def hall_calls(station: Station, now: datetime | None = None, limit: int = 6) ->
     passed numbers left out. Polled every few seconds: two small reads."""
     now = now or now_utc()
     today = to_local(now, station.timezone).date()
-    shift = roster.shift_on(station, today)
+    # Today's shift joined in, not looked up first: two reads per poll, whatever is shown.
     bookings = list(db.session.scalars(
         sa.select(Booking)
+        .join(DutyShift, DutyShift.id == Booking.shift_id)
         .where(
-            Booking.shift_id == shift.id,
+            DutyShift.station_id == station.id,
+            DutyShift.duty_on == today,
+            roster.ON_DUTY,
             Booking.called_at.is_not(None),
             Booking.passed_at.is_(None),
             Booking.announced_at.is_not(None),
         )
         .order_by(Booking.announced_at.desc())
         .limit(limit)
-    )) if shift is not None else []
+    ))
     walkins = list(db.session.scalars(
         sa.select(WalkIn)
         .where(

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from legalaid import audit
 from legalaid.bookings.models import (
@@ -20,7 +21,7 @@ from legalaid.bookings.models import (
     Slot,
 )
 from legalaid.dates import local_to_utc, local_today, now_utc, to_local
-from legalaid.db import get_by_id
+from legalaid.db import MAX_ID
 from legalaid.extensions import db
 from legalaid.roster import services as roster
 from legalaid.roster.models import DutyShift
@@ -199,10 +200,44 @@ def _replan(shift: DutyShift, keep_bookings: bool) -> tuple[bool, OldPlan | None
 def plan_slots(shift: DutyShift) -> list[Slot]:
     """Give a shift the slots and quota of its station's settings: made when it has none, made afresh
     when nobody holds a place in it (a day open again); a day with bookings keeps its plan. Flushes;
-    returns the slots. The roster calls this for every shift it makes or brings back."""
+    returns the slots. The roster plans the shifts it makes through `plan_shifts`."""
     _replan(shift, keep_bookings=False)
     db.session.flush()
     return slots_of(shift)
+
+
+def plan_shifts(shifts: list[DutyShift]) -> None:
+    """`plan_slots` for many shifts at once (a year of rotation for a station, made by one change): the
+    plans are read a few hundred shifts per query, a new day (no plan yet, the usual case) gets its slots
+    and quota in two bulk inserts for all, and only a day brought back with an old plan is re-planned on
+    its own. Flushes. The roster calls this with every batch of shifts it makes or brings back."""
+    db.session.flush()
+    ids = [shift.id for shift in shifts]
+    plans: dict[int, _Plan] = {}
+    for start in range(0, len(ids), 500):
+        plans.update(_plans(ids[start : start + 500]))
+    quotas: list[dict] = []
+    new_slots: list[dict] = []
+    settings: dict[int, tuple[int, int]] = {}  # station id → (places per slot, public capacity)
+    for shift in shifts:
+        plan = plans[shift.id]
+        if plan.slots or plan.quota is not None or plan.referenced:
+            _replan(shift, keep_bookings=False)  # a day open again: its old plan is looked at with care
+            continue
+        station = shift.station
+        if station.id not in settings:
+            settings[station.id] = (station.places_per_slot, public_capacity(station))
+        places, public = settings[station.id]
+        quotas.append({"shift_id": shift.id, "public_capacity": public, "public_booked": 0})
+        new_slots.extend(
+            {"shift_id": shift.id, "starts_at": begin, "ends_at": end, "capacity": places, "booked": 0}
+            for begin, end in planned_times(station, shift.duty_on)
+        )
+    if quotas:  # nothing in the session holds these rows: plain bulk inserts
+        db.session.execute(sa.insert(ShiftQuota), quotas)
+    if new_slots:
+        db.session.execute(sa.insert(Slot), new_slots)
+    db.session.flush()
 
 
 # Tests and older callers know this name; it now only ever writes through `plan_slots`.
@@ -317,11 +352,13 @@ def booking_opens(station: Station, now: datetime | None = None) -> tuple[date, 
     return today, today + timedelta(days=station.booking_window_days)
 
 
-def slot_is_open(slot: Slot, channel: str, now: datetime | None = None) -> bool:
+def slot_is_open(
+    slot: Slot, channel: str, now: datetime | None = None, station: Station | None = None
+) -> bool:
     """Whether this channel may still book the slot: before the cutoff for the public, before the
-    end of the slot for the desk."""
+    end of the slot for the desk. `station`: the slot's, when the caller has it at hand."""
     now = now or now_utc()
-    station = slot.shift.station
+    station = station or slot.shift.station
     first, last = booking_opens(station, now)
     if not first <= slot.shift.duty_on <= last and channel in PUBLIC_CHANNELS:
         return False
@@ -341,32 +378,53 @@ class BookableDay(NamedTuple):
 def bookable_days(station: Station, channel: str, now: datetime | None = None) -> list[BookableDay]:
     """The coming duty days a channel can book (closed days excluded), with slots and places left.
 
-    Slots and quotas of the whole window are read in two queries, not per day; nothing is written (a day
-    without a plan shows no places).
+    Two queries, whatever the number of days and slots: the shifts (with their lawyers), then the
+    slots with their day's quota. The closed days come from the memo (`roster.closed_days_shown`):
+    this only shows; a booking checks the day again. Nothing is written (a day without a plan shows no
+    places).
     """
     now = now or now_utc()
     first, last = booking_opens(station, now)
-    closed = roster.closed_days(station, first, last)
+    closed = roster.closed_days_shown(station, first, last)
     shifts = [s for s in roster.shifts_between(station, first, last) if s.duty_on not in closed]
     ids = [s.id for s in shifts]
     if not ids:
         return []
-    slots: dict[int, list[Slot]] = {i: [] for i in ids}
-    query = sa.select(Slot).where(Slot.shift_id.in_(ids), OFFERED).order_by(Slot.starts_at)
-    for slot in db.session.scalars(query):
-        slots[slot.shift_id].append(slot)
-    quota_left = {
-        q.shift_id: max(0, q.public_capacity - q.public_booked)
-        for q in db.session.scalars(sa.select(ShiftQuota).where(ShiftQuota.shift_id.in_(ids)))
-    }
+    slots, quota_left = _slots_and_quota_left(ids)
     days = []
     for shift in shifts:
-        open_ = [s for s in slots[shift.id] if slot_is_open(s, channel, now)]
+        open_ = [s for s in slots[shift.id] if slot_is_open(s, channel, now, station)]
         left = sum(s.free for s in open_)
         if channel in PUBLIC_CHANNELS:
             left = min(left, quota_left.get(shift.id, 0))
         days.append(BookableDay(shift, open_, left))
     return days
+
+
+def _slots_and_quota_left(shift_ids: list[int]) -> tuple[dict[int, list[Slot]], dict[int, int]]:
+    """The offered slots of these shifts in time order, and the places each shift has left for booking
+    ahead, in one query (a shift without a quota has none left)."""
+    slots: dict[int, list[Slot]] = {i: [] for i in shift_ids}
+    quota_left: dict[int, int] = {}
+    query = (
+        sa.select(Slot, ShiftQuota.public_capacity - ShiftQuota.public_booked)
+        .outerjoin(ShiftQuota, ShiftQuota.shift_id == Slot.shift_id)
+        .where(Slot.shift_id.in_(shift_ids), OFFERED)
+        .order_by(Slot.starts_at)
+    )
+    for slot, left in db.session.execute(query):
+        slots[slot.shift_id].append(slot)
+        if left is not None:
+            quota_left[slot.shift_id] = max(0, left)
+    return slots, quota_left
+
+
+def open_day(shift: DutyShift, channel: str, now: datetime | None = None) -> tuple[list[Slot], int]:
+    """A day's time page in one query: the slots this channel may still book (full ones included), and
+    the places left for booking ahead (`public_places_left`)."""
+    slots, quota_left = _slots_and_quota_left([shift.id])
+    station = shift.station
+    return [s for s in slots[shift.id] if slot_is_open(s, channel, now, station)], quota_left.get(shift.id, 0)
 
 
 def open_slots(shift: DutyShift, channel: str, now: datetime | None = None) -> list[Slot]:
@@ -375,8 +433,10 @@ def open_slots(shift: DutyShift, channel: str, now: datetime | None = None) -> l
 
 
 def get_slot(slot_id: int) -> Slot | None:
-    """The slot with this id, if any."""
-    return get_by_id(Slot, slot_id)
+    """The slot with this id, if any, with its shift (every caller asks for it next): one query."""
+    if not isinstance(slot_id, int) or not 0 < slot_id <= MAX_ID:
+        return None
+    return db.session.get(Slot, slot_id, options=[joinedload(Slot.shift)])
 
 
 def booking_counts(shift_ids: list[int]) -> dict[int, int]:

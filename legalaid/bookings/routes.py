@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers.response import Response
 
+from legalaid import cache
 from legalaid.access import ADMIN, STAFF, public, roles
 from legalaid.bookings import calling as day_queue
 from legalaid.bookings import lookup as finding
@@ -372,18 +373,25 @@ def desk_book() -> Response | str:
 @bp.get("/duty/calling")
 @public
 def calling() -> str:
-    """The "now calling" panel of the hall display, fetched every few seconds (no personal data
-    beyond a masked name)."""
-    station = stations.get_station(request.args.get("station", type=int) or 0) or stations.station_for(None)
-    if station is None:
+    """The "now calling" panel of the hall display, fetched every few seconds by every TV (no personal
+    data beyond a masked name): the same for all, so kept a second in the page cache; a call made in
+    this process shows at once."""
+    asked = request.args.get("station", type=int)
+    station_id = (stations.public_station_id(asked) if asked else None) or stations.public_station_id(None)
+    if station_id is None:
         abort(404)
-    calls = day_queue.hall_calls(station, now_utc())
-    return render_template(
-        "bookings/calling.html",
-        calling=calls[0] if calls else None,
-        recent=calls[1:],
-        voice_version=speech.VOICE_VERSION,
-    )
+
+    def render() -> str:
+        station = stations.public_station(station_id) or abort(404)
+        calls = day_queue.hall_calls(station, now_utc())
+        return render_template(
+            "bookings/calling.html",
+            calling=calls[0] if calls else None,
+            recent=calls[1:],
+            voice_version=speech.VOICE_VERSION,
+        )
+
+    return cache.page(cache.HALL, station_id, render)
 
 
 @bp.get("/duty/calling/voice/<label>.wav")

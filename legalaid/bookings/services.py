@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from legalaid import audit
+from legalaid import audit, cache
 from legalaid.bookings import calling, validation
 from legalaid.bookings.models import (
     ACTIVE_STATES,
@@ -202,14 +202,28 @@ def _take_quota(shift_id: int) -> None:
 
 
 def _take_place(slot: Slot, public: bool) -> None:
-    """Take one place in the slot (and in the shift's public quota), or raise SlotFull."""
+    """Take one place in the slot (and in the shift's public quota), or raise SlotFull; called inside a
+    savepoint, whose rollback gives the slot's place back when the quota is full."""
     _take_slot(slot)
     if public:
-        try:
-            _take_quota(slot.shift_id)
-        except SlotFull:
-            _release(slot.id, slot.shift_id, public=False)
-            raise
+        _take_quota(slot.shift_id)
+
+
+def sold_out(slot: Slot, channel: str) -> bool:
+    """Whether the slot, or the day's places for booking ahead (public channels), were gone when read.
+
+    Only a shortcut for the many who confirm after the last place went (a rush): a read, not a lock, so
+    `False` promises nothing; the conditional UPDATEs of `_take_place` decide."""
+    if slot.free <= 0:
+        return True
+    if channel not in PUBLIC_CHANNELS:
+        return False
+    left = db.session.scalar(
+        sa.select(ShiftQuota.public_capacity - ShiftQuota.public_booked).where(
+            ShiftQuota.shift_id == slot.shift_id
+        )
+    )
+    return left is not None and left <= 0
 
 
 def _find_or_add_veteran(name: str, mobile: str) -> Veteran:
@@ -252,23 +266,25 @@ def _book(req: BookingRequest, now: datetime, actor_id: int | None) -> Booking:
         raise NotAllowed(_("The station is closed that day."))
     if not slot_is_open(slot, req.channel, now):
         raise NotAllowed(_("Booking for this time has closed. Please choose a later time."))
-    public = req.channel in PUBLIC_CHANNELS
-    # The write that decides comes first: from here on, competitors for this place wait for us. It
-    # comes before the savepoint too: on SQLite a savepoint opened first would begin a read
-    # transaction, which cannot wait for the write lock when it later needs it.
-    _take_place(slot, public)
-    try:
-        with db.session.begin_nested():
-            return _add_booking(req, slot, now, actor_id)
-    except BaseException:
-        _release(slot.id, shift.id, public)  # the savepoint undid the rest; give the place back
-        raise
-
-
-def _add_booking(req: BookingRequest, slot: Slot, now: datetime, actor_id: int | None) -> Booking:
-    shift = slot.shift
+    if sold_out(slot, req.channel):  # a full time is refused without writing anything
+        raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
+    # The person first: a write, so on SQLite the transaction holds the write lock before the savepoint
+    # (a savepoint opened first would begin a read transaction, which cannot wait for the lock later).
     veteran = _veteran_for(req)
     db.session.flush()
+    with db.session.begin_nested():
+        booking = _add_booking(req, slot, veteran, now, actor_id)
+        # The write that decides comes last: competitors for the day's places wait for this transaction
+        # from here to its commit only, not while the booking's rows are written. When the day is full
+        # the savepoint undoes the booking and the place taken in the slot alike.
+        _take_place(slot, req.channel in PUBLIC_CHANNELS)
+        return booking
+
+
+def _add_booking(
+    req: BookingRequest, slot: Slot, veteran: Veteran, now: datetime, actor_id: int | None
+) -> Booking:
+    shift = slot.shift
     already = active_booking(veteran.id, shift.id)
     if already is not None:
         raise AlreadyBooked(_("You already have a booking that day."), booking=already)
@@ -298,6 +314,7 @@ def _add_booking(req: BookingRequest, slot: Slot, now: datetime, actor_id: int |
         station_id=shift.station_id,
     )
     announce(booking, MADE, now)
+    cache.drop_pages(shift.station_id, cache.KIOSK)  # the next day list here shows one place fewer
     return booking
 
 
@@ -396,6 +413,7 @@ def cancel(
     cause = BY_CLOSURE if closure is not None else BY_STAFF if by_staff else BY_VETERAN
     announce(booking, CANCELLED_EVENT, now, cause=cause, reason=closure)
     db.session.flush()
+    cache.drop_pages(booking.shift.station_id, cache.KIOSK)
 
 
 def _release(slot_id: int, shift_id: int, public: bool) -> None:
@@ -486,6 +504,7 @@ def move(booking: Booking, new_slot: Slot, by_staff: bool = False, now: datetime
         station_id=new_slot.shift.station_id,
     )
     announce(booking, MOVED, now, cause=BY_STAFF if by_staff else BY_VETERAN)
+    cache.drop_pages(new_slot.shift.station_id, cache.KIOSK)
 
 
 def mark_no_show(booking: Booking, today: date | None = None) -> None:

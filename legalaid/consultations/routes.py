@@ -255,9 +255,15 @@ def matters() -> str:
     """Matters being followed: one's own; for an administrator all of them, or (`?mine=1`) those they
     hold or lead (领导包案)."""
     mine = current_user.role == ADMIN and request.args.get("mine") == "1"
-    items = services.matters_for(current_user, mine=mine)
+    page = min(max(request.args.get("page", 1, type=int), 1), 100_000)
+    found = services.matters_page(current_user, mine=mine, page=page)
     return render_template(
-        "consultations/matters.html", matters=items, overdue=services.is_overdue, mine=mine
+        "consultations/matters.html",
+        matters=found.items,
+        found=found,
+        overdue=services.is_overdue,
+        mine=mine,
+        args={"mine": "1"} if mine else {},
     )
 
 

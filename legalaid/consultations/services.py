@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, lazyload, load_only
 
 from legalaid import audit
 from legalaid.auth.models import User
@@ -40,6 +40,7 @@ from legalaid.db import get_by_id, rows_changed
 from legalaid.errors import InvalidInput, NotAllowed
 from legalaid.extensions import db
 from legalaid.lawyers.models import Lawyer
+from legalaid.paging import COUNT_CAP, CappedPage, capped_count, fixed
 from legalaid.ratings import notices as rating_notices
 from legalaid.roster import services as roster
 from legalaid.roster.models import DutyShift
@@ -173,11 +174,13 @@ def record_consultation(
     if booking is not None:
         if booking.shift_id != shift.id or booking.status not in ACTIVE_STATES:
             raise NotAllowed(_("This booking is not open today."))
-        changed = rows_changed(db.session.execute(
-            sa.update(Booking)
-            .where(Booking.id == booking.id, Booking.status.in_(ACTIVE_STATES))
-            .values(status=COMPLETED, updated_at=now_utc())
-        ))
+        changed = rows_changed(
+            db.session.execute(
+                sa.update(Booking)
+                .where(Booking.id == booking.id, Booking.status.in_(ACTIVE_STATES))
+                .values(status=COMPLETED, updated_at=now_utc())
+            )
+        )
         if not changed:
             raise NotAllowed(_("This booking was changed a moment ago. Please look at it again."))
         veteran_id, name, channel = booking.veteran_id, booking.name, booking.channel
@@ -299,15 +302,64 @@ def get_matter(matter_id: int) -> Matter | None:
     return get_by_id(Matter, matter_id)
 
 
-def matters_for(user: User, mine: bool = False) -> list[Matter]:
+def matters_page(user: User, mine: bool = False, page: int = 1, per_page: int = 50) -> CappedPage:
     """A lawyer's own matters; for an administrator all of them, or (`mine`) those they hold or lead
-    (领导包案); open ones first, by due date."""
-    query = sa.select(Matter).order_by(Matter.status == CLOSED, Matter.due_on, Matter.id)
-    if user.role != ADMIN:
-        query = query.where(Matter.owner_id == user.id)
-    elif mine:
-        query = query.where(sa.or_(Matter.owner_id == user.id, Matter.leader_id == user.id))
-    return list(db.session.scalars(query))
+    (领导包案); open ones first by due date, then the closed ones, most recently due first — a page at
+    a time, counted up to the cap (ten years hold hundreds of thousands of closed matters)."""
+
+    def scoped(query: sa.Select) -> sa.Select:
+        if user.role != ADMIN:
+            return query.where(Matter.owner_id == user.id)
+        if mine:
+            return query.where(sa.or_(Matter.owner_id == user.id, Matter.leader_id == user.id))
+        return query
+
+    # IN, not <>: the index on (status, due_on) finds the few open ones among the many closed. The
+    # states are written into the statement: with them as parameters a prepared statement's generic
+    # plan cannot tell the few open ones from the many closed, and reads them all.
+    states = [sa.literal(state, literal_execute=True) for state in (OPEN, IN_PROGRESS)]
+    still_open = scoped(sa.select(Matter).where(Matter.status.in_(states))).order_by(Matter.due_on, Matter.id)
+    closed_state = sa.literal(CLOSED, literal_execute=True)
+    closed = scoped(sa.select(Matter).where(Matter.status == closed_state)).order_by(
+        Matter.due_on.desc(), Matter.id.desc()
+    )
+    # The consultations, owners and leaders are read by key once the page is known (joined to the page
+    # query, the database joined and sorted every match before it limited); each part is one
+    # statement, whatever it holds.
+    loads = (lazyload(Matter.consultation), lazyload(Matter.owner), lazyload(Matter.leader))
+    still_open, closed = still_open.options(*loads), closed.options(*loads)
+    open_count, closed_count = capped_count(still_open), capped_count(closed)
+    total = min(open_count + closed_count, COUNT_CAP)
+    start = (page - 1) * per_page
+    items: list[Matter] = []
+    related: list[object] = []
+    if start < total:
+        open_rows = still_open.limit(fixed(per_page)).offset(fixed(min(start, open_count)))
+        items = list(db.session.scalars(open_rows).unique())
+        items = items[: max(0, open_count - start)]
+        skip = max(0, start - open_count)
+        items += db.session.scalars(closed.limit(fixed(per_page - len(items))).offset(fixed(skip))).unique()
+        consultations = {m.consultation_id for m in items}
+        # Only what the list shows (name, category): not the record's texts, lawyer and outcomes.
+        shown = (
+            load_only(Consultation.name, Consultation.category),
+            lazyload(Consultation.lawyer),
+            lazyload(Consultation.outcome_rows),
+        )
+        related += db.session.scalars(
+            sa.select(Consultation).where(Consultation.id.in_(consultations)).options(*shown)
+        )
+        people = {m.owner_id for m in items} | {m.leader_id for m in items if m.leader_id is not None}
+        related += db.session.scalars(sa.select(User).where(User.id.in_(people)))
+        # The page's stations too: `is_overdue` then finds each in the session.
+        stations = {m.station_id for m in items}
+        related += db.session.scalars(sa.select(Station).where(Station.id.in_(stations)))
+    return CappedPage(items, page, per_page, total, open_count + closed_count > COUNT_CAP, related)
+
+
+def matters_for(user: User, mine: bool = False) -> list[Matter]:
+    """The first page of `matters_page`."""
+    return list(matters_page(user, mine).items)
 
 
 def may_see_matter(matter: Matter, user: User) -> bool:
@@ -376,12 +428,14 @@ def _set_if_unchanged(
 ) -> None:
     """Set owner or leader only if nobody changed it meanwhile: two administrators at once cannot both
     hand the matter over, and nobody is told it is theirs when it is not."""
-    changed = rows_changed(db.session.execute(
-        sa.update(Matter)
-        .where(Matter.id == matter.id, column.is_not_distinct_from(old))
-        .values({column.key: new})
-        .execution_options(synchronize_session=False)
-    ))
+    changed = rows_changed(
+        db.session.execute(
+            sa.update(Matter)
+            .where(Matter.id == matter.id, column.is_not_distinct_from(old))
+            .values({column.key: new})
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not changed:
         raise NotAllowed(_("This matter was changed a moment ago. Please look at it again."))
     db.session.expire(matter)

@@ -29,7 +29,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from legalaid.dates import now_utc, to_local
-from legalaid.db import insert_if_absent, rows_changed
+from legalaid.db import rows_changed
 from legalaid.errors import TooManyAttempts
 from legalaid.extensions import db
 from legalaid.kiosk.models import PublicCounter
@@ -70,26 +70,27 @@ def _seconds_left(period: str, now: datetime, tz: str | None) -> int:
 
 
 def take(scope: str, value: str, allowed: int, *, period: str, now: datetime, tz: str | None) -> bool:
-    """Use one of a client's `allowed` uses of `scope` in this period; False when none is left (flushes).
+    """Use one of a client's `allowed` uses of `scope` in this period; False when none is left.
 
-    The row is made if missing (two requests may both try: one insert wins, the other does nothing),
-    then raised only while below the limit: the database decides, not a count read earlier.
+    One statement: the row is made with a count of one, or, if it is there (another request may have
+    made it a moment ago), raised only while below the limit (INSERT … ON CONFLICT DO UPDATE … WHERE,
+    on either engine): the database decides, not a count read earlier.
     """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if allowed <= 0:
+        return False
     key, period_on = hashed(value), period_start(period, now, tz)
-    insert_if_absent(
-        PublicCounter, {"scope": scope, "key": key, "period_on": period_on, "count": 0, "updated_at": now}
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(PublicCounter).values(
+        scope=scope, key=key, period_on=period_on, count=1, updated_at=now
     )
-    raised = db.session.execute(
-        sa.update(PublicCounter)
-        .where(
-            PublicCounter.scope == scope,
-            PublicCounter.key == key,
-            PublicCounter.period_on == period_on,
-            PublicCounter.count < allowed,
-        )
-        .values(count=PublicCounter.count + 1, updated_at=now)
-    )
-    return bool(rows_changed(raised))
+    statement = insert.on_conflict_do_update(
+        index_elements=[PublicCounter.scope, PublicCounter.key, PublicCounter.period_on],
+        set_={"count": PublicCounter.count + 1, "updated_at": now},
+        where=PublicCounter.count < allowed,
+    ).returning(sa.literal_column("1"))
+    return db.session.execute(statement).first() is not None
 
 
 def _require(

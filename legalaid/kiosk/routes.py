@@ -20,7 +20,7 @@ from flask_wtf.csrf import validate_csrf
 from werkzeug.wrappers.response import Response
 from wtforms.validators import ValidationError
 
-from legalaid import crypto
+from legalaid import cache, crypto
 from legalaid.access import public
 from legalaid.bookings import calling, planning
 from legalaid.bookings import services as bookings
@@ -99,14 +99,23 @@ def _enrolled() -> bool:
     return devices.current_device() is not None
 
 
-def _station() -> Station:
+def _station_id() -> int:
+    """The id of the station this request is about (see `_station`), from the memo alone."""
     chosen = request.args.get("station", type=int)
-    if chosen:
+    if chosen and session.get("station") != chosen:  # unchanged: no new session cookie to sign and send
         session["station"] = chosen
     device = devices.current_device()
     if device is not None:  # an enrolled kiosk stands in its station's hall: a visitor cannot move it
-        return device.station
-    station = stations.get_station(session.get("station") or 0) or stations.station_for(None)
+        found = stations.public_station_id(device.station_id)
+    else:
+        found = stations.public_station_id(session.get("station") or None) or stations.public_station_id(None)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _station() -> Station:
+    station = stations.public_station(_station_id())
     if station is None:
         abort(404)
     return station
@@ -163,13 +172,18 @@ def reset() -> Response:
 @bp.get("/days")
 @public
 def days() -> str:
-    """Step 1: the coming duty days with places left."""
-    station = _station()
-    shifts = [
-        (day.shift, day.left, _walk_ins_only(day.left, day.slots))
-        for day in planning.bookable_days(station, _channel())
-    ]
-    return _render("days.html", station=station, shifts=shifts)
+    """Step 1: the coming duty days with places left (the same page for every anonymous visitor: kept a
+    moment in the page cache)."""
+
+    def render() -> str:
+        station = _station()
+        shifts = [
+            (day.shift, day.left, _walk_ins_only(day.left, day.slots))
+            for day in planning.bookable_days(station, _channel())
+        ]
+        return _render("days.html", station=station, shifts=shifts)
+
+    return cache.page(cache.KIOSK, _station_id(), render)
 
 
 def _walk_ins_only(public_left: int, slots: list) -> bool:
@@ -180,14 +194,17 @@ def _walk_ins_only(public_left: int, slots: list) -> bool:
 
 @bp.get("/day/<int:shift_id>")
 @public
-def times(shift_id: int) -> Response | str:
-    """Step 2: the day's times, with the places left in each."""
+def times(shift_id: int) -> str:
+    """Step 2: the day's times, with the places left in each (kept a moment in the page cache)."""
+    return cache.page(cache.KIOSK, _station_id(), lambda: _times_page(shift_id))
+
+
+def _times_page(shift_id: int) -> str:
     station = _station()
     shift = roster.get_shift(shift_id)
     if shift is None or shift.station_id != station.id:
         abort(404)
-    slots = planning.open_slots(shift, _channel())
-    public_left = planning.public_places_left(shift)
+    slots, public_left = planning.open_day(shift, _channel())
     walk_ins_only = _walk_ins_only(public_left, slots)
     if walk_ins_only:  # also after "full" from the booking: the quota, not the time, ran out
         message = _(
@@ -219,9 +236,13 @@ def _slot_or_404(slot_id: int):
 @bp.get("/slot/<int:slot_id>")
 @public
 def category(slot_id: int) -> str:
-    """Step 3: what the matter is about."""
-    slot = _slot_or_404(slot_id)
-    return _render("category.html", slot=slot, choices=category_choices(), icons=CATEGORY_ICONS)
+    """Step 3: what the matter is about (kept a moment in the page cache)."""
+
+    def render() -> str:
+        slot = _slot_or_404(slot_id)
+        return _render("category.html", slot=slot, choices=category_choices(), icons=CATEGORY_ICONS)
+
+    return cache.page(cache.KIOSK, _station_id(), render)
 
 
 @bp.get("/slot/<int:slot_id>/<category>")
@@ -314,6 +335,8 @@ def visit() -> Response | str | tuple[str, int]:
             form.key.data = secrets.token_urlsafe(24)  # one booking per confirm page, however often sent
             return _to_step(form, "confirm")
         replayed = bool(req.idempotency_key) and bookings.by_idempotency_key(req.idempotency_key) is not None
+        if not replayed and bookings.sold_out(slot, req.channel):  # said at once, nothing counted
+            raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
         if not replayed:  # the same confirm page sent again shows its ticket and is not counted again
             mobile = bookings.validation.check_mobile(req.mobile)
             limits.allow_booking(mobile, slot.shift.station.timezone, enrolled=_enrolled())
@@ -409,4 +432,3 @@ def walkin_ticket() -> Response | str:
     # 前面还有 N 人: counted as "call next" will call, at the moment the ticket is shown and printed.
     ahead = calling.ahead_of(number, station) if number.station_id == station.id else None
     return _render("walkin.html", walkin=number, station=station, ahead=ahead)
-

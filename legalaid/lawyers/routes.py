@@ -53,7 +53,9 @@ def firms() -> Response | str:
             firm = done.value
             flash(_("Firm %(name)s added.", name=firm.name), "success")
             return redirect(url_for("lawyers.firms"))
-    return render_template("lawyers/firms.html", firms=services.list_firms(with_lawyers=True), form=form)
+    return render_template(
+        "lawyers/firms.html", firms=services.list_firms(), lawyers=services.lawyer_counts(), form=form
+    )
 
 
 @bp.route("/firms/<int:firm_id>", methods=["GET", "POST"])

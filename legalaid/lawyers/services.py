@@ -49,6 +49,12 @@ def list_firms(with_lawyers: bool = False) -> list[LawFirm]:
     return list(db.session.scalars(query))
 
 
+def lawyer_counts() -> dict[int, int]:
+    """How many lawyers each firm has, in one query (the firms page counts, it does not list them)."""
+    rows = db.session.execute(sa.select(Lawyer.firm_id, sa.func.count()).group_by(Lawyer.firm_id))
+    return {firm_id: int(n) for firm_id, n in rows}
+
+
 def get_firm(firm_id: int) -> LawFirm | None:
     """The firm with this id, if any."""
     return db.session.get(LawFirm, firm_id)

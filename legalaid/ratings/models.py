@@ -38,6 +38,19 @@ class Rating(Model):
         # The administrators' list: poor ratings without a reply, newest first.
         sa.Index("ix_ratings_level_replied_at", "level", "replied_at"),
         sa.Index("ix_ratings_rated_at", "rated_at"),
+        # The list's filters, newest first: a few dozen rows among hundreds of thousands of ratings.
+        sa.Index(
+            "ix_ratings_poor_at",
+            "rated_at",
+            postgresql_where=sa.text(f"level <= {POOR_AT_MOST}"),
+            sqlite_where=sa.text(f"level <= {POOR_AT_MOST}"),
+        ),
+        sa.Index(
+            "ix_ratings_unanswered_at",
+            "rated_at",
+            postgresql_where=sa.text(f"level <= {POOR_AT_MOST} AND replied_at IS NULL"),
+            sqlite_where=sa.text(f"level <= {POOR_AT_MOST} AND replied_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

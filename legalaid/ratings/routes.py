@@ -87,6 +87,11 @@ def rate(token: str) -> Response | str | tuple[str, int]:
 # -- the administrators' pages ------------------------------------------------------------------------
 
 
+# The newest ratings the list shows; older ones are found by station (a province has hundreds of
+# thousands of ratings, and the poor ones waiting for a reply are few).
+LIST_LIMIT = 50
+
+
 @bp.get("/admin/ratings")
 @roles(ADMIN)
 def index() -> str:
@@ -99,7 +104,7 @@ def index() -> str:
         station_id = None
     return render_template(
         "ratings/index.html",
-        ratings=services.search(which, station_id),
+        ratings=services.search(which, station_id, limit=LIST_LIMIT),
         which=which,
         filters=services.FILTERS,
         station_id=station_id,

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from legalaid import audit
 from legalaid.auth.models import User
@@ -209,9 +210,20 @@ def flagged_count() -> int:
 
 def search(which: str = ALL, station_id: int | None = None, limit: int = 200) -> list[Rating]:
     """Ratings newest first: all, the poor ones, or the poor ones without a reply; at one station."""
-    query = sa.select(Rating).join(Consultation, Consultation.id == Rating.consultation_id)
+    # The consultations by key once the rows are known (joined, the database joined before it limited);
+    # the level written into the statement, so the partial indexes of the poor ratings apply.
+    query = (
+        sa.select(Rating)
+        .join(Consultation, Consultation.id == Rating.consultation_id)
+        .options(
+            # Only what the list shows: the day and the lawyer, not the record's encrypted texts.
+            selectinload(Rating.consultation)
+            .load_only(Consultation.held_on, Consultation.lawyer_id)
+            .lazyload(Consultation.outcome_rows)
+        )
+    )
     if which in (POOR, UNANSWERED):
-        query = query.where(Rating.level <= POOR_AT_MOST)
+        query = query.where(Rating.level <= sa.literal(POOR_AT_MOST, literal_execute=True))
     if which == UNANSWERED:
         query = query.where(Rating.replied_at.is_(None))
     if station_id is not None:

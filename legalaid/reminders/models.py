@@ -36,10 +36,13 @@ class OutboxMessage(Model):
         sa.CheckConstraint(f"status IN {STATUSES!r}", name="status_known"),
         sa.CheckConstraint(f"channel IN {CHANNELS!r}", name="channel_known"),
         sa.Index("ix_outbox_messages_status_due", "status", "due_at"),
+        # The outbox page lists the latest due first, unfiltered or by kind.
+        sa.Index("ix_outbox_messages_due_at", "due_at"),
+        sa.Index("ix_outbox_messages_kind_due", "kind", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(40), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
     channel: Mapped[str] = mapped_column(sa.String(8))
     recipient_type: Mapped[str] = mapped_column(sa.String(12))  # user · lawyer · veteran
     recipient_id: Mapped[int | None]

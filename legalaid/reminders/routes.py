@@ -16,6 +16,7 @@ from legalaid.audit.services import ACTION_LABELS, TARGETS
 from legalaid.dates import now_utc
 from legalaid.forms import attempt_or_flash
 from legalaid.i18n import format_instant
+from legalaid.paging import COUNT_CAP
 from legalaid.reminders import services
 from legalaid.reminders.forms import OutboxFilterForm, ResendForm
 from legalaid.reminders.senders import render
@@ -47,6 +48,7 @@ def index() -> str:
         form=form,
         messages=services.search(criteria, page=page),
         counts=services.status_counts(),
+        count_cap=COUNT_CAP,
         senders=services.sender_configuration(),
         runs=last_runs(),
         args=args,

@@ -217,7 +217,8 @@ def render(message: OutboxMessage) -> tuple[str, str]:
 
 
 class LogSender:
-    """Appends each message to instance/outbox.log (numbers masked): the default, for trying out."""
+    """Writes each message as one line (numbers masked) to the process's log and, where OUTBOX_LOG_FILE
+    names one (development: instance/outbox.log), to that file: the default, for trying out."""
 
     def send(self, message: OutboxMessage) -> None:
         """Write the message as one line."""
@@ -225,12 +226,14 @@ class LogSender:
         line = mask_text(
             f"#{message.id} {message.kind} to {message.recipient_type}:{message.address} {subject}: {body}"
         )
-        path = Path(current_app.instance_path) / "outbox.log"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Readable by its owner only: the lines carry names and (masked) numbers.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        name = current_app.config.get("OUTBOX_LOG_FILE", "")
+        if name:
+            path = Path(current_app.instance_path) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Readable by its owner only: the lines carry names and (masked) numbers.
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
         log.info("outbox %s", line)
 
 

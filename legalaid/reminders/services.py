@@ -2,17 +2,22 @@
 unknown for a person to check — never twice, never silently lost.
 
 A sweep claims due rows before sending them: `FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional
-update on SQLite; the claim is committed before anything leaves the machine. It claims one message at
-a time, so a sweeper that dies leaves only the message it was sending in doubt. A row claimed but never
-confirmed becomes `unknown` after its lease rather than being sent again; so does a message the channel
-took without answering (a gateway slower than our timeout), since sending it again could deliver it
-twice.
+update on SQLite; the claim is committed before anything leaves the machine. Messages for a gateway
+(SMS, e-mail) are claimed one at a time and their outcome saved at once, so a sweeper that dies leaves
+only the message it was sending in doubt. Messages for the log sender, which only writes on this
+machine, are claimed and saved a batch at a time (one commit per message cost more than the writing).
+A row claimed but never confirmed becomes `unknown` after its lease rather than being sent again; so
+does a message the channel took without answering (a gateway slower than our timeout), since sending it
+again could deliver it twice. A sweeper that stops on an error saves what it sent and hands back the
+claimed messages it never tried, and it hands back what it has not tried before half its lease is over,
+so a live sweeper's claim never looks lost to another.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -20,13 +25,14 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from flask_sqlalchemy.pagination import Pagination
 
 from legalaid.dates import local_day_bounds, now_utc
-from legalaid.db import get_by_id, insert_if_absent, rows_changed
+from legalaid.db import get_by_id, insert_if_absent
 from legalaid.errors import NotAllowed
 from legalaid.extensions import db
+from legalaid.paging import COUNT_CAP, CappedPage, capped_page
 from legalaid.reminders.models import (
+    CHANNELS,
     EXPIRED,
     FAILED,
     LOST_CLAIM,
@@ -34,6 +40,7 @@ from legalaid.reminders.models import (
     SENDING,
     SENT,
     STALE,
+    STATUSES,
     UNKNOWN,
     OutboxEvent,
     OutboxMessage,
@@ -43,9 +50,14 @@ from legalaid.reminders.timing import is_quiet, out_of_quiet
 
 MAX_ATTEMPTS = 5
 CLAIM_LEASE = timedelta(minutes=10)
-# Messages claimed at once. A claim is committed before sending, so a sweeper that dies leaves its
-# whole claim for a person to check: one at a time, that is only the message really in doubt.
-CLAIM_BATCH = 1
+# Log-sender messages claimed at once: a claim and a commit per message cost more than writing the
+# line (10,000 messages took over a minute). A sweeper killed outright leaves at most this many for a
+# person to check; one that fails hands the untried back. Gateway messages go one at a time.
+CLAIM_BATCH = 100
+# Outcomes saved together: at most this many, or what was sent within OUTCOME_SECONDS.
+OUTCOME_BATCH = 100
+OUTCOME_SECONDS = 1.0
+_clock = time.monotonic  # seconds for the lease and the saving pace (not the wall clock: tests travel)
 
 
 def enqueue(
@@ -88,15 +100,17 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _claim(now: datetime, limit: int, worker: str) -> list[int]:
-    """Mark up to `limit` due messages as ours and commit, so no other sweeper sends them; empty only
-    when nothing is left to claim."""
+def _claim(now: datetime, limit: int, worker: str, channels: list[str] | None = None) -> list[int]:
+    """Mark up to `limit` due messages (of these channels, or any) as ours and commit, so no other
+    sweeper sends them; empty only when nothing is left to claim."""
     due = (
         sa.select(OutboxMessage.id)
         .where(OutboxMessage.status == PENDING, OutboxMessage.due_at <= now)
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
     )
+    if channels is not None:
+        due = due.where(OutboxMessage.channel.in_(channels))
     if db.engine.dialect.name == "postgresql":
         return _claim_skipping_locked(due, now, worker)
     return _claim_one_by_one(due, now, limit, worker)
@@ -104,39 +118,37 @@ def _claim(now: datetime, limit: int, worker: str) -> list[int]:
 
 def _claim_skipping_locked(due: sa.Select, now: datetime, worker: str) -> list[int]:
     """PostgreSQL: lock the due rows no other sweeper holds, mark them ours, commit."""
-    ids = list(db.session.scalars(due.with_for_update(skip_locked=True)))
-    if ids:
-        db.session.execute(
+    ids = list(
+        db.session.scalars(
             sa.update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
+            .where(OutboxMessage.id.in_(due.with_for_update(skip_locked=True).scalar_subquery()))
             .values(status=SENDING, claimed_at=now, claimed_by=worker)
+            .returning(OutboxMessage.id)
         )
+    )
     db.session.commit()
     return ids
 
 
 def _claim_one_by_one(due: sa.Select, now: datetime, limit: int, worker: str) -> list[int]:
-    """Any engine: take each due message by a conditional update, committed one at a time."""
+    """Any engine: take the due messages still pending by one conditional update, and commit."""
     claimed: list[int] = []
     while len(claimed) < limit:
-        candidates = list(db.session.scalars(due))
+        wanted = limit - len(claimed)
+        candidates = list(db.session.scalars(due.limit(wanted)))
         if not candidates:
             break
-        # Another sweeper may take a candidate first: then try the next, and read again when all
-        # were taken, so that losing a race does not end this sweep while messages are still due.
-        for message_id in candidates:
-            taken = rows_changed(
-                db.session.execute(
-                    sa.update(OutboxMessage)
-                    .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
-                    .values(status=SENDING, claimed_at=now, claimed_by=worker)
-                )
-            )
-            db.session.commit()
-            if taken:
-                claimed.append(message_id)
-                if len(claimed) == limit:
-                    break
+        # Another sweeper may take some first: read again when it took any, so that losing a race
+        # does not end this sweep while messages are still due.
+        claimed += db.session.scalars(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(candidates), OutboxMessage.status == PENDING)
+            .values(status=SENDING, claimed_at=now, claimed_by=worker)
+            .returning(OutboxMessage.id)
+        )
+        db.session.commit()
+        if len(candidates) < wanted:
+            break  # every due message was a candidate
     return claimed
 
 
@@ -203,44 +215,121 @@ def sweep(now: datetime | None = None, batch: int = CLAIM_BATCH) -> SweepReport:
     if is_quiet(now):
         return report
     worker = worker_name()
+    senders = current_app.config.get("SENDERS", {})
+    local = [channel for channel in CHANNELS if senders.get(channel, "log") == "log"]
+    remote = [channel for channel in CHANNELS if channel not in local]
     while True:
         # Unless told the time, read the clock for every claim: during a long sweep (a slow gateway)
         # a claim stamped with the sweep's start would look expired to another sweeper at once, and
-        # a retry would skip its back-off.
+        # a retry would skip its back-off. The quiet hours may also begin during a long sweep.
         moment = given or now_utc()
-        ids = _claim(moment, batch, worker)
-        if not ids:
+        if given is None and is_quiet(moment):
             return report
-        for message_id in ids:
-            _send_one(db.session.get_one(OutboxMessage, message_id), moment, report)
+        tried = False
+        for channels, limit in ((local, batch), (remote, 1)):
+            ids = _claim(moment, limit, worker, channels) if channels else []
+            if ids:
+                _send_claimed(ids, moment, worker, report)
+                tried = True
+        if not tried:
+            return report
 
 
-def _send_one(message: OutboxMessage, now: datetime, report: SweepReport) -> None:
+def _send_claimed(ids: list[int], claimed_at: datetime, worker: str, report: SweepReport) -> None:
+    """Send the claimed messages, saving outcomes in batches; hand back those not tried when the lease
+    runs short or something fails."""
+    messages = list(
+        db.session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        )
+    )
+    # Detached, so that the commits below neither expire them nor reload them one by one.
+    for message in messages:
+        db.session.expunge(message)
+    claimed = _clock()
+    saved = claimed
+    outcomes: list[tuple[dict, dict]] = []
+    tried = 0
+    try:
+        for message in messages:
+            if _clock() - claimed > CLAIM_LEASE.total_seconds() / 2:
+                break  # the rest go back to the queue before another sweeper could think them lost
+            tried += 1
+            outcomes.append(_attempt(message, claimed_at, report))
+            if len(outcomes) >= OUTCOME_BATCH or _clock() - saved >= OUTCOME_SECONDS:
+                _save_outcomes(outcomes)
+                outcomes, saved = [], _clock()
+    finally:
+        # Also after an error: what was sent is recorded, and what was never tried is not left in doubt.
+        _save_outcomes(outcomes)
+        _release([message.id for message in messages[tried:]], worker)
+
+
+def _attempt(message: OutboxMessage, now: datetime, report: SweepReport) -> tuple[dict, dict]:
+    """Send one message; its new values and the event for its history (nothing written yet)."""
+    attempts = message.attempts + 1
+    values: dict[str, object]
+    event: dict[str, object]
     try:
         sender_for(message.channel).send(message)
     except OutcomeUnknown as error:
         # Sending again could deliver it twice: a person checks, and sends it again by hand if need be.
-        message.status, message.attempts, message.last_error = UNKNOWN, message.attempts + 1, str(error)[:500]
-        _log_events([message.id], UNKNOWN, f"attempt {message.attempts}: {message.last_error}", now_utc())
+        error_text = str(error)[:500]
+        values = {"status": UNKNOWN, "last_error": error_text}
+        event = {"status": UNKNOWN, "detail": f"attempt {attempts}: {error_text}", "at": now_utc()}
         report.unknown += 1
     except (SendError, KeyError) as error:
-        message.attempts += 1
-        message.last_error = str(error)[:500]
-        if message.attempts >= MAX_ATTEMPTS:
-            message.status = FAILED
+        error_text = str(error)[:500]
+        if attempts >= MAX_ATTEMPTS:
+            values = {"status": FAILED, "last_error": error_text}
             report.failed += 1
         else:
-            message.status = PENDING
-            message.due_at = out_of_quiet(now + _backoff(message.attempts))
+            due = out_of_quiet(now + _backoff(attempts))
+            values = {"status": PENDING, "last_error": error_text, "due_at": due}
             report.retried += 1
-        _log_events(
-            [message.id], message.status, f"attempt {message.attempts}: {message.last_error}", now_utc()
-        )
+        event = {"status": values["status"], "detail": f"attempt {attempts}: {error_text}", "at": now_utc()}
     else:
-        message.status, message.sent_at, message.attempts = SENT, now_utc(), message.attempts + 1
-        _log_events([message.id], SENT, f"attempt {message.attempts}", message.sent_at)
+        sent_at = now_utc()
+        values = {"status": SENT, "sent_at": sent_at}
+        event = {"status": SENT, "detail": f"attempt {attempts}", "at": sent_at}
         report.sent += 1
+    return {"id": message.id, "attempts": attempts, **values}, {"message_id": message.id, **event}
+
+
+def _save_outcomes(outcomes: list[tuple[dict, dict]]) -> None:
+    """Write the outcomes and their history events, and commit."""
+    if outcomes:
+        # Grouped by the columns they set: one executemany each.
+        by_keys: dict[tuple[str, ...], list[dict]] = {}
+        for values, _event in outcomes:
+            by_keys.setdefault(tuple(sorted(values)), []).append(values)
+        for rows in by_keys.values():
+            db.session.execute(sa.update(OutboxMessage), rows)
+        db.session.execute(sa.insert(OutboxEvent), [event for _values, event in outcomes])
     db.session.commit()
+
+
+def _release(ids: list[int], worker: str) -> None:
+    """Give back claimed messages that were never tried, and commit."""
+    if ids:
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(ids),
+                OutboxMessage.status == SENDING,
+                OutboxMessage.claimed_by == worker,
+            )
+            .values(status=PENDING, claimed_at=None, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+def _send_one(message: OutboxMessage, now: datetime, report: SweepReport) -> None:
+    """Send one claimed message and save its outcome (commits)."""
+    _save_outcomes([_attempt(message, now, report)])
 
 
 def resend(message: OutboxMessage, by: str = "") -> None:
@@ -278,8 +367,9 @@ class OutboxFilter:
     end_on: date | None = None
 
 
-def search(criteria: OutboxFilter, page: int = 1, per_page: int = 50) -> Pagination:
-    """Messages matching the filter (by due day in station time), latest due first, a page at a time."""
+def search(criteria: OutboxFilter, page: int = 1, per_page: int = 50) -> CappedPage:
+    """Messages matching the filter (by due day in station time), latest due first, a page at a time
+    (counted up to the cap)."""
     query = sa.select(OutboxMessage)
     if criteria.status:
         query = query.where(OutboxMessage.status == criteria.status)
@@ -292,13 +382,26 @@ def search(criteria: OutboxFilter, page: int = 1, per_page: int = 50) -> Paginat
     if criteria.end_on:
         query = query.where(OutboxMessage.due_at < local_day_bounds(criteria.end_on)[1])
     query = query.order_by(OutboxMessage.due_at.desc(), OutboxMessage.id.desc())
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return capped_page(query, page, per_page)
 
 
-def status_counts() -> dict[str, int]:
-    """How many messages are in each status."""
-    rows = db.session.execute(sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status))
-    return dict(rows.all())
+def status_counts(cap: int = COUNT_CAP) -> dict[str, int]:
+    """How many messages are in each status, each counted no further than cap + 1 (sent messages
+    run into millions; the ones to act on are few). One statement."""
+    parts = [
+        sa.select(
+            sa.literal(status).label("status"),
+            sa.select(sa.func.count())
+            .select_from(
+                sa.select(OutboxMessage.id).where(OutboxMessage.status == status).limit(cap + 1).subquery()
+            )
+            .scalar_subquery()
+            .label("n"),
+        )
+        for status in STATUSES
+    ]
+    rows = db.session.execute(sa.union_all(*parts))
+    return {status: int(n) for status, n in rows if n}
 
 
 def get_message(message_id: int) -> OutboxMessage | None:
@@ -320,7 +423,8 @@ def sender_configuration() -> list[tuple[str, str, str]]:
             host = urlsplit(config.get("SMS_GATEWAY_URL", "")).netloc
             where = f"{host} · {config.get('SMS_SIGN_NAME', '')} · {key} · {templates}"
         else:
-            where = "instance/outbox.log"
+            name = config.get("OUTBOX_LOG_FILE", "")
+            where = f"instance/{name}" if name else _("the process's log (stderr)")
         rows.append((channel, choice, where))
     return rows
 

@@ -3,9 +3,11 @@ the annual report and the monthly review."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -28,18 +30,22 @@ from legalaid.db import MAX_ID
 from legalaid.extensions import db
 from legalaid.forms import attempt
 from legalaid.lawyers.models import Lawyer
-from legalaid.reports import charts, exports, services
+from legalaid.reports import charts, commands, exports, services  # noqa: F401  (commands: its CLI)
 from legalaid.reports.forms import ExportForm, LogFilterForm, PeriodForm, ReviewForm
 from legalaid.stations import services as stations
+from legalaid.stations.models import Station
 
 bp = Blueprint("reports", __name__, url_prefix="/admin")
 
 PER_PAGE = 50
 MAX_PAGE = 100_000
+SHOWN_LAWYERS = 20  # lawyers listed with their ratings on the statistics and annual report pages
 
 
 def _station_choices(form: PeriodForm) -> None:
-    form.station.choices = [("", _("All stations"))] + [(str(s.id), s.name) for s in stations.list_stations()]
+    # Ids and names only: a province has a hundred stations, and the page needs nothing else of them.
+    rows = db.session.execute(sa.select(Station.id, Station.name).order_by(Station.name, Station.id))
+    form.station.choices = [("", _("All stations"))] + [(str(i), name) for i, name in rows]
 
 
 def _station_id(form: PeriodForm) -> int | None:
@@ -78,8 +84,8 @@ def _period(form: PeriodForm) -> services.Period:
 def _log_form() -> tuple[LogFilterForm, services.LogFilter]:
     form = LogFilterForm(request.args)
     _station_choices(form)
-    lawyers = db.session.scalars(db.select(Lawyer).order_by(Lawyer.name)).all()
-    form.lawyer.choices = [("", "—")] + [(str(lw.id), lw.name) for lw in lawyers]
+    lawyers = db.session.execute(sa.select(Lawyer.id, Lawyer.name).order_by(Lawyer.name, Lawyer.id))
+    form.lawyer.choices = [("", "—")] + [(str(i), name) for i, name in lawyers]
     if request.args:
         form.validate()  # wrong fields show their message; the rest still filters
     data = {name: (f.data if not f.errors else None) for name, f in form._fields.items()}
@@ -205,13 +211,25 @@ def statistics() -> str:
     """Figures for a period: per month, category, outcome, lawyer and channel; bookings; follow-ups."""
     form, period = _period_form()
     figures = services.statistics(period)
+    rated = figures.ratings.by_lawyer if figures.ratings else []
+    if figures.ratings and len(rated) > SHOWN_LAWYERS:
+        figures.ratings = replace(figures.ratings, by_lawyer=_most_rated(rated, lambda row: row[2].total))
     return render_template(
         "reports/statistics.html",
         form=form,
         s=figures,
         charts=exports.statistics_charts(figures, charts.bar_chart),
         args={k: v for k, v in request.args.items() if k in ("station", "start_on", "end_on")},
+        lawyers_left_out=max(len(rated) - SHOWN_LAWYERS, 0),
+        shown_lawyers=SHOWN_LAWYERS,
     )
+
+
+def _most_rated(rows: list, total: Any) -> list:
+    """The SHOWN_LAWYERS rows with most ratings, in their order: a province has hundreds of lawyers,
+    and the lawyer performance page lists them all."""
+    kept = set(map(id, sorted(rows, key=total, reverse=True)[:SHOWN_LAWYERS]))
+    return [row for row in rows if id(row) in kept]
 
 
 @bp.get("/statistics/lawyers")
@@ -237,10 +255,15 @@ def lawyers() -> Response | str:
             as_attachment=True,
             download_name=f"lawyers-{period.start_on}-{period.end_on}.xlsx",
         )
+    pages = max(1, -(-len(rows) // PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
     return render_template(
         "reports/lawyers.html",
         form=form,
-        rows=rows,
+        rows=rows[(page - 1) * PER_PAGE : page * PER_PAGE],
+        total=len(rows),
+        page=page,
+        pages=pages,
         period=period,
         args={k: v for k, v in request.args.items() if k in ("station", "start_on", "end_on")},
     )
@@ -287,10 +310,17 @@ def annual(year: int) -> Response | str:
             as_attachment=True,
             download_name=f"annual-report-{year}.xlsx",
         )
+    shown = report
+    rated = report["ratings"]["by_lawyer"]
+    if len(rated) > SHOWN_LAWYERS:
+        ratings = {**report["ratings"], "by_lawyer": _most_rated(rated, lambda row: row["total"])}
+        shown = {**report, "ratings": ratings}
     return render_template(
         "reports/annual.html",
         form=form,
-        r=report,
+        r=shown,
+        lawyers_left_out=max(len(rated) - SHOWN_LAWYERS, 0),
+        shown_lawyers=SHOWN_LAWYERS,
         rows=exports.annual_rows(report),
         year=year,
         args={"station": station_id} if station_id else {},

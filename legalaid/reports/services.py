@@ -10,7 +10,7 @@ Follow-up figures are those of the matters opened from the period's consultation
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -48,7 +48,19 @@ from legalaid.extensions import db
 from legalaid.lawyers.models import LawFirm, Lawyer
 from legalaid.ratings import services as ratings
 from legalaid.ratings.services import RatingCounts, RatingReport
-from legalaid.reports.models import MonthlyReview
+from legalaid.reports import summaries
+from legalaid.reports.models import (
+    CHANNEL_CODES,
+    LEVEL_CODES,
+    MonthlyReview,
+    ReportCategoryMonth,
+    ReportCloseDays,
+    ReportLawyerMonth,
+    ReportMonth,
+    ReportOpenMatter,
+    ReportVisitMonth,
+    ReportYear,
+)
 from legalaid.roster.models import DutyShift
 from legalaid.stations.models import Station
 from legalaid.swaps.models import APPROVED, SwapRequest
@@ -130,11 +142,17 @@ class Page:
     page: int
     per_page: int
     total: int
+    exact: bool = True  # False: there are more than `total` rows, not counted to the end
 
     @property
     def pages(self) -> int:
-        """How many pages there are."""
+        """How many pages there are (when the total is exact)."""
         return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a page follows this one."""
+        return self.page < self.pages if self.exact else len(self.items) == self.per_page
 
 
 def _stage_expr(today: date) -> sa.ColumnElement[str]:
@@ -236,23 +254,108 @@ def _today(station_id: int | None) -> date:
     return local_today(station.timezone if station else None)
 
 
+# Beyond this many rows a filter the summaries cannot count is shown as "more than": counting a
+# million rows for a pager costs more than the page itself.
+COUNT_CAP = 10_000
+
+
+def _month_counts(c: LogFilter) -> list[tuple[date, int]] | None:
+    """The filtered log's rows per month, from the summary tables, when they can tell: dates none or
+    whole months, and at most one of lawyer, category, channel and outcome beside the station."""
+    aligned = (c.start_on is None or c.start_on.day == 1) and (
+        c.end_on is None or (c.end_on + timedelta(days=1)).day == 1
+    )
+    chosen = [v for v in (c.lawyer_id, c.category, c.channel, c.outcome) if v]
+    if not aligned or c.stage or c.text or len(chosen) > 1:
+        return None
+    model: Any = ReportMonth
+    column: Any = ReportMonth.consultations
+    where: list[sa.ColumnElement[bool]] = []
+    if c.lawyer_id:
+        model, column = ReportLawyerMonth, ReportLawyerMonth.consultations
+        where.append(ReportLawyerMonth.lawyer_id == c.lawyer_id)
+    elif c.category:
+        model, column = ReportCategoryMonth, ReportCategoryMonth.consultations
+        where.append(ReportCategoryMonth.category == c.category)
+    elif c.channel:
+        if c.channel not in CHANNEL_CODES:
+            return None
+        column = ReportMonth.__table__.c[f"ch_{c.channel}"]
+    elif c.outcome:
+        if c.outcome not in OUTCOMES:
+            return None
+        column = ReportMonth.__table__.c[f"out_{c.outcome}"]
+    if c.station_id is not None:
+        where.append(model.station_id == c.station_id)
+    if c.start_on is not None:
+        where.append(model.month_on >= c.start_on)
+    if c.end_on is not None:
+        where.append(model.month_on <= c.end_on)
+    summaries.refresh(db.session)
+    rows = db.session.execute(
+        sa.select(model.month_on, sa.func.sum(column))
+        .where(*where)
+        .group_by(model.month_on)
+        .order_by(model.month_on)
+    )
+    return [(month, int(n)) for month, n in rows if n]
+
+
+def _seek(
+    months: list[tuple[date, int]], offset: int, descending: bool
+) -> tuple[sa.ColumnElement[bool], int]:
+    """Where a page at `offset` in date order starts: a bound on the day and the rows to skip past it
+    (at most a month's), so a deep page costs what a first page does."""
+    seen = 0
+    for month, n in reversed(months) if descending else months:
+        if offset < seen + n:
+            if descending:
+                return Consultation.held_on <= month_bounds(month)[1], offset - seen
+            return Consultation.held_on >= month, offset - seen
+        seen += n
+    return sa.false(), 0
+
+
 def search_log(criteria: LogFilter, page: int = 1, per_page: int = 50, today: date | None = None) -> Page:
-    """One page of the log, in the chosen order; ties broken by id so pages never overlap."""
+    """One page of the log, in the chosen order; ties broken by id so pages never overlap.
+
+    The total comes from the summary tables when they can count the filter (exact), or from a count
+    that stops past COUNT_CAP rows (then `exact` is False); a deep page in date order starts at its
+    month, found from the same monthly counts, instead of stepping over every row before it."""
     today = today or _today(criteria.station_id)
     query = _log_query(criteria, today)
-    count_query = _filtered(
-        sa.select(sa.func.count())
-        .select_from(Consultation)
-        .outerjoin(Matter, Matter.consultation_id == Consultation.id),
-        criteria,
-        today,
-    )
-    total = db.session.scalar(count_query) or 0
+    months = _month_counts(criteria)
+    if months is not None:
+        total, exact = sum(n for _m, n in months), True
+    else:
+        counted = sa.select(sa.literal(1)).select_from(Consultation)
+        if criteria.stage:
+            counted = counted.outerjoin(Matter, Matter.consultation_id == Consultation.id)
+        capped = _filtered(counted, criteria, today).limit(COUNT_CAP + 1)
+        total = _count(sa.select(sa.func.count()).select_from(capped.subquery()))
+        exact = total <= COUNT_CAP
+        total = min(total, COUNT_CAP)
     columns = SORTS.get(criteria.sort, SORTS["date"])
     query = query.order_by(*(col.desc() if criteria.descending else col.asc() for col in columns))
-    page = max(1, min(page, -(-total // per_page) or 1))
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page))
-    return Page([_row(r) for r in rows], page, per_page, total)
+    if exact:
+        page = max(1, min(page, -(-total // per_page) or 1))
+    offset = (page - 1) * per_page
+    # The page's ids first, from the consultations (and what the filter and order need) alone: rows
+    # stepped over are then index entries, not joined rows with their outcomes.
+    ids = _filtered(sa.select(Consultation.id).select_from(Consultation), criteria, today)
+    if criteria.stage:
+        ids = ids.outerjoin(Matter, Matter.consultation_id == Consultation.id)
+    if criteria.sort == "station":
+        ids = ids.join(Station, Station.id == Consultation.station_id)
+    elif criteria.sort == "lawyer":
+        ids = ids.join(Lawyer, Lawyer.id == Consultation.lawyer_id)
+    ids = ids.order_by(*(col.desc() if criteria.descending else col.asc() for col in columns))
+    if months is not None and criteria.sort == "date":
+        bound, offset = _seek(months, offset, criteria.descending)
+        ids = ids.where(bound)
+    chosen = list(db.session.scalars(ids.limit(per_page).offset(offset)))
+    rows: Iterable[Any] = db.session.execute(query.where(Consultation.id.in_(chosen))) if chosen else []
+    return Page([_row(r) for r in rows], page, per_page, total, exact)
 
 
 def iter_log(criteria: LogFilter, today: date | None = None, batch: int = 1000) -> Iterator[LogRow]:
@@ -262,9 +365,31 @@ def iter_log(criteria: LogFilter, today: date | None = None, batch: int = 1000) 
     query = _log_query(criteria, today).order_by(
         *(col.desc() if criteria.descending else col.asc() for col in columns)
     )
-    result = db.session.execute(query.execution_options(yield_per=batch))
-    for values in result:
-        yield _row(values)
+    if criteria.sort != "date":
+        for values in db.session.execute(query.execution_options(yield_per=batch)):
+            yield _row(values)
+        return
+    # In date order, batch after batch from where the last one ended (keyset): each batch is a short
+    # walk down the date index, where one cursor over the whole log would sort a million joined rows.
+    after: tuple[date, int] | None = None
+    while True:
+        page = query
+        if after is not None:
+            day, last_id = after
+            if criteria.descending:
+                page = page.where(
+                    Consultation.held_on <= day, sa.tuple_(Consultation.held_on, Consultation.id) < after
+                )
+            else:
+                page = page.where(
+                    Consultation.held_on >= day, sa.tuple_(Consultation.held_on, Consultation.id) > after
+                )
+        rows = db.session.execute(page.limit(batch)).all()
+        for values in rows:
+            yield _row(values)
+        if len(rows) < batch:
+            return
+        after = (rows[-1].held_on, rows[-1].id)
 
 
 # -- figures shared by the statistics, the annual report and the monthly review -----------------------
@@ -272,6 +397,7 @@ def iter_log(criteria: LogFilter, today: date | None = None, batch: int = 1000) 
 
 # A column in a condition: a mapped attribute or any SQL expression.
 Column = sa.ColumnElement[Any] | sa.orm.QueryableAttribute[Any]
+
 
 @dataclass(frozen=True)
 class Period:
@@ -290,6 +416,18 @@ class Period:
         cond = self.held()
         if self.station_id is not None:
             cond = sa.and_(cond, Consultation.station_id == self.station_id)
+        return cond
+
+    @property
+    def whole_months(self) -> bool:
+        """Whether the period is whole months, which the summary tables answer."""
+        return self.start_on.day == 1 and (self.end_on + timedelta(days=1)).day == 1
+
+    def months(self, model: Any) -> sa.ColumnElement[bool]:
+        """The condition that picks a summary table's rows of the period."""
+        cond = sa.and_(model.month_on >= self.start_on, model.month_on <= self.end_on)
+        if self.station_id is not None:
+            cond = sa.and_(cond, model.station_id == self.station_id)
         return cond
 
     def shifts(self) -> sa.ColumnElement[bool]:
@@ -314,6 +452,8 @@ def _grouped(column: Column, where: sa.ColumnElement[bool], *joins: tuple) -> di
 
 def outcome_counts(period: Period) -> dict[str, int]:
     """How many of the period's consultations had each outcome (every outcome listed, 0 included)."""
+    if period.whole_months:
+        return _outcomes_of(_month_sums(period).total)
     counts = _grouped(
         ConsultationOutcome.outcome,
         period.consultations(),
@@ -324,6 +464,20 @@ def outcome_counts(period: Period) -> dict[str, int]:
 
 def people_and_matters(period: Period) -> tuple[int, int]:
     """(persons, matters) of the period by the counting rule: a person once; a person's category once."""
+    start, end = period.start_on, period.end_on
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        summaries.refresh(db.session)
+        row = db.session.execute(
+            sa.select(ReportYear.persons, ReportYear.matters).where(
+                ReportYear.scope == (period.station_id or 0), ReportYear.year == start.year
+            )
+        ).first()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+    return people_and_matters_live(period)
+
+
+def people_and_matters_live(period: Period) -> tuple[int, int]:
+    """(persons, matters) counted from the raw rows."""
     where = period.consultations()
     known = sa.select(sa.func.count(sa.distinct(Consultation.veteran_id))).where(
         where, Consultation.veteran_id.is_not(None)
@@ -365,6 +519,8 @@ class FollowUps:
 
 def follow_ups(period: Period, today: date) -> FollowUps:
     """Opened, open, overdue and closed matters; median days to close; money recovered or saved."""
+    if period.whole_months:
+        return _follow_ups_of(period, today, _month_sums(period).total)
     base = (
         sa.select(Matter.id)
         .join(Consultation, Consultation.id == Matter.consultation_id)
@@ -432,6 +588,8 @@ class Visits:
 
 def visits(period: Period) -> Visits:
     """Bookings (not cancelled) by channel, no-shows, and walk-in numbers given out."""
+    if period.whole_months:
+        return _visits_of(period)
     rows = db.session.execute(
         sa.select(Booking.channel, Booking.status, sa.func.count())
         .join(DutyShift, DutyShift.id == Booking.shift_id)
@@ -486,6 +644,13 @@ def months_between(start: date, end: date) -> list[date]:
 def statistics(period: Period, today: date | None = None) -> Statistics:
     """Consultations per month, category, outcome, lawyer and channel; bookings; follow-ups."""
     today = today or _today(period.station_id)
+    if period.whole_months:
+        return _statistics_of(period, today)
+    return statistics_live(period, today)
+
+
+def statistics_live(period: Period, today: date) -> Statistics:
+    """The statistics counted from the raw rows (a period that is not whole months)."""
     where = period.consultations()
     year, month = sa.extract("year", Consultation.held_on), sa.extract("month", Consultation.held_on)
     monthly = {
@@ -542,9 +707,10 @@ class LawyerFigures:
     ratings: RatingCounts = field(default_factory=RatingCounts)  # 好差评 of their consultations
 
 
-def lawyer_performance(period: Period, today: date | None = None) -> list[LawyerFigures]:
+def lawyer_performance(period: Period, today: date | None = None, live: bool = False) -> list[LawyerFigures]:
     """Shifts scheduled, attended, missed, swapped away and taken over; consultations, outcomes and
-    follow-ups of every lawyer who had a shift or a consultation in the period."""
+    follow-ups of every lawyer who had a shift or a consultation in the period (from the summary tables
+    for whole months, unless `live` asks for a count of the raw rows)."""
     today = today or _today(period.station_id)
     figures: dict[int, LawyerFigures] = {}
 
@@ -576,6 +742,21 @@ def lawyer_performance(period: Period, today: date | None = None) -> list[Lawyer
             if lawyer_id is not None:
                 setattr(of(lawyer_id), attr, int(n))
     where = period.consultations()
+    if period.whole_months and not live:
+        _lawyer_figures_of(period, today, of)
+    else:
+        _lawyer_figures_live(where, today, of)
+    names = db.session.execute(
+        sa.select(Lawyer.id, Lawyer.name, LawFirm.name)
+        .join(LawFirm, LawFirm.id == Lawyer.firm_id)
+        .where(Lawyer.id.in_(list(figures)))
+    )
+    for lawyer_id, name, firm in names:
+        figures[lawyer_id].name, figures[lawyer_id].firm = name, firm
+    return sorted(figures.values(), key=lambda r: r.name)
+
+
+def _lawyer_figures_live(where: sa.ColumnElement[bool], today: date, of: Any) -> None:
     for lawyer_id, n in db.session.execute(
         sa.select(Consultation.lawyer_id, sa.func.count()).where(where).group_by(Consultation.lawyer_id)
     ):
@@ -601,14 +782,6 @@ def lawyer_performance(period: Period, today: date | None = None) -> list[Lawyer
     ):
         row = of(lawyer_id)
         row.follow_ups_closed, row.follow_ups_overdue = int(closed), int(overdue)
-    names = db.session.execute(
-        sa.select(Lawyer.id, Lawyer.name, LawFirm.name)
-        .join(LawFirm, LawFirm.id == Lawyer.firm_id)
-        .where(Lawyer.id.in_(list(figures)))
-    )
-    for lawyer_id, name, firm in names:
-        figures[lawyer_id].name, figures[lawyer_id].firm = name, firm
-    return sorted(figures.values(), key=lambda r: r.name)
 
 
 # -- the annual report (年度报告) ---------------------------------------------------------------------
@@ -628,10 +801,11 @@ def annual_report(year: int, station_id: int | None = None, today: date | None =
             sa.func.count(sa.distinct(DutyShift.lawyer_id)),
         ).where(held)
     ).one()
-    consultations = _count(sa.select(sa.func.count()).select_from(Consultation).where(period.consultations()))
+    sums = _month_sums(period)
+    consultations = sums.total["consultations"]
     persons, matters = people_and_matters(period)
-    outcomes = outcome_counts(period)
-    follow = follow_ups(period, today)
+    outcomes = _outcomes_of(sums.total)
+    follow = _follow_ups_of(period, today, sums.total)
     seen = visits(period)
     return {
         "year": year,
@@ -657,10 +831,210 @@ def annual_report(year: int, station_id: int | None = None, today: date | None =
         "bookings": seen.bookings,
         "no_shows": seen.no_shows,
         "by_channel": seen.by_channel,
-        "ratings": ratings.report(
-            period.consultations(), months_between(period.start_on, period.end_on)
-        ).as_dict(),
+        "ratings": _ratings_of(period, sums).as_dict(),
     }
+
+
+# -- figures read from the summary tables (legalaid.reports.summaries) ---------------------------------
+#
+# A period of whole months (the statistics' default, the annual report, the monthly review) is read from
+# the summary tables, kept exactly right in every transaction; any other period is counted from the raw
+# rows. What depends on today (matters open and overdue now, shifts missed) is always counted live, from
+# the few open matters and the shifts.
+
+_SUMMED = [c for c in ReportMonth.__table__.c if c.name not in ("station_id", "month_on")]
+_LAWYER_SUMMED = [
+    c for c in ReportLawyerMonth.__table__.c if c.name not in ("station_id", "month_on", "lawyer_id")
+]
+
+
+@dataclass
+class MonthSums:
+    """The summary columns of a period, per month and in all."""
+
+    by_month: dict[date, dict[str, int]]
+    total: dict[str, int]
+
+
+def _month_sums(period: Period) -> MonthSums:
+    summaries.refresh(db.session)
+    rows = db.session.execute(
+        sa.select(ReportMonth.month_on, *(sa.func.sum(c).label(c.name) for c in _SUMMED))
+        .where(period.months(ReportMonth))
+        .group_by(ReportMonth.month_on)
+    )
+    by_month: dict[date, dict[str, int]] = {}
+    total = dict.fromkeys((c.name for c in _SUMMED), 0)
+    names = [c.name for c in _SUMMED]
+    for row in rows:
+        values = dict(zip(names, (int(v or 0) for v in row[1:]), strict=True))
+        by_month[row[0]] = values
+        for name, n in values.items():
+            total[name] += n
+    return MonthSums(by_month, total)
+
+
+def _outcomes_of(total: dict[str, int]) -> dict[str, int]:
+    return {code: total[f"out_{code}"] for code in OUTCOMES}
+
+
+def _ratings_counts(values: dict[str, int]) -> RatingCounts:
+    counts = RatingCounts()
+    for level in LEVEL_CODES:
+        counts.levels[level] = values[f"rated_{level}"]
+    counts.answered = values["poor_answered"]
+    return counts
+
+
+def _open_matters(period: Period, today: date, *keys: Any) -> sa.Select:
+    """Matters of the period's consultations still open, and those overdue on `today`."""
+    return sa.select(
+        *keys,
+        sa.func.coalesce(sa.func.sum(ReportOpenMatter.matters), 0),
+        sa.func.coalesce(
+            sa.func.sum(sa.case((ReportOpenMatter.due_on < today, ReportOpenMatter.matters), else_=0)), 0
+        ),
+    ).where(period.months(ReportOpenMatter))
+
+
+def _follow_ups_of(period: Period, today: date, total: dict[str, int]) -> FollowUps:
+    open_now, overdue = db.session.execute(_open_matters(period, today)).one()
+    figures = FollowUps(
+        opened=total["matters_opened"],
+        open=int(open_now),
+        overdue=int(overdue),
+        closed=total["matters_closed"],
+        solved=total["matters_solved"],
+        money_saved=total["money_saved"],
+        legal_aid_accepted=total["legal_aid_accepted"],
+        legal_aid_concluded=total["legal_aid_concluded"],
+        mediation_agreements=total["mediation_agreements"],
+    )
+    histogram = db.session.execute(
+        sa.select(ReportCloseDays.tenths, sa.func.sum(ReportCloseDays.matters))
+        .where(period.months(ReportCloseDays))
+        .group_by(ReportCloseDays.tenths)
+        .order_by(ReportCloseDays.tenths)
+    ).all()
+    figures.median_days_to_close = _histogram_median([(int(t), int(n)) for t, n in histogram])
+    return figures
+
+
+def _histogram_median(histogram: list[tuple[int, int]]) -> float | None:
+    """The median of values given as (tenths of a day, how many), in tenths' order."""
+    n = sum(count for _t, count in histogram)
+    if n == 0:
+        return None
+    wanted, middle, seen = {(n - 1) // 2, n // 2}, [], 0
+    for tenths, count in histogram:
+        for index in sorted(wanted):
+            if seen <= index < seen + count:
+                middle.append(tenths / 10)
+        seen += count
+    return round(sum(middle) / len(middle), 1)
+
+
+def _visits_of(period: Period) -> Visits:
+    summaries.refresh(db.session)
+    columns = [c for c in ReportVisitMonth.__table__.c if c.name not in ("station_id", "month_on")]
+    row = (
+        db.session.execute(
+            sa.select(*(sa.func.coalesce(sa.func.sum(c), 0).label(c.name) for c in columns)).where(
+                period.months(ReportVisitMonth)
+            )
+        )
+        .one()
+        ._mapping
+    )
+    result = Visits(by_channel={group: 0 for group in CHANNEL_GROUPS})
+    for channel in CHANNEL_CODES:
+        n = int(row[f"bk_{channel}"])
+        result.bookings += n
+        group = next((g for g, members in CHANNEL_GROUPS.items() if channel in members), "desk")
+        result.by_channel[group] += n
+    result.no_shows, result.due = int(row["no_shows"]), int(row["due"])
+    result.walkins = int(row["walkins"])
+    result.by_channel["walkin"] += result.walkins
+    return result
+
+
+def _lawyer_sums(period: Period) -> dict[int, dict[str, int]]:
+    summaries.refresh(db.session)
+    rows = db.session.execute(
+        sa.select(ReportLawyerMonth.lawyer_id, *(sa.func.sum(c).label(c.name) for c in _LAWYER_SUMMED))
+        .where(period.months(ReportLawyerMonth))
+        .group_by(ReportLawyerMonth.lawyer_id)
+    )
+    names = [c.name for c in _LAWYER_SUMMED]
+    return {row[0]: dict(zip(names, (int(v or 0) for v in row[1:]), strict=True)) for row in rows}
+
+
+def _ratings_of(
+    period: Period, sums: MonthSums, lawyers: dict[int, dict[str, int]] | None = None
+) -> RatingReport:
+    lawyers = _lawyer_sums(period) if lawyers is None else lawyers
+    rated = {i: _ratings_counts(v) for i, v in lawyers.items()}
+    rated = {i: c for i, c in rated.items() if c.total}
+    names = dict(
+        db.session.execute(sa.select(Lawyer.id, Lawyer.name).where(Lawyer.id.in_(list(rated)))).all()
+    )
+    zero = dict.fromkeys((c.name for c in _SUMMED), 0)
+    return RatingReport(
+        _ratings_counts(sums.total),
+        [
+            (m, _ratings_counts(sums.by_month.get(m, zero)))
+            for m in months_between(period.start_on, period.end_on)
+        ],
+        sorted(((i, names.get(i, ""), c) for i, c in rated.items()), key=lambda row: row[1]),
+    )
+
+
+def _statistics_of(period: Period, today: date) -> Statistics:
+    sums = _month_sums(period)
+    lawyers = _lawyer_sums(period)
+    names = dict(
+        db.session.execute(sa.select(Lawyer.id, Lawyer.name).where(Lawyer.id.in_(list(lawyers)))).all()
+    )
+    by_lawyer = sorted(
+        ((names.get(i, ""), v["consultations"]) for i, v in lawyers.items() if v["consultations"]),
+        key=lambda row: (-row[1], row[0]),
+    )
+    categories = db.session.execute(
+        sa.select(ReportCategoryMonth.category, sa.func.sum(ReportCategoryMonth.consultations))
+        .where(period.months(ReportCategoryMonth))
+        .group_by(ReportCategoryMonth.category)
+    ).all()
+    by_month = [
+        (m, sums.by_month.get(m, {}).get("consultations", 0))
+        for m in months_between(period.start_on, period.end_on)
+    ]
+    return Statistics(
+        period=period,
+        consultations=sums.total["consultations"],
+        by_month=by_month,
+        by_category=dict(sorted(((c, int(n)) for c, n in categories if n), key=lambda kv: -kv[1])),
+        by_outcome=_outcomes_of(sums.total),
+        by_lawyer=by_lawyer,
+        by_channel={c: sums.total[f"ch_{c}"] for c in CHANNEL_CODES if sums.total[f"ch_{c}"]},
+        visits=_visits_of(period),
+        follow_ups=_follow_ups_of(period, today, sums.total),
+        ratings=_ratings_of(period, sums, lawyers),
+    )
+
+
+def _lawyer_figures_of(period: Period, today: date, of: Any) -> None:
+    for lawyer_id, values in _lawyer_sums(period).items():
+        row = of(lawyer_id)
+        row.consultations = values["consultations"]
+        row.outcomes = {code: values[f"out_{code}"] for code in OUTCOMES}
+        row.ratings = _ratings_counts(values)
+        row.follow_ups_closed = values["matters_closed"]
+        if not row.ratings.total:
+            row.ratings = RatingCounts()
+    for lawyer_id, _open, overdue in db.session.execute(
+        _open_matters(period, today, ReportOpenMatter.lawyer_id).group_by(ReportOpenMatter.lawyer_id)
+    ):
+        of(lawyer_id).follow_ups_overdue = int(overdue)
 
 
 # -- the monthly review (每月研判) --------------------------------------------------------------------

@@ -11,7 +11,7 @@ import chinese_calendar
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from legalaid import audit
+from legalaid import audit, cache
 from legalaid.access import ADMIN, LAWYER, STAFF, current_user_id
 from legalaid.auth.models import User
 from legalaid.bookings.validation import clean_prose
@@ -36,17 +36,19 @@ HOLIDAY_NAMES = {
 }
 
 
-# Called with every shift the roster makes or brings back (a day open again), once it is flushed. The
-# bookings feature plans the day's slots here (`create_app` registers it): it imports the roster, so the
-# roster cannot import it, and a hook keeps every way of making a shift planned.
-on_shift_made: list[Callable[[DutyShift], object]] = []
+# Called with the shifts one change made or brought back (a day open again; a year of rotation for a
+# station), once they are flushed. The bookings feature plans their slots here (`create_app` registers
+# it): it imports the roster, so the roster cannot import it, and a hook keeps every way of making a
+# shift planned. One call per change, so a year of days is planned in a few queries.
+on_shifts_made: list[Callable[[list[DutyShift]], object]] = []
 
 
 def _shifts_made(shifts: Iterable[DutyShift]) -> None:
     """Tell the features that plan a duty day about shifts just made or brought back."""
-    for shift in shifts:
-        for hook in on_shift_made:
-            hook(shift)
+    made = list(shifts)
+    if made:
+        for hook in on_shifts_made:
+            hook(made)
 
 
 # -- holidays and closures -------------------------------------------------------------------------
@@ -133,6 +135,16 @@ def closed_days(station: Station, start: date, end: date) -> dict[date, str]:
     return result
 
 
+def closed_days_shown(station: Station, start: date, end: date) -> dict[date, str]:
+    """`closed_days` for a page to show (the kiosk's day list), from the memo (`legalaid.cache`): a
+    closure made in this process is seen at once, elsewhere within the memo's time. A write that must
+    not happen on a closed day (a booking, a move) reads `closed_days` instead. Do not change the result."""
+    from flask_babel import get_locale
+
+    key = ("closed", station.id, start, end, str(get_locale()))  # holiday names are in the reader's language
+    return cache.memo(key, lambda: closed_days(station, start, end))
+
+
 def set_closure(station: Station, day: date, closed: bool, reason: str) -> Closure:
     """Close a date (a hall event …) or re-open a holiday; replaces an earlier entry for that date."""
     entry = db.session.scalar(
@@ -145,6 +157,7 @@ def set_closure(station: Station, day: date, closed: bool, reason: str) -> Closu
     entry.reason = clean_prose(reason)[:200]
     entry.created_by_id = current_user_id()
     db.session.flush()
+    cache.forget_station(station.id)  # the kiosk stops offering the day at once
     audit.record(
         "roster.close" if closed else "roster.reopen",
         station,
@@ -176,6 +189,7 @@ def remove_closure(station: Station, day: date) -> None:
         db.session.delete(entry)
         audit.record("roster.closure_removed", station, details={"date": day.isoformat()})
         db.session.flush()
+        cache.forget_station(station.id)
         _restore_if_open(station, day)
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from legalaid import audit
+from legalaid import audit, cache
 from legalaid.access import ADMIN
 from legalaid.dates import DEFAULT_TIMEZONE, is_valid_timezone
 from legalaid.db import get_by_id
@@ -191,6 +191,7 @@ def create_station(settings: StationSettings, by: object | None = None) -> Stati
     db.session.add(station)
     db.session.flush()
     audit.record("station.create", station, details={"name": station.name})
+    cache.forget_station(None)  # the public pages' first station may be this one now
     return station
 
 
@@ -201,6 +202,7 @@ def update_station(station: Station, settings: StationSettings, by: object | Non
     before = StationSettings.of(station)
     _apply(station, settings)
     db.session.flush()
+    cache.forget_station(station.id)  # the kiosk and the hall show the new settings at once
     after = StationSettings.of(station)
     changes = {
         name: [_plain(getattr(before, name)), _plain(getattr(after, name))]
@@ -237,6 +239,36 @@ def list_stations(include_inactive: bool = True) -> list[Station]:
 def get_station(station_id: int) -> Station | None:
     """The station with this id, if any (ids from query strings may be anything)."""
     return get_by_id(Station, station_id)
+
+
+def _public_copy(station_id: int | None) -> Station | None:
+    """The memo's detached copy of the station a public page is about (see `public_station`)."""
+
+    def load() -> Station | None:
+        if station_id:
+            found = get_station(station_id)
+        else:
+            found = db.session.scalar(sa.select(Station).where(Station.active).order_by(Station.id).limit(1))
+        return None if found is None else cache.detached_copy(found, "sessions")
+
+    # Keyed by the id asked for: a forgotten station drops its own entry, any station the default's.
+    return cache.memo(("station", station_id or None), load)
+
+
+def public_station(station_id: int | None) -> Station | None:
+    """The station a public page (the kiosk, the hall display) is about: the one with this id, else the
+    first active one; from the memo (`legalaid.cache`), so a poll or a step of the booking flow asks the
+    database nothing for it. A change of the settings in this process is seen at once, elsewhere within
+    the memo's time."""
+    copy = _public_copy(station_id)
+    return None if copy is None else cache.attach(copy)
+
+
+def public_station_id(station_id: int | None) -> int | None:
+    """The id of `public_station(station_id)`, without giving the request a row (a cached page needs
+    only the id)."""
+    copy = _public_copy(station_id)
+    return None if copy is None else copy.id
 
 
 def station_for(user: object, station_id: int | None = None) -> Station | None:
