@@ -190,6 +190,14 @@ class Config:
     # Production writes nothing to a web host's disk, so several hosts can serve one database.
     OUTBOX_LOG_FILE = os.environ.get("OUTBOX_LOG_FILE", "")
 
+    # Seconds the public pages keep what rarely changes (legalaid/cache.py, per process): a station with
+    # its sessions and the closed days (memo), the kiosk's rendered pages and the hall display's panel for
+    # anonymous visitors. A change is seen at once in the process that made it, in the others within these
+    # times; a booking always reads the places and closed days afresh. 0 turns one off.
+    MEMO_CACHE_SECONDS = _float("MEMO_CACHE_SECONDS", 30)
+    PAGE_CACHE_SECONDS = _float("PAGE_CACHE_SECONDS", 2)
+    HALL_CACHE_SECONDS = _float("HALL_CACHE_SECONDS", 1)
+
     # Reminder times of day and day counts (station time), as JSON overriding the defaults in
     # legalaid/reminders/rules.py, e.g. {"duty_eve_at": "16:30", "quiet_start": "20:00"}.
     REMINDER_TIMES: dict = _json("REMINDER_TIMES")

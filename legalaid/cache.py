@@ -40,7 +40,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 T = TypeVar("T")
 MISSING: Any = object()
 EXTENSION = "legalaid.cache"
-MEMO_SECONDS, PAGE_SECONDS, HALL_SECONDS = 30.0, 2.0, 1.0
 KIOSK, HALL = "kiosk", "hall"  # the kinds of cached pages a station has
 _AFTER_COMMIT = "legalaid.cache.drop"  # session.info: stations whose pages go when the commit is done
 
@@ -119,8 +118,8 @@ def caches() -> Caches:
     return found
 
 
-def _seconds(name: str, default: float) -> float:
-    return float(current_app.config.get(name, default))
+def _seconds(name: str) -> float:
+    return float(current_app.config[name])  # config.py: MEMO_, PAGE_ and HALL_CACHE_SECONDS
 
 
 # -- the memo -----------------------------------------------------------------------------------------
@@ -133,7 +132,7 @@ def memo(key: tuple, make: Callable[[], T]) -> T:
     between requests: keep plain values, or detached copies of rows (`detached_copy`), never a row of
     a request's session.
     """
-    seconds = _seconds("MEMO_CACHE_SECONDS", MEMO_SECONDS)
+    seconds = _seconds("MEMO_CACHE_SECONDS")
     if seconds <= 0:
         return make()
     store = caches().memo
@@ -210,8 +209,7 @@ def _shareable_body() -> bool:
 def page(kind: str, station_id: int, render: Callable[[], str]) -> str:
     """A page's body for an anonymous visitor: from the microcache when rendered for the same address,
     station and language within the last seconds, else rendered now (and kept when it can be shared)."""
-    setting = ("HALL_CACHE_SECONDS", HALL_SECONDS) if kind == HALL else ("PAGE_CACHE_SECONDS", PAGE_SECONDS)
-    seconds = _seconds(*setting)
+    seconds = _seconds("HALL_CACHE_SECONDS" if kind == HALL else "PAGE_CACHE_SECONDS")
     if seconds <= 0 or not has_request_context() or not _shareable():
         return render()
     store = caches().pages

@@ -302,7 +302,7 @@ def test_the_memo_keeps_a_station_for_its_time_only(app, day, clock):
     db.session.expunge_all()
     with app.test_request_context("/"):
         assert stations.public_station(station_id).name == "大厅站"  # another process changed it
-    clock.now += cache.MEMO_SECONDS + 1
+    clock.now += app.config["MEMO_CACHE_SECONDS"] + 1
     db.session.expunge_all()
     with app.test_request_context("/"):
         assert stations.public_station(station_id).name == "改名站"
