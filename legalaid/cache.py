@@ -95,15 +95,30 @@ class TTLCache:
 
 @dataclass
 class Caches:
-    """The app's two caches and the clock they share."""
+    """The app's two caches, the clock they share, and how often each station's entries were dropped.
+
+    The counts close a race: a page rendered while a change commits may hold the rows from before it,
+    and the drop after the commit can come before that page is stored. A value is therefore kept only
+    when no drop of its station happened while it was being made (`stamp` the same before and after).
+    """
 
     clock: Callable[[], float] = time.monotonic
     memo: TTLCache = field(init=False)
     pages: TTLCache = field(init=False)
+    drops: dict[int | None, int] = field(default_factory=dict)  # station id (None: the default) → drops
+    epoch: int = 0  # every station dropped at once
 
     def __post_init__(self) -> None:
         self.memo = TTLCache(lambda: self.clock(), maxsize=1024)
         self.pages = TTLCache(lambda: self.clock(), maxsize=512)
+
+    def stamp(self, station_id: int | None) -> tuple[int, int]:
+        """Changes every time entries of this station are dropped."""
+        return self.epoch, self.drops.get(station_id, 0)
+
+    def dropped(self, station_id: int | None) -> None:
+        """Count a drop of a station's entries (None with `everything`: all of them)."""
+        self.drops[station_id] = self.drops.get(station_id, 0) + 1
 
 
 _creating = threading.Lock()
@@ -135,11 +150,15 @@ def memo(key: tuple, make: Callable[[], T]) -> T:
     seconds = _seconds("MEMO_CACHE_SECONDS")
     if seconds <= 0:
         return make()
-    store = caches().memo
+    all_caches = caches()
+    store = all_caches.memo
     value = store.get(key)
     if value is MISSING:
+        station_id = key[1] if len(key) > 1 and (key[1] is None or isinstance(key[1], int)) else None
+        before = all_caches.stamp(station_id)
         value = make()
-        store.put(key, value, seconds)
+        if all_caches.stamp(station_id) == before:  # not changed meanwhile (see `Caches`)
+            store.put(key, value, seconds)
     return value
 
 
@@ -181,9 +200,11 @@ def forget_station(station_id: int | None = None) -> None:
 
     def drop() -> None:
         if station_id is None:
+            store.epoch += 1
             store.memo.clear()
             store.pages.clear()
         else:
+            store.dropped(None)  # the default station may be this one
             store.memo.drop(lambda k: isinstance(k, tuple) and len(k) > 1 and k[1] in (station_id, None))
             _drop(store, station_id, None)
 
@@ -212,13 +233,15 @@ def page(kind: str, station_id: int, render: Callable[[], str]) -> str:
     seconds = _seconds("HALL_CACHE_SECONDS" if kind == HALL else "PAGE_CACHE_SECONDS")
     if seconds <= 0 or not has_request_context() or not _shareable():
         return render()
-    store = caches().pages
+    all_caches = caches()
+    store = all_caches.pages
     key = (kind, station_id, request.full_path, str(get_locale()))
     body = store.get(key)
     if body is not MISSING:
         return body
+    before = all_caches.stamp(station_id)
     body = render()
-    if _shareable_body():
+    if _shareable_body() and all_caches.stamp(station_id) == before:  # see `Caches`
         store.put(key, body, seconds)
     return body
 
@@ -234,6 +257,8 @@ def drop_pages(station_id: int, kind: str | None = None) -> None:
 
 
 def _drop(store: Caches, station_id: int, kind: str | None) -> None:
+    store.dropped(station_id)
+
     def match(key: Hashable) -> bool:
         return isinstance(key, tuple) and key[1] == station_id and (kind is None or key[0] == kind)
 

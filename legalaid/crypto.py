@@ -15,6 +15,7 @@ Development makes its keys once under `instance/` (owner-only); tests derive the
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -99,6 +100,12 @@ def _fernet(keys: str | None = None) -> MultiFernet:
     text = keys if keys is not None else str(current_app.config.get("DATA_KEYS") or "")
     if not _split(text):
         raise DataKeyError("DATA_KEYS is not set.")
+    return _fernet_of(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _fernet_of(text: str) -> MultiFernet:
+    # Made once per set of keys, not once per value: an export or a page of the log reads thousands.
     return MultiFernet([Fernet(key) for key in _split(text)])
 
 

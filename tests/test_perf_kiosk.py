@@ -10,6 +10,7 @@ import re
 import secrets
 import threading
 from datetime import UTC, date, datetime, time, timedelta
+from unittest.mock import patch
 
 import pytest
 import sqlalchemy as sa
@@ -274,6 +275,30 @@ def test_a_call_here_shows_on_the_hall_display_at_once(app, day, clock):
         calling.call_next(station)
         db.session.commit()
         assert "A002" in client.get(path).get_data(as_text=True)
+
+
+def test_a_page_rendered_while_a_call_commits_is_not_kept(app, day, clock):
+    """The hall's poll reads the queue, a desk's call commits (and drops the cached panel), then the poll
+    finishes rendering what it read before: that old panel must not be kept for the next TVs."""
+    station, _shift = day
+    path = f"/duty/calling?station={station.id}"
+    real = calling.hall_calls
+    calls_made: list[str] = []
+
+    def hall_calls_then_a_call_commits(*args, **kwargs):
+        read = real(*args, **kwargs)
+        if not calls_made:  # the desk, in another request, calls the next person meanwhile
+            calls_made.append("A001")
+            calling.issue_walkin(station, name="王先生")
+            calling.call_next(station)
+            db.session.commit()
+        return read
+
+    with time_machine.travel(DUTY_MORNING, tick=False):
+        with patch.object(calling, "hall_calls", hall_calls_then_a_call_commits):
+            stale = app.test_client().get(path).get_data(as_text=True)
+        assert "A001" not in stale  # rendered from what was read before the call
+        assert "A001" in app.test_client().get(path).get_data(as_text=True)  # not served from the cache
 
 
 def test_settings_and_closures_changed_here_are_seen_at_once(app, day, clock):
