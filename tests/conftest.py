@@ -152,12 +152,13 @@ def _empty_tables(app: Flask) -> None:
         db.session.remove()
         tables = db.metadata.sorted_tables
         with db.engine.begin() as conn:
+            # DELETE, children first: on PostgreSQL a TRUNCATE of every table cost about 0.3 s per test
+            # (it replaces each table's files), DELETE of a test's few rows about 20 ms.
+            for table in reversed(tables):
+                conn.execute(table.delete())
             if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(sa.text(f"TRUNCATE TABLE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in reversed(tables):
-                    conn.execute(table.delete())
+                # Ids start at 1 again, as after a TRUNCATE … RESTART IDENTITY.
+                conn.execute(sa.text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'"))
         db.engine.dispose()
 
 

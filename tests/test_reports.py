@@ -543,7 +543,9 @@ def test_annual_page_xlsx_and_cli_show_the_same_figures(world, app_factory, runn
     cli_rows = [list(r) for r in load_workbook(tmp_path / "r.xlsx").active.iter_rows(values_only=True)]
     assert cli_rows == rows
     assert unknown.exit_code != 0
-    entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "report.export")).all()
+    entries = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "report.export").order_by(AuditEntry.id)
+    ).all()
     assert [(e.actor_name, e.details.get("via"), e.details["station_id"]) for e in entries] == [
         ("chief", None, None),
         ("system", "cli", None),

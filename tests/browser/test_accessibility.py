@@ -144,6 +144,7 @@ def _walk_to_details(page, base: str, prefix: str, station_id: int, audit: Audit
 
 def _type_mobile(page, prefix: str, mobile: str) -> None:
     if prefix == "kiosk":
+        page.locator("#name-tools").wait_for()  # the pads above it are shown: the number pad stays put
         for digit in mobile:
             page.locator(f'.kiosk-keypad button[data-key="{digit}"]').click()
     else:

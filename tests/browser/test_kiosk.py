@@ -47,6 +47,9 @@ def test_kiosk_booking_ticket_idle_reset_and_back(live_server, chromium, make_st
     page.locator("a.kiosk-time").first.click()
     shot("04-matter")
     page.get_by_text("劳动争议").click()
+    # The name's handwriting and pinyin pads appear when the page's scripts have run, moving the number
+    # pad below them: a tap before that can land where the pad was.
+    page.locator("#name-tools").wait_for()
     page.get_by_label("您的姓名").fill("李卫国")
     for digit in "13812345678":
         page.locator(f'.kiosk-keypad button[data-key="{digit}"]').click()
