@@ -88,6 +88,7 @@ def _cookie_name(name: str, secure: bool) -> str:
 SECRET_KEY_MIN_LENGTH = 32
 SECRET_KEY_MIN_DISTINCT = 12
 SECRET_KEY_MIN_BITS = 90
+API_KEY_PEPPER_MIN_LENGTH = 32
 
 
 def secret_key_bits(key: str) -> float:
@@ -184,7 +185,11 @@ class Config:
         "log": "log",
         "email": "smtp" if os.environ.get("MAIL_SERVER") else "log",
         "sms": "sms" if os.environ.get("SMS_GATEWAY_URL") else "log",
+        "webhook": "webhook",  # to the URL an administrator registered (legalaid.webhooks)
     }
+    # Seconds to wait for a webhook receiver's answer; no answer is a failure, retried later (receivers
+    # ignore a Webhook-Id they have seen).
+    WEBHOOK_TIMEOUT = _float("WEBHOOK_TIMEOUT", 10)
 
     # The log sender's file, relative to the instance folder; empty: the process's log only (stderr).
     # Production writes nothing to a web host's disk, so several hosts can serve one database.
@@ -235,6 +240,9 @@ class Config:
     # all decrypt (`flask keys rotate` moves everything to the first); and the key of the look-up hashes.
     DATA_KEYS = os.environ.get("DATA_KEYS", "")
     DATA_HASH_KEY = os.environ.get("DATA_HASH_KEY", "")
+    # The key of the API keys' HMAC (legalaid/api/services.py): apart from SECRET_KEY, so rotating the
+    # sessions' secret does not stop every API key; changing it does.
+    API_KEY_PEPPER = os.environ.get("API_KEY_PEPPER", "")
 
     # A sent message's address and wording are emptied this many days later (retention job).
     OUTBOX_PAYLOAD_KEEP_DAYS = _int("OUTBOX_PAYLOAD_KEEP_DAYS", 30)
@@ -257,6 +265,11 @@ class Config:
         problem = check_keys(app_config)
         if problem:
             raise ConfigError(problem)
+        if len(str(app_config.get("API_KEY_PEPPER") or "")) < API_KEY_PEPPER_MIN_LENGTH:
+            raise ConfigError(
+                "API_KEY_PEPPER must be set to a random value of at least 32 characters in production "
+                "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
 
 
 class DevelopmentConfig(Config):

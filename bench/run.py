@@ -23,6 +23,7 @@ does not, i.e. that a web host kept nothing on its local disk (issue 15 point 4)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -36,6 +37,7 @@ import traceback
 import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -327,6 +329,9 @@ class Bench:
             "SECRET_KEY": (workdir / "secret_key").read_text().strip(),
             "DATA_KEYS": keys["data_keys"],
             "DATA_HASH_KEY": keys["hash_key"],
+            "API_KEY_PEPPER": hashlib.sha256(
+                b"api-key-pepper:" + (workdir / "secret_key").read_bytes()
+            ).hexdigest(),
             "LEGALAID_INSTANCE_PATH": str(self.served_instance),
         }
 
@@ -460,7 +465,7 @@ class Bench:
         """The app instances' addresses."""
         return [f"http://127.0.0.1:{self.s.port + i}" for i in range(self.s.instances)]
 
-    def wrk(self, path: str, bases: list[str], cookie: str = "") -> Measure:
+    def wrk(self, path: str, bases: list[str], cookie: str = "", header: str = "") -> Measure:
         """wrk on a path at the set concurrency, split over the instances, all at once."""
         script = self.s.workdir / "report.lua"
         script.write_text(WRK_SCRIPT)
@@ -470,6 +475,8 @@ class Bench:
             command = ["wrk", "-t2", f"-c{per}", f"-d{self.s.seconds}s", "--latency", "-s", str(script)]
             if cookie:
                 command += ["-H", f"Cookie: {cookie}"]
+            if header:
+                command += ["-H", header]
             procs.append(subprocess.Popen([*command, base + path], stdout=subprocess.PIPE, text=True))
         return combine([parse_wrk(proc.communicate()[0]) for proc in procs])
 
@@ -569,11 +576,20 @@ class Bench:
             f"annual report {info['year']}", f"/admin/reports/annual/{info['year']}", "report", cookie=cookie
         )
         self.page("lawyer performance", "/admin/statistics/lawyers", "report", cookie=cookie)
-        self.rows.append(Row("API read", result="no API yet: skipped"))
+        self.api_read(info)
         self.rush(info)
         self.worker_memory()
         self.stop_servers()
         self.check_local_disk()
+
+    def api_read(self, info: dict[str, Any]) -> None:
+        """The hotline's read of a station's next four weeks of duty days through the API (with its key)."""
+        start = date.fromisoformat(info["today"])
+        path = f"/api/v1/stations/{info['station_id']}/roster?from={start}&to={start + timedelta(days=28)}"
+        say(f"API read: {path}")
+        header = f"Authorization: Bearer {info['api_key']}"
+        measure = self.wrk(path, self.bases(), header=header)
+        self.rows.append(page_row("API read: duty roster, 4 weeks", measure, self.hello_rps))
 
     def booking_and_lookup(self, stations: list[int]) -> None:
         """A complete booking on the phone pages, then the look-up of the bookings it made."""

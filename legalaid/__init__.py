@@ -112,6 +112,12 @@ def register_blueprints(app: Flask) -> None:
     # The same booking flow twice: the hall's touch screen and a phone-sized site.
     app.register_blueprint(kiosk_bp, url_prefix="/kiosk", name="kiosk")
     app.register_blueprint(kiosk_bp, url_prefix="/book", name="book")
+    from legalaid.api import register_api
+
+    register_api(app)  # /api/v1 (keys, no session, no CSRF) and /admin/api-keys
+    from legalaid.webhooks.routes import bp as webhooks_bp
+
+    app.register_blueprint(webhooks_bp)  # /admin/webhooks
     app.jinja_env.globals.update(
         role_label=role_label,
         weekday_names=weekday_names,
@@ -148,19 +154,27 @@ def register_hooks(app: Flask) -> None:
 
 
 def register_events() -> None:
-    """Connect features that cannot import each other: a shift the roster makes gets its slots, and a
-    change of a station's sessions or capacity re-plans its coming days.
+    """Connect features that cannot import each other: a shift the roster makes gets its slots, a
+    change of a station's sessions or capacity re-plans its coming days, and a booking's change or a
+    matter's closing is queued for the webhooks.
 
     The hooks are module lists, shared by every app built in this process: each is added once.
     """
     from legalaid.bookings import planning
+    from legalaid.bookings import services as bookings
+    from legalaid.consultations import services as consultations
     from legalaid.roster import services as roster
     from legalaid.stations import services as stations
+    from legalaid.webhooks import services as webhooks
 
     if planning.plan_shifts not in roster.on_shifts_made:
         roster.on_shifts_made.append(planning.plan_shifts)
     if planning.replan_coming_days not in stations.on_plan_changed:
         stations.on_plan_changed.append(planning.replan_coming_days)
+    if webhooks.booking_announced not in bookings.on_announced:
+        bookings.on_announced.append(webhooks.booking_announced)
+    if webhooks.matter_closed not in consultations.on_matter_closed:
+        consultations.on_matter_closed.append(webhooks.matter_closed)
 
 
 def _tune_sqlite(engine: sa.Engine) -> None:

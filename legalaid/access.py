@@ -1,8 +1,10 @@
 """Deny-by-default access.
 
 Every endpoint must say who may use it: `@public` (the short list a visitor may reach without
-signing in) or `@roles(...)`. An endpoint that says nothing is refused to everybody, so a view that
-forgets its decorator fails closed and the url_map walk in the tests points at it.
+signing in) or `@roles(...)`; an API operation declares `API_KEY` through `legalaid.api.openapi.operation`,
+which checks the key and its scope itself (no session is read under /api/). An endpoint that says
+nothing is refused to everybody, so a view that forgets its decorator fails closed and the url_map walk
+in the tests points at it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ ADMIN = "admin"
 STAFF = "staff"
 LAWYER = "lawyer"
 ALL_ROLES = frozenset({ADMIN, STAFF, LAWYER})
+# An API operation: a key with the operation's scope, checked by the operation (legalaid.api.auth).
+API_KEY = "api_key"
 
 # Endpoints added by Flask itself that must stay reachable.
 BUILTIN_PUBLIC_ENDPOINTS = frozenset({"static"})
@@ -49,7 +53,7 @@ def roles(*names: str) -> Callable[[F], F]:
 
 
 def access_of(app: Flask, endpoint: str) -> str | frozenset[str] | None:
-    """What an endpoint declared: PUBLIC, a set of roles, or None (nobody)."""
+    """What an endpoint declared: PUBLIC, API_KEY, a set of roles, or None (nobody)."""
     if endpoint in BUILTIN_PUBLIC_ENDPOINTS:
         return PUBLIC
     view = app.view_functions.get(endpoint)
@@ -62,10 +66,12 @@ def enforce_access():
         return None
     if request.endpoint in BUILTIN_PUBLIC_ENDPOINTS:  # static files: no page, no user to look up
         return None
+    allowed = access_of(current_app, request.endpoint)
+    if allowed == API_KEY:  # a key, never a session: the operation checks it before anything else
+        return None
     # Load the signed-in user now, before the view writes anything: the loader commits its own
     # small session-row update, which must never carry a view's half-done changes with it.
     signed_in = current_user.is_authenticated
-    allowed = access_of(current_app, request.endpoint)
     if allowed == PUBLIC:
         return None
     if not signed_in:

@@ -60,8 +60,9 @@ def _development_keys(instance: Path) -> dict[str, str]:
 
 
 def configure(config: dict[str, Any], instance: Path) -> None:
-    """Fill DATA_KEYS and DATA_HASH_KEY where the environment left them out (development and tests);
-    production must set both (config.check refuses to start without them)."""
+    """Fill DATA_KEYS, DATA_HASH_KEY and API_KEY_PEPPER where the environment left them out
+    (development and tests); production must set them (config.check refuses to start without them)."""
+    _configure_pepper(config, instance)
     if config.get("DATA_KEYS") and config.get("DATA_HASH_KEY"):
         return
     if config.get("TESTING"):
@@ -72,6 +73,17 @@ def configure(config: dict[str, Any], instance: Path) -> None:
         keys = _development_keys(instance)
         config["DATA_KEYS"] = config.get("DATA_KEYS") or keys["data_keys"]
         config["DATA_HASH_KEY"] = config.get("DATA_HASH_KEY") or keys["hash_key"]
+
+
+def _configure_pepper(config: dict[str, Any], instance: Path) -> None:
+    """The API keys' pepper in development and tests: derived, like the data keys, so the keys made
+    on a development site keep working across restarts."""
+    if config.get("API_KEY_PEPPER"):
+        return
+    if config.get("TESTING"):
+        config["API_KEY_PEPPER"] = _derived(str(config.get("SECRET_KEY") or ""), "api-key-pepper")
+    elif config.get("ENV_NAME") == "development":
+        config["API_KEY_PEPPER"] = _derived(_development_keys(instance)["hash_key"], "api-key-pepper")
 
 
 def _split(keys: str) -> list[str]:

@@ -1,5 +1,6 @@
 """Imports every feature's models so the metadata (and Alembic) sees all tables."""
 
+from legalaid.api.models import ApiKey, ApiRateWindow
 from legalaid.audit.models import AuditEntry
 from legalaid.auth.models import RecoveryCode, ThrottleCount, User, UserSession
 from legalaid.bookings.models import Booking, BookingEvent, DailyCounter, ShiftQuota, Slot, Veteran, WalkIn
@@ -28,8 +29,11 @@ from legalaid.roster.models import Closure, DutyShift, HolidayYear, ShiftChange
 from legalaid.scheduler import JobRun
 from legalaid.stations.models import Station, StationSession
 from legalaid.swaps.models import SwapRequest
+from legalaid.webhooks.models import WebhookEndpoint
 
 __all__ = [
+    "ApiKey",
+    "ApiRateWindow",
     "AuditEntry",
     "Booking",
     "BookingEvent",
@@ -70,4 +74,5 @@ __all__ = [
     "Unavailability",
     "User",
     "UserSession",
+    "WebhookEndpoint",
 ]

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from legalaid.access import ADMIN, ALL_ROLES, LAWYER, PUBLIC, STAFF, access_of
+from legalaid.access import ADMIN, ALL_ROLES, API_KEY, LAWYER, PUBLIC, STAFF, access_of
 from tests.conftest import login
 
 # The whole public list. A new public endpoint must be added here on purpose.
@@ -28,6 +28,21 @@ PUBLIC_ENDPOINTS = {
     "bookings.cancel_mine",
     "bookings.move_mine",
     "bookings.forget",
+    "api_v1.openapi_document",  # the API's document: no data
+    "api_v1.docs",  # the API's reference page: no data
+}
+# The API's operations: a key with the operation's scope (tests/api/), never a session.
+API_ENDPOINTS = {
+    "api_v1.list_stations",
+    "api_v1.station_roster",
+    "api_v1.station_slots",
+    "api_v1.create_booking",
+    "api_v1.find_bookings",
+    "api_v1.lookup_booking",
+    "api_v1.cancel_booking",
+    "api_v1.move_booking",
+    "api_v1.annual_figures",
+    "api_v1.monthly_figures",
 }
 # The veteran's booking flow, at the kiosk and online: public by design.
 BOOKING_FLOW = {
@@ -77,6 +92,12 @@ EXPECTED = {
     "kiosks.index": {ADMIN},
     "kiosks.enrol": {ADMIN},
     "kiosks.revoke": {ADMIN},
+    "api_keys.index": {ADMIN},
+    "api_keys.create": {ADMIN},
+    "api_keys.revoke": {ADMIN},
+    "webhooks.index": {ADMIN},
+    "webhooks.create": {ADMIN},
+    "webhooks.deactivate": {ADMIN},
     "audit.index": {ADMIN},
     "outbox.index": {ADMIN},
     "outbox.show": {ADMIN},
@@ -181,7 +202,8 @@ def test_every_endpoint_declares_its_access(app):
     for rule in app.url_map.iter_rules():
         declared[rule.endpoint] = access_of(app, rule.endpoint)
     assert {e for e, a in declared.items() if a == PUBLIC} == PUBLIC_ENDPOINTS
-    private = {e: set(a) for e, a in declared.items() if a != PUBLIC}
+    assert {e for e, a in declared.items() if a == API_KEY} == API_ENDPOINTS
+    private = {e: set(a) for e, a in declared.items() if a not in (PUBLIC, API_KEY)}
     assert private == {e: set(r) for e, r in EXPECTED.items()}, "an endpoint's access differs from the table"
 
 
@@ -192,6 +214,8 @@ def test_anonymous_visitor_reaches_only_the_public_list(app, client):
         if endpoint in PUBLIC_ENDPOINTS:
             reached.add(endpoint)
             assert response.status_code in (200, 302, 400, 404), (endpoint, response.status_code)
+        elif endpoint in API_ENDPOINTS:  # no key: refused as the API refuses, never sent to sign in
+            assert response.status_code == 401, (endpoint, response.status_code)
         else:
             # POSTs without a CSRF token are refused before anything else; everything else
             # sends the visitor to the sign-in page.
@@ -215,6 +239,9 @@ def test_each_role_reaches_exactly_its_pages(app, client, make_user, make_statio
             continue
         data = {"csrf_token": token} if method == "POST" else None
         response = client.open(path, method=method, data=data)
+        if endpoint in API_ENDPOINTS:  # a signed-in session is no key
+            assert response.status_code == 401, (role, endpoint, response.status_code)
+            continue
         if role in EXPECTED[endpoint]:
             # Allowed: the page answers (a sample id may not exist: 404), and never with a 500.
             assert response.status_code not in (403, 500), (role, endpoint, method, response.status_code)

@@ -21,6 +21,7 @@ from tests.conftest import make_app
 DATA_KEYS = {
     "DATA_KEYS": "3L6Zp0i3k7gqv6m0Ewq5wS8b2dJgJ5o2nEYy7mYtV2I=",
     "DATA_HASH_KEY": "f0c1e2d3a4b5968778695a4b3c2d1e0f",
+    "API_KEY_PEPPER": "9c1d2e3f4a5b69788796a5b4c3d2e1f00f1e2d3c4b5a6978",
 }
 
 

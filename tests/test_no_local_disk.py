@@ -67,6 +67,7 @@ def test_a_production_app_serves_without_touching_its_instance_folder(app_factor
         SECRET_KEY="a9f3c2e17b6d4058e1f2a3b4c5d6e7f8091a2b3c4d5e6f70",
         DATA_KEYS=Fernet.generate_key().decode(),
         DATA_HASH_KEY=Fernet.generate_key().decode(),
+        API_KEY_PEPPER=Fernet.generate_key().decode(),
         OUTBOX_LOG_FILE="",
         SESSION_COOKIE_SECURE=False,
         KIOSK_ENROLMENT_REQUIRED=False,

@@ -207,6 +207,7 @@ def test_a_good_configuration_starts(tmp_path):
         SECRET_KEY=secrets.token_hex(32),
         DATA_KEYS=Fernet.generate_key().decode(),
         DATA_HASH_KEY=secrets.token_hex(32),
+        API_KEY_PEPPER=secrets.token_hex(32),
         DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
         LEGALAID_INSTANCE_PATH=str(tmp_path),
     )

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from legalaid.audit import labels
@@ -78,7 +78,10 @@ def record(
 
 
 def _nobody_signed_in() -> str:
-    """Who acted when no account did: the visitor on the kiosk or the public site, else the system."""
+    """Who acted when no account did: the system calling through the API (its key, which the API puts
+    in `g.audit_actor_name`), the visitor on the kiosk or the public site, else the system."""
+    if has_request_context() and g.get("audit_actor_name"):
+        return str(g.audit_actor_name)
     if has_request_context() and request.blueprint in VISITOR_PAGES:
         return VISITOR_PREFIX + VISITOR_PAGES[request.blueprint]
     return SYSTEM_ACTOR

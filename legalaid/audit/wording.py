@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 # Each feature names its own actions, record types and details beside its code; the audit pages import
 # them all here (and only here, so no feature has to import another's labels).
+from legalaid.api import labels as _api_labels  # noqa: F401
 from legalaid.audit import labels
 from legalaid.audit.models import VISITOR_PREFIX, AuditEntry
 from legalaid.auth import labels as _auth_labels  # noqa: F401
@@ -25,9 +26,11 @@ from legalaid.reports import labels as _reports_labels  # noqa: F401
 from legalaid.roster import labels as _roster_labels  # noqa: F401
 from legalaid.stations import labels as _stations_labels  # noqa: F401
 from legalaid.swaps import labels as _swaps_labels  # noqa: F401
+from legalaid.webhooks import labels as _webhooks_labels  # noqa: F401
 
 # How a veteran came, as the channel detail or the visitor actor records it.
 VISITORS = {"kiosk", "online"}
+API_ACTOR_PREFIX = "api:"  # the actor of an API call: its key's prefix (legalaid.api.services)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ def actor(entry: AuditEntry) -> tuple[str, bool]:
     if entry.actor_id is not None:
         return entry.actor_name, False
     name = entry.actor_name or ""
+    if name.startswith(API_ACTOR_PREFIX):  # a call with an API key (legalaid.api.services.record_call)
+        return _("API key la_%(prefix)s", prefix=name.removeprefix(API_ACTOR_PREFIX)), False
     channel = name.removeprefix(VISITOR_PREFIX) if name.startswith(VISITOR_PREFIX) else None
     if channel is None and isinstance(entry.details, dict):
         channel = entry.details.get("channel")

@@ -133,6 +133,8 @@ class Booking(Model):
         sa.Index("ix_bookings_shift_status", "shift_id", "status"),
         # A checked-in booking's queue number (B001 …) is the day's own: one per shift.
         sa.Index("uq_bookings_shift_queue_number", "shift_id", "queue_number", unique=True),
+        # The hotline finds its bookings again by its own work-order number.
+        sa.Index("ix_bookings_external_ref", "external_ref"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,6 +169,10 @@ class Booking(Model):
     requeued_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
     erased_at: Mapped[datetime | None]  # name, description and reason erased; the row still counts
+    # Made through the API: the key that made it (its system's name), and that system's own reference
+    # for it, such as the 12345 hotline's work-order number.
+    api_key_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_keys.id", ondelete="SET NULL"))
+    external_ref: Mapped[str | None] = mapped_column(sa.String(64))
 
     slot: Mapped[Slot] = relationship(lazy="joined")
     veteran: Mapped[Veteran] = relationship(lazy="joined")

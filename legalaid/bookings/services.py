@@ -7,6 +7,7 @@ flush; the request, command or job commits.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -28,6 +29,7 @@ from legalaid.bookings.models import (
     CHECKED_IN,
     CONSENT_PHONE,
     CONSENT_READ_ALOUD,
+    EVENT_KINDS,
     HOTLINE,
     MADE,
     MOVED,
@@ -51,6 +53,7 @@ from legalaid.extensions import db
 from legalaid.roster import services as roster
 from legalaid.roster.models import DutyShift
 
+EXTERNAL_REF_MAX = 64
 # Booking codes avoid characters that are easy to misread: no 0/O, 1/I/L.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 6
@@ -83,6 +86,8 @@ class BookingRequest:
     description: str = ""
     id_number: str | None = None
     veteran_card_no: str | None = None
+    external_ref: str | None = None  # another system's reference (the hotline's work-order number)
+    api_key_id: int | None = None  # made through the API with this key
 
 
 def consent_way(channel: str) -> str:
@@ -126,6 +131,10 @@ def check_request(req: BookingRequest) -> BookingRequest:
         problems.add(_("Please agree to the use of your details for this consultation."), field="consent")
     elif req.channel not in PUBLIC_CHANNELS:
         problems.check(lambda: check_consent(req.consent))  # the desk read the notice out
+    if req.external_ref is not None:
+        req.external_ref = " ".join(validation.clean_text(req.external_ref).split()) or None
+        if req.external_ref is not None and len(req.external_ref) > EXTERNAL_REF_MAX:
+            problems.add(_("At most %(n)d characters.", n=EXTERNAL_REF_MAX), field="external_ref")
     key = validation.clean_text(req.idempotency_key)
     if not 16 <= len(key) <= 64:
         problems.add(_("The form has expired. Please start again."), field="idempotency_key")
@@ -171,9 +180,22 @@ def active_booking(veteran_id: int, shift_id: int) -> Booking | None:
     )
 
 
+# Called with each change of a booking as it happens, in the caller's transaction: made, moved, cancelled,
+# and completed (its consultation recorded). The webhooks queue their deliveries here (`create_app`
+# registers them): they must not miss a change, nor read `booking_events`, whose one `processed_at` is
+# the reminders'. The bookings feature knows nothing of who listens.
+on_announced: list[Callable[[Booking, str, datetime], object]] = []
+
+
 def announce(booking: Booking, kind: str, now: datetime, cause: str = "", reason: str | None = None) -> None:
-    """Record what happened to a booking for the features that act on it later (the reminders)."""
-    db.session.add(BookingEvent(booking_id=booking.id, kind=kind, cause=cause, reason=reason, created_at=now))
+    """Record what happened to a booking for the features that act on it later (the reminders), and tell
+    the hooks at once; a completion (`COMPLETED`) is only told: the reminders have nothing to say of it."""
+    if kind in EVENT_KINDS:
+        db.session.add(
+            BookingEvent(booking_id=booking.id, kind=kind, cause=cause, reason=reason, created_at=now)
+        )
+    for hook in on_announced:
+        hook(booking, kind, now)
 
 
 def _take_slot(slot: Slot) -> None:
@@ -304,6 +326,8 @@ def _add_booking(
         consent_how=consent_way(req.channel),
         consent_by_id=None if req.channel in PUBLIC_CHANNELS else actor_id,
         created_by_id=actor_id,
+        api_key_id=req.api_key_id,
+        external_ref=req.external_ref,
     )
     db.session.add(booking)
     db.session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -183,6 +184,7 @@ def record_consultation(
         )
         if not changed:
             raise NotAllowed(_("This booking was changed a moment ago. Please look at it again."))
+        bookings.announce(booking, COMPLETED, now_utc())  # the webhooks tell other systems
         veteran_id, name, channel = booking.veteran_id, booking.name, booking.channel
     elif walkin is not None:
         veteran_id, name = walkin.veteran_id, walkin.person
@@ -402,6 +404,11 @@ def add_note(
     db.session.flush()
 
 
+# Called with each matter just closed, and when, in the caller's transaction: the webhooks queue their
+# deliveries here (`create_app` registers them; this feature knows nothing of who listens).
+on_matter_closed: list[Callable[[Matter, datetime], object]] = []
+
+
 def close_matter(matter: Matter, user: User, result: str | None, money_saved: int | None = None) -> None:
     """Close a matter: a result is required, and the money recovered or saved where there is any."""
     _may_work_on(matter, user)
@@ -411,16 +418,19 @@ def close_matter(matter: Matter, user: User, result: str | None, money_saved: in
         raise InvalidInput(_("Choose the result."), field="result")
     if money_saved is not None and money_saved < 0:
         raise InvalidInput(_("Enter an amount of 0 or more."), field="money_saved")
+    closed_at = now_utc()
     matter.status, matter.result, matter.money_saved, matter.closed_at = (
         CLOSED,
         result,
         money_saved,
-        now_utc(),
+        closed_at,
     )
     audit.record(
         "matter.close", matter, details={"result": result, "money": money_saved}, station_id=matter.station_id
     )
     db.session.flush()
+    for hook in on_matter_closed:
+        hook(matter, closed_at)
 
 
 def _set_if_unchanged(

@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers.response import Response
 
 from legalaid.access import ALL_ROLES, public, roles
+from legalaid.api.problems import from_http_error, is_api_request, problem
 from legalaid.extensions import db
 from legalaid.kiosk.routes import kiosk_blueprint, kiosk_context
 
@@ -96,7 +97,11 @@ def _error_page(code: int, detail: str | None = None) -> tuple[str, int]:
 
 def handle_http_error(error: HTTPException) -> tuple[str, int] | Response:
     """Show an HTTP error in the site's look; at the kiosk, an address used the wrong way (a POST-only
-    step opened from the history) simply starts again."""
+    step opened from the history) simply starts again. Under /api/ it is a problem document (routing
+    errors never reach the API blueprint's own handlers)."""
+    if is_api_request():
+        db.session.rollback()
+        return from_http_error(error)
     if error.code == 405 and kiosk_blueprint() == "kiosk":
         return redirect(url_for("kiosk.start"))
     return _error_page(error.code or 500)
@@ -106,8 +111,11 @@ def handle_csrf_error(error: CSRFError) -> tuple[str, int] | Response:
     """A form without a valid token: most often a page left open too long.
 
     On the kiosk it is also an old step resubmitted from the history after "start again": the
-    visitor simply starts again, and sees nothing of anybody else's.
+    visitor simply starts again, and sees nothing of anybody else's. (The API is exempt; a refusal
+    under /api/ would still be a problem document.)
     """
+    if is_api_request():
+        return problem(400, "csrf")
     blueprint = kiosk_blueprint()
     if blueprint is not None:
         return redirect(url_for(f"{blueprint}.start"))
@@ -116,19 +124,23 @@ def handle_csrf_error(error: CSRFError) -> tuple[str, int] | Response:
     )
 
 
-def handle_conflict(error: IntegrityError) -> tuple[str, int]:
+def handle_conflict(error: IntegrityError) -> tuple[str, int] | Response:
     """A unique rule the service checked was broken by a concurrent request: say so plainly."""
     db.session.rollback()
     log.warning("integrity conflict: %s", type(error.orig).__name__)
+    if is_api_request():
+        return problem(409)
     return _error_page(409)
 
 
-def handle_server_error(error: Exception) -> tuple[str, int]:
-    """Log the failure and show a plain page, never a traceback."""
+def handle_server_error(error: Exception) -> tuple[str, int] | Response:
+    """Log the failure and show a plain page (under /api/ a problem document), never a traceback."""
     original = getattr(error, "original_exception", error)
     if not isinstance(original, HTTPException):
         log.error("unhandled error", exc_info=original)
     db.session.rollback()
+    if is_api_request():
+        return problem(500)
     return _error_page(500)
 
 

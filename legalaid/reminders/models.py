@@ -25,7 +25,9 @@ LOST_CLAIM = "claimed but never confirmed: check whether it arrived"
 STALE = "no longer worth sending"
 BOOKING_CHANGED = "the booking changed before it was sent"
 LAWYER_CHANGED = "the lawyer of this shift changed"
-CHANNELS = ("log", "email", "sms")
+CHANNELS = ("log", "email", "sms", "webhook")  # webhook: another system's URL (legalaid.webhooks)
+# Channels to other systems, not to people: no quiet hours (the hotline's system reads at night too).
+MACHINE_CHANNELS = ("webhook",)
 
 
 class OutboxMessage(Model):

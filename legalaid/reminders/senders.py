@@ -1,4 +1,5 @@
-"""Senders, one per channel: a log file (the default), SMTP e-mail, and an SMS gateway.
+"""Senders, one per channel: a log file (the default), SMTP e-mail, an SMS gateway, and webhooks (signed
+POSTs to the URLs administrators register, legalaid.webhooks).
 
 Chinese SMS gateways send an approved template id with parameters, never free text; the HTTP sender
 posts exactly that to the URL in the settings.
@@ -7,6 +8,8 @@ posts exactly that to the URL in the settings.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import http.client
 import json
 import logging
@@ -18,15 +21,23 @@ from collections import defaultdict
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from legalaid.dates import now_utc
+from legalaid.extensions import db
 from legalaid.privacy import mask_text
 from legalaid.reminders.models import OutboxMessage
+from legalaid.webhooks.models import WebhookEndpoint
 
 log = logging.getLogger(__name__)
+
+_WEBHOOK_BOOKING = _l(
+    "Booking %(booking_code)s at station no. %(station_id)s for %(starts_at)s: %(status)s (%(channel)s)."
+)
 
 # The texts of the messages, by template key: (subject, body). Babel translates them into the
 # recipient's language; the SMS gateway gets only the key's template id and the parameters.
@@ -188,6 +199,15 @@ TEMPLATES: dict[str, tuple[object, object]] = {
         ),
     ),
     "test": (_l("Test message"), _l("Test message from %(station)s.")),
+    # Webhooks (legalaid.webhooks): the outbox page's words for a delivery; the receiver gets JSON.
+    "booking.made": (_l("Webhook: booking made"), _WEBHOOK_BOOKING),
+    "booking.moved": (_l("Webhook: booking moved"), _WEBHOOK_BOOKING),
+    "booking.cancelled": (_l("Webhook: booking cancelled"), _WEBHOOK_BOOKING),
+    "booking.completed": (_l("Webhook: booking completed"), _WEBHOOK_BOOKING),
+    "matter.closed": (
+        _l("Webhook: follow-up matter closed"),
+        _l("Follow-up matter no. %(matter_id)s at station no. %(station_id)s is closed: %(result)s."),
+    ),
 }
 
 
@@ -339,8 +359,82 @@ class HttpSmsSender:
                 raise SendError(f"sms: HTTP {response.status}")
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as the error it is here: a delivery is never posted on to another address."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        """Follow nothing."""
+        return None
+
+
+def webhook_signature(secret: str, message_id: str, timestamp: str, body: str) -> str:
+    """The Webhook-Signature header: `v1=` and the hex HMAC-SHA256, keyed with the endpoint's secret
+    (its UTF-8 bytes), of `<id>.<timestamp>.<body>`."""
+    signed = f"{message_id}.{timestamp}.{body}".encode()
+    return "v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+class WebhookSender:
+    """Posts a delivery as JSON to the endpoint's URL, signed with its secret (Webhook-Id,
+    Webhook-Timestamp, Webhook-Signature); a short timeout, no redirects followed.
+
+    At least once: anything short of a 2xx answer is a SendError, retried with the outbox's back-off,
+    even a timeout after the request went out; receivers drop a Webhook-Id they have already had.
+    """
+
+    def send(self, message: OutboxMessage) -> None:
+        """Post one delivery; raise SendError unless the receiver answers 2xx."""
+        config = current_app.config
+        endpoint = db.session.get(WebhookEndpoint, message.recipient_id) if message.recipient_id else None
+        if endpoint is None or not endpoint.active:
+            raise SendError("webhook: the endpoint is deactivated")
+        url = message.address
+        if config.get("ENV_NAME") == "production" and urlsplit(url).scheme != "https":
+            raise SendError("webhook: only https addresses are used in production")
+        message_id = str(message.id)
+        timestamp = str(int(now_utc().timestamp()))
+        body = json.dumps({"id": message.id, **message.params}, ensure_ascii=False, separators=(",", ":"))
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "legalaid-webhooks/1",
+            "Webhook-Id": message_id,
+            "Webhook-Timestamp": timestamp,
+            "Webhook-Signature": webhook_signature(endpoint.secret, message_id, timestamp, body),
+        }
+        timeout = float(config.get("WEBHOOK_TIMEOUT") or 10)
+        try:
+            request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")  # noqa: S310
+        except ValueError as error:
+            raise SendError("webhook: the address is not valid") from error
+        try:
+            response = urllib.request.build_opener(_NoRedirects).open(request, timeout=timeout)
+        except urllib.error.HTTPError as error:
+            error.close()
+            raise SendError(f"webhook: HTTP {error.code}") from error
+        except urllib.error.URLError as error:
+            reason = error.reason
+            said = type(reason).__name__ if isinstance(reason, Exception) else str(reason)
+            raise SendError(f"webhook: {said}") from error
+        except (OSError, http.client.HTTPException) as error:
+            # The receiver may have it: sent again all the same (it dedupes on Webhook-Id).
+            raise SendError(f"webhook: no answer ({type(error).__name__}, {timeout:g} s)") from error
+        with response:
+            if not 200 <= response.status < 300:
+                raise SendError(f"webhook: HTTP {response.status}")
+
+
+# A channel's sender when the settings name none: webhooks go to their URLs, everything else to the log.
+DEFAULT_SENDERS = {"webhook": "webhook"}
+
+
 def sender_for(channel: str) -> Sender:
-    """The sender the settings choose for a channel (anything unset goes to the log)."""
-    choice = current_app.config.get("SENDERS", {}).get(channel, "log")
-    senders: dict[str, type[Sender]] = {"log": LogSender, "smtp": SmtpSender, "sms": HttpSmsSender}
+    """The sender the settings choose for a channel (anything unset goes to the log, webhooks to their
+    URLs)."""
+    choice = current_app.config.get("SENDERS", {}).get(channel, DEFAULT_SENDERS.get(channel, "log"))
+    senders: dict[str, type[Sender]] = {
+        "log": LogSender,
+        "smtp": SmtpSender,
+        "sms": HttpSmsSender,
+        "webhook": WebhookSender,
+    }
     return senders[choice]()

@@ -36,6 +36,7 @@ from legalaid.reminders.models import (
     EXPIRED,
     FAILED,
     LOST_CLAIM,
+    MACHINE_CHANNELS,
     PENDING,
     SENDING,
     SENT,
@@ -193,8 +194,8 @@ class SweepReport:
 def sweep(now: datetime | None = None, batch: int = CLAIM_BATCH) -> SweepReport:
     """Expire stale messages, give up on lost claims, then send what is due, batch by batch; commits.
 
-    In the quiet hours (21:00–08:00 station time) nothing is sent: after downtime, what fell due
-    before 21:00 waits until 08:00 (or expires meanwhile).
+    In the quiet hours (21:00–08:00 station time) nothing is sent to people: after downtime, what
+    fell due before 21:00 waits until 08:00 (or expires meanwhile). Webhooks go at any hour.
     """
     given, now = now, now or now_utc()
     report = SweepReport()
@@ -212,19 +213,17 @@ def sweep(now: datetime | None = None, batch: int = CLAIM_BATCH) -> SweepReport:
     _log_events(lost, UNKNOWN, LOST_CLAIM, now)
     report.unknown = len(lost)
     db.session.commit()
-    if is_quiet(now):
-        return report
     worker = worker_name()
     senders = current_app.config.get("SENDERS", {})
-    local = [channel for channel in CHANNELS if senders.get(channel, "log") == "log"]
-    remote = [channel for channel in CHANNELS if channel not in local]
     while True:
         # Unless told the time, read the clock for every claim: during a long sweep (a slow gateway)
         # a claim stamped with the sweep's start would look expired to another sweeper at once, and
         # a retry would skip its back-off. The quiet hours may also begin during a long sweep.
         moment = given or now_utc()
-        if given is None and is_quiet(moment):
-            return report
+        quiet = is_quiet(moment)
+        allowed = [c for c in CHANNELS if not quiet or c in MACHINE_CHANNELS]
+        local = [channel for channel in allowed if senders.get(channel, "log") == "log"]
+        remote = [channel for channel in allowed if channel not in local]
         tried = False
         for channels, limit in ((local, batch), (remote, 1)):
             ids = _claim(moment, limit, worker, channels) if channels else []
@@ -286,7 +285,8 @@ def _attempt(message: OutboxMessage, now: datetime, report: SweepReport) -> tupl
             values = {"status": FAILED, "last_error": error_text}
             report.failed += 1
         else:
-            due = out_of_quiet(now + _backoff(attempts))
+            due = now + _backoff(attempts)
+            due = due if message.channel in MACHINE_CHANNELS else out_of_quiet(due)
             values = {"status": PENDING, "last_error": error_text, "due_at": due}
             report.retried += 1
         event = {"status": values["status"], "detail": f"attempt {attempts}: {error_text}", "at": now_utc()}
@@ -333,14 +333,15 @@ def _send_one(message: OutboxMessage, now: datetime, report: SweepReport) -> Non
 
 
 def resend(message: OutboxMessage, by: str = "") -> None:
-    """Put a failed or unknown message back in the queue (an administrator's decision); at night it
-    waits for the end of the quiet hours like any other message."""
+    """Put a failed or unknown message back in the queue (an administrator's decision); at night a
+    message to a person waits for the end of the quiet hours."""
     if message.status not in (FAILED, UNKNOWN):
         raise NotAllowed(_("Only a failed or unknown message can be sent again."))
     now = now_utc()
     if message.expires_at is not None and message.expires_at < now:
         raise NotAllowed(_("Its time has passed: this message is no longer worth sending."))
-    message.status, message.due_at, message.attempts, message.last_error = PENDING, out_of_quiet(now), 0, ""
+    due = now if message.channel in MACHINE_CHANNELS else out_of_quiet(now)
+    message.status, message.due_at, message.attempts, message.last_error = PENDING, due, 0, ""
     _log_events([message.id], PENDING, f"sent again by {by}".strip(), now)
     db.session.flush()
 
@@ -413,7 +414,7 @@ def sender_configuration() -> list[tuple[str, str, str]]:
     """Per channel: the sender in use and where it sends (secrets are only said to be set)."""
     config = current_app.config
     rows = []
-    for channel in ("log", "email", "sms"):
+    for channel in CHANNELS:
         choice = config.get("SENDERS", {}).get(channel, "log")
         if choice == "smtp":
             where = f"{config['MAIL_SERVER']}:{config['MAIL_PORT']} · {config['MAIL_FROM']}"
@@ -422,6 +423,8 @@ def sender_configuration() -> list[tuple[str, str, str]]:
             key = _("key set") if config.get("SMS_GATEWAY_KEY") else _("no key")
             host = urlsplit(config.get("SMS_GATEWAY_URL", "")).netloc
             where = f"{host} · {config.get('SMS_SIGN_NAME', '')} · {key} · {templates}"
+        elif choice == "webhook":
+            where = _("each webhook's own address (Webhooks page)")
         else:
             name = config.get("OUTBOX_LOG_FILE", "")
             where = f"instance/{name}" if name else _("the process's log (stderr)")
