@@ -61,6 +61,7 @@ JsonTrue = Annotated[Literal[True], BeforeValidator(_json_bool)]
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
+NO_NUL = r"^[^\x00]*$"  # the site refuses a NUL character anywhere in a request (400)
 CODE_PATTERN = r"^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$"  # legalaid.bookings.services.CODE_ALPHABET
 if TYPE_CHECKING:  # the enums below are built from the codes the app keeps; for mypy, plain text
     Category: TypeAlias = str
@@ -122,7 +123,10 @@ class NewBooking(ApiModel):
         "(recorded as consent given by telephone)."
     )
     external_ref: str | None = Field(
-        None, max_length=64, description="Your own reference, such as the hotline's work-order number."
+        None,
+        max_length=64,
+        pattern=NO_NUL,
+        description="Your own reference, such as the hotline's work-order number.",
     )
 
 
@@ -148,7 +152,7 @@ class BookingsQuery(PageQuery):
     """The bookings made with your reference."""
 
     external_ref: str = Field(
-        min_length=1, max_length=64, description="Your reference, as given when booking."
+        min_length=1, max_length=64, pattern=NO_NUL, description="Your reference, as given when booking."
     )
 
 
