@@ -8,9 +8,10 @@ address under /api/, routing errors (404, 405 with its `Allow`) and failures (50
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
-from flask import Request, has_request_context, jsonify, request
+from flask import Request, current_app, has_request_context, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -102,9 +103,10 @@ def problem(
     }
     if errors is not None:
         body["errors"] = errors
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = PROBLEM_JSON
+    # Chinese stays readable in the document (UTF-8), as in every answer of the API.
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON
+    )
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
