@@ -27,6 +27,7 @@ from legalaid.errors import NotAllowed, Problems
 from legalaid.extensions import db
 from legalaid.roster import services as roster
 from legalaid.roster.models import DutyShift
+from legalaid.stations import services as stations
 from legalaid.stations.models import Station
 
 KEY_PREFIX = "la"
@@ -76,12 +77,7 @@ def _check_new_key(
         problems.add(_("Choose how its bookings are recorded."), "channel")
     if not 1 <= rate <= RATE_MAX:
         problems.add(_("A number from 1 to %(n)d.", n=RATE_MAX), "rate_per_minute")
-    if station_id is None:
-        return None
-    station = get_by_id(Station, station_id)
-    if station is None:  # gone meanwhile: never widened to every station
-        problems.add(_("Choose the station."), "station_id")
-    return station
+    return stations.chosen_station(station_id, problems)
 
 
 def create_key(

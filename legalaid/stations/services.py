@@ -14,7 +14,7 @@ from legalaid import audit, cache
 from legalaid.access import ADMIN
 from legalaid.dates import DEFAULT_TIMEZONE, is_valid_timezone
 from legalaid.db import get_by_id
-from legalaid.errors import InvalidInput, NotAllowed
+from legalaid.errors import InvalidInput, NotAllowed, Problems
 from legalaid.extensions import db
 from legalaid.stations.models import Station, StationSession, mask_to_weekdays, weekdays_to_mask
 
@@ -234,6 +234,17 @@ def list_stations(include_inactive: bool = True) -> list[Station]:
     if not include_inactive:
         query = query.where(Station.active)
     return list(db.session.scalars(query))
+
+
+def chosen_station(station_id: int | None, problems: Problems) -> Station | None:
+    """The station a form limited something to (None: every station); one gone meanwhile is noted as a
+    problem on `station_id`, never widened to every station."""
+    if station_id is None:
+        return None
+    station = get_by_id(Station, station_id)
+    if station is None:
+        problems.add(_("Choose the station."), "station_id")
+    return station
 
 
 def get_station(station_id: int) -> Station | None:

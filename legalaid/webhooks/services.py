@@ -25,6 +25,7 @@ from legalaid.errors import NotAllowed, Problems
 from legalaid.extensions import db
 from legalaid.reminders import services as outbox
 from legalaid.reminders.models import STALE, OutboxMessage
+from legalaid.stations import services as stations
 from legalaid.stations.models import Station
 from legalaid.webhooks.models import (
     BOOKING_CANCELLED,
@@ -114,12 +115,7 @@ def _check_new_endpoint(
         problems.add(_("Choose at least one event."), "events")
     elif not set(events) <= set(EVENTS):
         problems.add(_("Choose events from the list."), "events")
-    if station_id is None:
-        return None
-    station = get_by_id(Station, station_id)
-    if station is None:  # gone meanwhile: never widened to every station
-        problems.add(_("Choose the station."), "station_id")
-    return station
+    return stations.chosen_station(station_id, problems)
 
 
 def register(
