@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from legalaid.i18n import label_of
+
 MATTER_CATEGORIES: dict[str, object] = {
     "resettlement": _l("Resettlement"),
     "employment": _l("Employment and business"),
@@ -28,5 +30,4 @@ def category_choices() -> list[tuple[str, object]]:
 
 def category_label(code: str) -> str:
     """The translated label of a category code."""
-    label = MATTER_CATEGORIES.get(code)
-    return str(label) if label is not None else code
+    return label_of(MATTER_CATEGORIES, code)

@@ -18,6 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from legalaid.categories import category_choices
 from legalaid.consultations.services import Record
+from legalaid.i18n import label_of
 
 OUTCOME_LABELS = {
     "advice": _l("Legal advice"),
@@ -58,7 +59,7 @@ def label(kind: str, code: str | None) -> str:
         "milestone": MILESTONE_LABELS,
         "stage": STAGE_LABELS,
     }
-    return str(table[kind].get(code or "", code or ""))
+    return label_of(table[kind], code)
 
 
 class RecordForm(FlaskForm):

@@ -13,6 +13,7 @@ from legalaid.bookings.models import CHANNELS
 from legalaid.categories import category_choices
 from legalaid.consultations.forms import OUTCOME_LABELS
 from legalaid.forms import DateRange
+from legalaid.i18n import label_of
 from legalaid.privacy.services import REASONS
 from legalaid.reports.services import STAGES
 
@@ -45,9 +46,7 @@ SORT_LABELS = {
 
 def label(kind: str, code: str | None) -> str:
     """The translated label of a stage or channel code."""
-    table = {"stage": STAGE_LABELS, "channel": CHANNEL_LABELS}[kind]
-    text = table.get(code or "")
-    return str(text) if text is not None else (code or "")
+    return label_of({"stage": STAGE_LABELS, "channel": CHANNEL_LABELS}[kind], code)
 
 
 def _optional(choices: list) -> list:

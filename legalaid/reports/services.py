@@ -731,28 +731,29 @@ def lawyer_performance(period: Period, today: date | None = None, live: bool = F
     for lawyer_id, scheduled, attended, missed in shifts:
         row = of(lawyer_id)
         row.scheduled, row.attended, row.missed = int(scheduled), int(attended), int(missed)
-    swaps = (
-        sa.select(SwapRequest)
+    # The period's approved swaps are few (a few hundred a year in a province): read once, counted here.
+    for away, taken in db.session.execute(
+        sa.select(SwapRequest.from_lawyer_id, SwapRequest.accepted_by_id)
         .join(DutyShift, DutyShift.id == SwapRequest.shift_id)
         .where(period.shifts(), SwapRequest.status == APPROVED)
-        .subquery()
-    )
-    for column, attr in ((swaps.c.from_lawyer_id, "swapped_away"), (swaps.c.accepted_by_id, "taken_over")):
-        for lawyer_id, n in db.session.execute(sa.select(column, sa.func.count()).group_by(column)):
-            if lawyer_id is not None:
-                setattr(of(lawyer_id), attr, int(n))
+    ):
+        if away is not None:
+            of(away).swapped_away += 1
+        if taken is not None:
+            of(taken).taken_over += 1
     where = period.consultations()
     if period.whole_months and not live:
         _lawyer_figures_of(period, today, of)
     else:
         _lawyer_figures_live(where, today, of)
+    # Every lawyer's name, not those met by id: a province meets most of its thousand lawyers in a
+    # period, and a thousand ids bound one by one cost more than reading them all.
     names = db.session.execute(
-        sa.select(Lawyer.id, Lawyer.name, LawFirm.name)
-        .join(LawFirm, LawFirm.id == Lawyer.firm_id)
-        .where(Lawyer.id.in_(list(figures)))
+        sa.select(Lawyer.id, Lawyer.name, LawFirm.name).join(LawFirm, LawFirm.id == Lawyer.firm_id)
     )
     for lawyer_id, name, firm in names:
-        figures[lawyer_id].name, figures[lawyer_id].firm = name, firm
+        if lawyer_id in figures:
+            figures[lawyer_id].name, figures[lawyer_id].firm = name, firm
     return sorted(figures.values(), key=lambda r: r.name)
 
 
@@ -958,26 +959,33 @@ def _visits_of(period: Period) -> Visits:
     return result
 
 
-def _lawyer_sums(period: Period) -> dict[int, dict[str, int]]:
+def _lawyer_sums(period: Period) -> tuple[dict[int, dict[str, int]], dict[int, str]]:
+    """Each lawyer's summed figures over the period, and their names (joined: a province has a
+    thousand lawyers, and a second query for their names by id cost as much as the sums)."""
     summaries.refresh(db.session)
     rows = db.session.execute(
-        sa.select(ReportLawyerMonth.lawyer_id, *(sa.func.sum(c).label(c.name) for c in _LAWYER_SUMMED))
+        sa.select(
+            ReportLawyerMonth.lawyer_id, Lawyer.name, *(sa.func.sum(c).label(c.name) for c in _LAWYER_SUMMED)
+        )
+        .join(Lawyer, Lawyer.id == ReportLawyerMonth.lawyer_id)
         .where(period.months(ReportLawyerMonth))
-        .group_by(ReportLawyerMonth.lawyer_id)
+        .group_by(ReportLawyerMonth.lawyer_id, Lawyer.name)
     )
-    names = [c.name for c in _LAWYER_SUMMED]
-    return {row[0]: dict(zip(names, (int(v or 0) for v in row[1:]), strict=True)) for row in rows}
+    columns = [c.name for c in _LAWYER_SUMMED]
+    sums: dict[int, dict[str, int]] = {}
+    names: dict[int, str] = {}
+    for row in rows:
+        sums[row[0]] = dict(zip(columns, (int(v or 0) for v in row[2:]), strict=True))
+        names[row[0]] = row[1]
+    return sums, names
 
 
 def _ratings_of(
-    period: Period, sums: MonthSums, lawyers: dict[int, dict[str, int]] | None = None
+    period: Period, sums: MonthSums, lawyers: tuple[dict[int, dict[str, int]], dict[int, str]] | None = None
 ) -> RatingReport:
-    lawyers = _lawyer_sums(period) if lawyers is None else lawyers
-    rated = {i: _ratings_counts(v) for i, v in lawyers.items()}
+    figures, names = _lawyer_sums(period) if lawyers is None else lawyers
+    rated = {i: _ratings_counts(v) for i, v in figures.items()}
     rated = {i: c for i, c in rated.items() if c.total}
-    names = dict(
-        db.session.execute(sa.select(Lawyer.id, Lawyer.name).where(Lawyer.id.in_(list(rated)))).all()
-    )
     zero = dict.fromkeys((c.name for c in _SUMMED), 0)
     return RatingReport(
         _ratings_counts(sums.total),
@@ -992,11 +1000,9 @@ def _ratings_of(
 def _statistics_of(period: Period, today: date) -> Statistics:
     sums = _month_sums(period)
     lawyers = _lawyer_sums(period)
-    names = dict(
-        db.session.execute(sa.select(Lawyer.id, Lawyer.name).where(Lawyer.id.in_(list(lawyers)))).all()
-    )
+    figures, names = lawyers
     by_lawyer = sorted(
-        ((names.get(i, ""), v["consultations"]) for i, v in lawyers.items() if v["consultations"]),
+        ((names.get(i, ""), v["consultations"]) for i, v in figures.items() if v["consultations"]),
         key=lambda row: (-row[1], row[0]),
     )
     categories = db.session.execute(
@@ -1023,7 +1029,7 @@ def _statistics_of(period: Period, today: date) -> Statistics:
 
 
 def _lawyer_figures_of(period: Period, today: date, of: Any) -> None:
-    for lawyer_id, values in _lawyer_sums(period).items():
+    for lawyer_id, values in _lawyer_sums(period)[0].items():
         row = of(lawyer_id)
         row.consultations = values["consultations"]
         row.outcomes = {code: values[f"out_{code}"] for code in OUTCOMES}

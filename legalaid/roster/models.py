@@ -23,6 +23,8 @@ class DutyShift(Model):
         sa.UniqueConstraint("station_id", "duty_on"),
         sa.CheckConstraint(f"source IN {SHIFT_SOURCES!r}", name="source_known"),
         sa.Index("ix_duty_shifts_lawyer_on", "lawyer_id", "duty_on"),
+        # A province's year of shifts, every station (lawyer performance, the annual report).
+        sa.Index("ix_duty_shifts_duty_on", "duty_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
