@@ -15,8 +15,10 @@ its rows (READ COMMITTED gives each statement a fresh snapshot), so the last to 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -319,14 +321,40 @@ def recompute(conn: sa.Connection, key: Key) -> None:
     if family == PERSONS:
         _persons(conn, scope, year)
         return
-    first, after = date(year, month, 1), _next_month(year, month)
+    params = {"scope": scope, "first": date(year, month, 1), "after": _next_month(year, month)}
+    for statement in _month_statements(conn.dialect.name, family):
+        conn.execute(statement, params)
+
+
+class _Recorder:
+    """Stands for a connection while a month's statements are built, and keeps them."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = SimpleNamespace(name=dialect)
+        self.statements: list[sa.Executable] = []
+
+    def execute(self, statement: sa.Executable) -> None:
+        """Keep the statement instead of running it."""
+        self.statements.append(statement)
+
+
+@functools.lru_cache(maxsize=8)
+def _month_statements(dialect: str, family: str) -> tuple[sa.Executable, ...]:
+    """The statements that recompute one month of a family, built once per dialect with the station and
+    the month as parameters (`scope`, `first`, `after`). Building them took longer than running them,
+    inside a booking's transaction while it holds the day's places."""
+    scope = sa.bindparam("scope", type_=sa.Integer)
+    first, after = sa.bindparam("first", type_=sa.Date), sa.bindparam("after", type_=sa.Date)
+    conn: Any = _Recorder(dialect)
     if family == CONSULTED:
-        where = sa.and_(
-            Consultation.station_id == scope, Consultation.held_on >= first, Consultation.held_on < after
-        )
         for model in (ReportMonth, ReportLawyerMonth, ReportCategoryMonth, ReportCloseDays, ReportOpenMatter):
             conn.execute(sa.delete(model).where(model.station_id == scope, model.month_on == first))
-        _consulted(conn, where)
+        _consulted(
+            conn,
+            sa.and_(
+                Consultation.station_id == scope, Consultation.held_on >= first, Consultation.held_on < after
+            ),
+        )
     else:
         conn.execute(
             sa.delete(ReportVisitMonth).where(
@@ -338,6 +366,7 @@ def recompute(conn: sa.Connection, key: Key) -> None:
             sa.and_(DutyShift.station_id == scope, DutyShift.duty_on >= first, DutyShift.duty_on < after),
             sa.and_(WalkIn.station_id == scope, WalkIn.day >= first, WalkIn.day < after),
         )
+    return tuple(conn.statements)
 
 
 def _month(conn: sa.Connection, column: Any) -> sa.ColumnElement[Any]:
