@@ -168,6 +168,19 @@ class ReportYear(Model):
     matters: Mapped[int] = mapped_column(default=0)
 
 
+class ReportVersion(Model):
+    """How often a station's summary rows changed. Figures read from the summaries are kept in memory
+    under the sum of these (legalaid.reports.services._kept): raised in the transaction that changes
+    the rows, so it becomes visible with them, and a figure kept is never one change behind."""
+
+    __tablename__ = "report_versions"
+
+    station_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
 def _persons_index() -> sa.Index:
     """The year's persons and matters by the counting rule, read from the index alone (no table rows)."""
     from legalaid.consultations.models import Consultation

@@ -10,16 +10,16 @@ Follow-up figures are those of the matters opened from the period's consultation
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
-from legalaid import audit
+from legalaid import audit, cache
 from legalaid.auth.models import User
 from legalaid.bookings.models import (
     CANCELLED,
@@ -291,14 +291,13 @@ def _month_counts(c: LogFilter) -> list[tuple[date, int]] | None:
         where.append(model.month_on >= c.start_on)
     if c.end_on is not None:
         where.append(model.month_on <= c.end_on)
-    summaries.refresh(db.session)
-    rows = db.session.execute(
-        sa.select(model.month_on, sa.func.sum(column))
-        .where(*where)
-        .group_by(model.month_on)
-        .order_by(model.month_on)
-    )
-    return [(month, int(n)) for month, n in rows if n]
+    query = sa.select(model.month_on, sa.func.sum(column)).where(*where).group_by(model.month_on)
+
+    def read() -> list[tuple[date, int]]:
+        return [(month, int(n)) for month, n in db.session.execute(query.order_by(model.month_on)) if n]
+
+    counted = (c.station_id, c.start_on, c.end_on, c.lawyer_id, c.category, c.channel, c.outcome)
+    return _kept("log-months", c.station_id, read, *counted)
 
 
 def _seek(
@@ -466,14 +465,17 @@ def people_and_matters(period: Period) -> tuple[int, int]:
     """(persons, matters) of the period by the counting rule: a person once; a person's category once."""
     start, end = period.start_on, period.end_on
     if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
-        summaries.refresh(db.session)
-        row = db.session.execute(
-            sa.select(ReportYear.persons, ReportYear.matters).where(
-                ReportYear.scope == (period.station_id or 0), ReportYear.year == start.year
-            )
-        ).first()
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+        return _kept("persons", period.station_id, lambda: _persons_read(period), period)
     return people_and_matters_live(period)
+
+
+def _persons_read(period: Period) -> tuple[int, int]:
+    row = db.session.execute(
+        sa.select(ReportYear.persons, ReportYear.matters).where(
+            ReportYear.scope == (period.station_id or 0), ReportYear.year == period.start_on.year
+        )
+    ).first()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def people_and_matters_live(period: Period) -> tuple[int, int]:
@@ -849,6 +851,21 @@ _LAWYER_SUMMED = [
 ]
 
 
+T = TypeVar("T")
+
+
+def _kept(name: str, station_id: int | None, make: Callable[[], T], *key: Hashable) -> T:
+    """Figures read from the summary tables, kept in memory (`cache.memo`) under the summaries' version:
+    a change to any of their rows, in this process or another, makes the next reader read them again.
+    A province's year of a hundred stations is thousands of summary rows to add up; the figures change
+    about once a minute, and are read far more often."""
+    summaries.refresh(db.session)
+    version = summaries.version(db.session, station_id)
+    if version is None:  # this transaction changed them: what it reads is its own
+        return make()
+    return cache.memo(("report", station_id, name, version, *key), make)
+
+
 @dataclass
 class MonthSums:
     """The summary columns of a period, per month and in all."""
@@ -858,7 +875,10 @@ class MonthSums:
 
 
 def _month_sums(period: Period) -> MonthSums:
-    summaries.refresh(db.session)
+    return _kept("months", period.station_id, lambda: _month_sums_read(period), period)
+
+
+def _month_sums_read(period: Period) -> MonthSums:
     rows = db.session.execute(
         sa.select(ReportMonth.month_on, *(sa.func.sum(c).label(c.name) for c in _SUMMED))
         .where(period.months(ReportMonth))
@@ -899,11 +919,13 @@ def _open_matters(period: Period, today: date, *keys: Any) -> sa.Select:
 
 
 def _follow_ups_of(period: Period, today: date, total: dict[str, int]) -> FollowUps:
-    open_now, overdue = db.session.execute(_open_matters(period, today)).one()
+    open_now, overdue, histogram = _kept(
+        "follow-ups", period.station_id, lambda: _follow_up_reads(period, today), period, today
+    )
     figures = FollowUps(
         opened=total["matters_opened"],
-        open=int(open_now),
-        overdue=int(overdue),
+        open=open_now,
+        overdue=overdue,
         closed=total["matters_closed"],
         solved=total["matters_solved"],
         money_saved=total["money_saved"],
@@ -911,14 +933,20 @@ def _follow_ups_of(period: Period, today: date, total: dict[str, int]) -> Follow
         legal_aid_concluded=total["legal_aid_concluded"],
         mediation_agreements=total["mediation_agreements"],
     )
+    figures.median_days_to_close = _histogram_median(histogram)
+    return figures
+
+
+def _follow_up_reads(period: Period, today: date) -> tuple[int, int, list[tuple[int, int]]]:
+    """Matters open and overdue on `today`, and the days-to-close histogram."""
+    open_now, overdue = db.session.execute(_open_matters(period, today)).one()
     histogram = db.session.execute(
         sa.select(ReportCloseDays.tenths, sa.func.sum(ReportCloseDays.matters))
         .where(period.months(ReportCloseDays))
         .group_by(ReportCloseDays.tenths)
         .order_by(ReportCloseDays.tenths)
     ).all()
-    figures.median_days_to_close = _histogram_median([(int(t), int(n)) for t, n in histogram])
-    return figures
+    return int(open_now), int(overdue), [(int(t), int(n)) for t, n in histogram]
 
 
 def _histogram_median(histogram: list[tuple[int, int]]) -> float | None:
@@ -936,7 +964,11 @@ def _histogram_median(histogram: list[tuple[int, int]]) -> float | None:
 
 
 def _visits_of(period: Period) -> Visits:
-    summaries.refresh(db.session)
+    kept = _kept("visits", period.station_id, lambda: _visits_read(period), period)
+    return replace(kept, by_channel=dict(kept.by_channel))  # the caller's own
+
+
+def _visits_read(period: Period) -> Visits:
     columns = [c for c in ReportVisitMonth.__table__.c if c.name not in ("station_id", "month_on")]
     row = (
         db.session.execute(
@@ -962,7 +994,10 @@ def _visits_of(period: Period) -> Visits:
 def _lawyer_sums(period: Period) -> tuple[dict[int, dict[str, int]], dict[int, str]]:
     """Each lawyer's summed figures over the period, and their names (joined: a province has a
     thousand lawyers, and a second query for their names by id cost as much as the sums)."""
-    summaries.refresh(db.session)
+    return _kept("lawyers", period.station_id, lambda: _lawyer_sums_read(period), period)
+
+
+def _lawyer_sums_read(period: Period) -> tuple[dict[int, dict[str, int]], dict[int, str]]:
     rows = db.session.execute(
         sa.select(
             ReportLawyerMonth.lawyer_id, Lawyer.name, *(sa.func.sum(c).label(c.name) for c in _LAWYER_SUMMED)
@@ -1005,11 +1040,7 @@ def _statistics_of(period: Period, today: date) -> Statistics:
         ((names.get(i, ""), v["consultations"]) for i, v in figures.items() if v["consultations"]),
         key=lambda row: (-row[1], row[0]),
     )
-    categories = db.session.execute(
-        sa.select(ReportCategoryMonth.category, sa.func.sum(ReportCategoryMonth.consultations))
-        .where(period.months(ReportCategoryMonth))
-        .group_by(ReportCategoryMonth.category)
-    ).all()
+    categories = _kept("categories", period.station_id, lambda: _category_sums(period), period)
     by_month = [
         (m, sums.by_month.get(m, {}).get("consultations", 0))
         for m in months_between(period.start_on, period.end_on)
@@ -1028,6 +1059,17 @@ def _statistics_of(period: Period, today: date) -> Statistics:
     )
 
 
+def _category_sums(period: Period) -> list[tuple[str, int]]:
+    return [
+        (category, int(n or 0))
+        for category, n in db.session.execute(
+            sa.select(ReportCategoryMonth.category, sa.func.sum(ReportCategoryMonth.consultations))
+            .where(period.months(ReportCategoryMonth))
+            .group_by(ReportCategoryMonth.category)
+        )
+    ]
+
+
 def _lawyer_figures_of(period: Period, today: date, of: Any) -> None:
     for lawyer_id, values in _lawyer_sums(period)[0].items():
         row = of(lawyer_id)
@@ -1037,10 +1079,20 @@ def _lawyer_figures_of(period: Period, today: date, of: Any) -> None:
         row.follow_ups_closed = values["matters_closed"]
         if not row.ratings.total:
             row.ratings = RatingCounts()
-    for lawyer_id, _open, overdue in db.session.execute(
-        _open_matters(period, today, ReportOpenMatter.lawyer_id).group_by(ReportOpenMatter.lawyer_id)
-    ):
-        of(lawyer_id).follow_ups_overdue = int(overdue)
+    overdue = _kept(
+        "lawyers-overdue", period.station_id, lambda: _overdue_by_lawyer(period, today), period, today
+    )
+    for lawyer_id, n in overdue:
+        of(lawyer_id).follow_ups_overdue = n
+
+
+def _overdue_by_lawyer(period: Period, today: date) -> list[tuple[int, int]]:
+    return [
+        (lawyer_id, int(overdue))
+        for lawyer_id, _open, overdue in db.session.execute(
+            _open_matters(period, today, ReportOpenMatter.lawyer_id).group_by(ReportOpenMatter.lawyer_id)
+        )
+    ]
 
 
 # -- the monthly review (每月研判) --------------------------------------------------------------------

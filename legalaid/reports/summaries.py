@@ -45,10 +45,12 @@ from legalaid.reports.models import (
     ReportLawyerMonth,
     ReportMonth,
     ReportOpenMatter,
+    ReportVersion,
     ReportVisitMonth,
     ReportYear,
 )
 from legalaid.roster.models import DutyShift
+from legalaid.stations.models import Station
 
 # What a key names: a station's month of consultations, of duty days (bookings, walk-ins), or a year
 # of persons (scope = the station, and 0 for all stations).
@@ -235,6 +237,12 @@ def _forget(session: Session, previous_transaction: Any) -> None:
         session.info.pop("report_pending", None)
 
 
+def _ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # committed or rolled back: the next transaction reads what others see
+        session.info.pop(CHANGED, None)
+        session.info.pop(VERSIONS, None)
+
+
 def listen() -> None:
     """Watch every session for changes to the rows the summaries count (once per process)."""
     if not event.contains(Session, "after_flush", _after_flush):
@@ -242,6 +250,7 @@ def listen() -> None:
         event.listen(Session, "do_orm_execute", _do_orm_execute)
         event.listen(Session, "before_commit", _before_commit)
         event.listen(Session, "after_soft_rollback", _forget)
+        event.listen(Session, "after_transaction_end", _ended)
 
 
 # -- recomputing ----------------------------------------------------------------------------------------
@@ -304,6 +313,44 @@ def refresh(session: Session | scoped_session[Any]) -> None:
         if postgres:
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_id(key))))
         recompute(conn, key)
+    stations = sorted({key[1] for key in keys if key[1]})
+    if stations:
+        session.info[CHANGED] = True
+        for station_id in stations:
+            conn.execute(_raise_version(conn.dialect.name), {"station_id": station_id})
+
+
+# session.info: this transaction changed summary rows (what it reads of them is its own, not to keep),
+# and the versions it read.
+CHANGED, VERSIONS = "report_changed", "report_versions"
+
+
+@functools.lru_cache(maxsize=4)
+def _raise_version(dialect: str) -> sa.Executable:
+    """INSERT … ON CONFLICT DO UPDATE: a station's version one higher (its row made at the first change)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(ReportVersion)
+    return insert.values(station_id=sa.bindparam("station_id"), version=1).on_conflict_do_update(
+        index_elements=["station_id"], set_={"version": ReportVersion.version + 1}
+    )
+
+
+def version(session: Session | scoped_session[Any], station_id: int | None) -> tuple[int, int] | None:
+    """The summaries' version of a station (None: all): a pair that changes whenever any of their rows
+    does; None when this transaction changed them itself (call `refresh` first)."""
+    if session.info.get(CHANGED):
+        return None
+    # Read once per transaction: figures read after it are at least as new (each statement of READ
+    # COMMITTED sees every commit made before it), so nothing is kept under a version newer than itself.
+    known: dict[int | None, tuple[int, int]] = session.info.setdefault(VERSIONS, {})
+    if station_id not in known:
+        query = sa.select(sa.func.coalesce(sa.func.sum(ReportVersion.version), 0), sa.func.count())
+        if station_id is not None:
+            query = query.where(ReportVersion.station_id == station_id)
+        total, rows = session.execute(query).one()
+        known[station_id] = (int(total), int(rows))
+    return known[station_id]
 
 
 def _lock_id(key: Key) -> int:
@@ -597,10 +644,11 @@ SOURCE_TABLES = (
 )
 
 
-def rebuild_all(conn: sa.Connection, analyze: bool = False) -> dict[str, int]:
+def rebuild_all(conn: sa.Connection, analyze: bool = False, versions: bool = True) -> dict[str, int]:
     """Recompute every summary table from the raw rows (after bulk loads; `flask report
     rebuild-summaries`); returns the rows written per table. `analyze`: on PostgreSQL, refresh the
-    planner's statistics of the raw and summary tables too (a bulk load leaves none)."""
+    planner's statistics of the raw and summary tables too (a bulk load leaves none). `versions`: raise
+    every station's summary version (not in a migration from before their table)."""
     names = ", ".join(model.__tablename__ for model in SUMMARY_TABLES)
     postgres = conn.dialect.name == "postgresql"
     if postgres:
@@ -620,6 +668,8 @@ def rebuild_all(conn: sa.Connection, analyze: bool = False) -> dict[str, int]:
         _persons(conn, int(station_id), int(y))
     for y in sorted({int(y) for _s, y in scopes}):
         _persons(conn, 0, y)
+    for (station_id,) in conn.execute(sa.select(Station.id)) if versions else ():
+        conn.execute(_raise_version(conn.dialect.name), {"station_id": station_id})
     if postgres and analyze:
         conn.execute(sa.text(f"ANALYZE {names}"))
     return {

@@ -128,7 +128,7 @@ def upgrade():
     # The figures of every month already recorded (an existing installation upgrades with its data).
     from legalaid.reports import summaries
 
-    summaries.rebuild_all(op.get_bind())
+    summaries.rebuild_all(op.get_bind(), versions=False)  # their table comes in 0023
 
 
 def downgrade():
