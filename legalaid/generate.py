@@ -1434,7 +1434,14 @@ def generate(sizes: Sizes, now: datetime | None = None, say: Callable[[str], obj
     # COPY bypasses the session: the report summaries are rebuilt from the rows just written.
     from legalaid.reports import summaries
 
-    summaries.rebuild_all(db.session.connection(), analyze=True)
+    conn = db.session.connection()
+    summaries.rebuild_all(conn, analyze=True)
+    if conn.dialect.name == "postgresql":
+        # The planner's statistics of every other table written (rebuild_all analysed the ones it reads):
+        # without them a server whose autovacuum has not come by yet plans joins as if they were empty.
+        others = sorted(set(generator.out.counts) - set(summaries.SOURCE_TABLES))
+        if others:
+            conn.execute(sa.text(f"ANALYZE {', '.join(others)}"))
     return generator
 
 

@@ -50,9 +50,11 @@ class Veteran(Model):
     # (legalaid.privacy.retention); typed str because nothing reads an erased person's number.
     mobile: Mapped[str] = mapped_column(Encrypted, nullable=True)
     mobile_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
-    id_number: Mapped[str | None] = mapped_column(Encrypted)
+    # Loaded (and decrypted) only when read: every list of bookings joins the person, and only the
+    # person's own pages show these two.
+    id_number: Mapped[str | None] = mapped_column(Encrypted, deferred=True)
     id_number_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
-    veteran_card_no: Mapped[str | None] = mapped_column(Encrypted)
+    veteran_card_no: Mapped[str | None] = mapped_column(Encrypted, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
     erased_at: Mapped[datetime | None]  # personal data erased (retention or the person's request)
