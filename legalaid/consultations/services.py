@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import InstrumentedAttribute, lazyload, load_only
+from sqlalchemy.orm import InstrumentedAttribute, defer, lazyload, load_only
 
 from legalaid import audit
 from legalaid.auth.models import User
@@ -286,8 +286,14 @@ def history(veteran_id: int | None, station: Station) -> list[Consultation]:
 
 
 def held_on(station: Station, day: date) -> list[Consultation]:
-    """The consultations recorded at a station on a day, in the order they were written."""
-    query = sa.select(Consultation).where(Consultation.station_id == station.id, Consultation.held_on == day)
+    """The consultations recorded at a station on a day, in the order they were written (their texts are
+    loaded only if read: the console lists names, matters and outcomes)."""
+    texts = (Consultation.summary, Consultation.advice, Consultation.counselling_notes)
+    query = (
+        sa.select(Consultation)
+        .options(*(defer(text) for text in texts))
+        .where(Consultation.station_id == station.id, Consultation.held_on == day)
+    )
     return list(db.session.scalars(query.order_by(Consultation.created_at, Consultation.id)))
 
 
