@@ -12,6 +12,7 @@ import http.client
 import json
 import random
 import re
+import secrets
 import sys
 import threading
 import time
@@ -25,6 +26,9 @@ LINK_SLOT = re.compile(r'href="(/book/slot/\d+)"')
 LINK_CATEGORY = re.compile(r'href="(/book/slot/\d+/[a-z_]+)"')
 TICKET_CODE = re.compile(r'class="ticket-code">\s*([0-9A-Z]+)\s*<')
 SURNAMES = "王李张刘陈杨赵黄周吴"
+# Each run its own people: a kept database (BENCH_DATABASE_URL) still holds the last run's bookings, and
+# the same mobiles again would be told "you already have a booking that day".
+RUN = secrets.randbits(32)
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超"
 
 
@@ -179,7 +183,7 @@ def confirm(client: Client, fields: dict[str, str]) -> tuple[str, str | None]:
 def booking_client(base: str, stations: list[int], deadline: float, seed: int, out: dict[str, Any]) -> None:
     """Complete bookings one after another until the deadline, at days and times with places left; a
     station whose days are all taken sends the client on to the next one."""
-    rng = random.Random(seed)
+    rng = random.Random(f"{RUN}-{seed}")
     client = Client(base)
     booked: list[tuple[str, str]] = []
     outcomes: dict[str, int] = {}
@@ -217,7 +221,7 @@ def lookup_client(
     base: str, bookings: list[list[str]], deadline: float, seed: int, out: dict[str, Any]
 ) -> None:
     """Look bookings up by code and last four digits until the deadline (GET the form, POST it)."""
-    rng = random.Random(seed)
+    rng = random.Random(f"{RUN}-{seed}")
     client = Client(base)
     outcomes: dict[str, int] = {}
     while time.perf_counter() < deadline:
@@ -243,7 +247,7 @@ def rush(args: dict[str, Any]) -> dict[str, Any]:
     failures: list[str] = []
 
     def one(i: int) -> None:
-        rng = random.Random(i)
+        rng = random.Random(f"{RUN}-rush-{i}")
         client = Client(args["bases"][i % len(args["bases"])] if args.get("bases") else base, record=False)
         with prepared:
             ready = None
