@@ -11,6 +11,10 @@ not committed yet are right too.
 On PostgreSQL each (station, month) is recomputed under a transaction-level advisory lock taken just
 before it: a second transaction touching the same month waits for the first to commit, and then reads
 its rows (READ COMMITTED gives each statement a fresh snapshot), so the last to commit counts all.
+
+Each station's version (`report_versions`) is raised in the transaction that recomputes its rows, so a
+figure kept in memory under the versions read (`legalaid.reports.services._kept`) is never one change
+behind, whichever process or host made the change.
 """
 
 from __future__ import annotations
