@@ -124,6 +124,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///legalaid.db")
     # hide_parameters: SQL errors must not carry names, phone numbers or hashes into the logs.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    # How hard SQLite (the embedded database) syncs each commit to disk; FULL loses no commit in a power cut.
+    SQLITE_SYNCHRONOUS = "FULL"
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # uploads (spreadsheets) up to 5 MB
 
     # Sessions: a signed cookie that only names a server-side session row (see auth.services).
@@ -308,6 +310,8 @@ class TestConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"  # noqa: S105  (a method name)
     # Most tests sign administrators in with a password alone; the TOTP tests switch this on.
     TOTP_REQUIRED_FOR_ADMINS = False
+    # Each test's database is thrown away: a commit need not wait for the disk.
+    SQLITE_SYNCHRONOUS = "OFF"
 
     @classmethod
     def check(cls, app_config: dict) -> None:

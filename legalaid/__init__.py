@@ -55,7 +55,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     register_i18n(app)
     with app.app_context():
-        _tune_sqlite(db.engine)
+        _tune_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"])
 
 
 def register_blueprints(app: Flask) -> None:
@@ -177,10 +177,13 @@ def register_events() -> None:
         consultations.on_matter_closed.append(webhooks.matter_closed)
 
 
-def _tune_sqlite(engine: sa.Engine) -> None:
-    """SQLite: enforce foreign keys, wait for locks instead of failing, and allow readers during writes."""
+def _tune_sqlite(engine: sa.Engine, synchronous: str = "FULL") -> None:
+    """SQLite: enforce foreign keys, wait for locks instead of failing, allow readers during writes, and
+    sync to disk as configured (`SQLITE_SYNCHRONOUS`: FULL, but for the test suite)."""
     if engine.dialect.name != "sqlite":
         return
+    if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
@@ -189,4 +192,5 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=15000")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
