@@ -144,9 +144,13 @@ def test_two_ratings_sent_at_once_make_one(held, app_factory):
     consultation_id = held["consultation"].id
     barrier = threading.Barrier(2)
     results: list[str] = []
+    # Each worker's app is built before the threads start, as gunicorn does: building two apps in two
+    # threads at once compiles their URL rules at once, which CPython 3.11.7's compiler does not survive
+    # ("AST constructor recursion depth mismatch", seen once in CI).
+    apps = {level: app_factory() for level in (5, 1)}
 
     def worker(level: int) -> None:
-        with app_factory().app_context():
+        with apps[level].app_context():
             c = db.session.get(Consultation, consultation_id)
             barrier.wait()
             try:
