@@ -163,6 +163,26 @@ def test_a_booking_refused_by_the_day_rule_does_not_use_the_allowance(app, clien
     assert _count(Booking) == 2
 
 
+def test_a_day_that_filled_meanwhile_does_not_use_the_allowance(app, client, shift):
+    app.config["PUBLIC_BOOKINGS_PER_ADDRESS_DAY"] = 1
+    quota = sa.text("UPDATE shift_quotas SET public_booked = :n WHERE shift_id = :s")
+    with time_machine.travel(AHEAD, tick=True):
+        confirm = _confirm_page(client, "/book", shift, "13933331000")
+        # Everybody else took the day's last places while this visitor read the confirm page.
+        capacity = db.session.scalar(
+            sa.text("SELECT public_capacity FROM shift_quotas WHERE shift_id = :s"), {"s": shift.id}
+        )
+        db.session.execute(quota, {"n": capacity, "s": shift.id})
+        db.session.commit()
+        full = client.post("/book/visit", data=_hidden(confirm), **addr("10.0.0.1"))
+        assert full.status_code == 302 and "full=1" in full.headers["Location"]
+        assert _count(Booking) == 0 and _count(PublicCounter) == 0
+        db.session.execute(quota, {"n": 0, "s": shift.id})  # a place came back (a cancellation)
+        db.session.commit()
+        assert _book(client, "/book", shift, "13933331000").status_code == 302
+    assert _count(Booking) == 1
+
+
 # -- cancellations and moves ----------------------------------------------------------------------------
 
 

@@ -277,9 +277,6 @@ def _veteran_for(req: BookingRequest) -> Veteran:
 
 
 def _book(req: BookingRequest, now: datetime, actor_id: int | None) -> Booking:
-    existing = by_idempotency_key(req.idempotency_key)
-    if existing is not None:
-        return existing
     slot = get_slot(req.slot_id)
     if slot is None:
         raise InvalidInput(_("Choose a time."), field="slot_id")
@@ -307,9 +304,8 @@ def _add_booking(
     req: BookingRequest, slot: Slot, veteran: Veteran, now: datetime, actor_id: int | None
 ) -> Booking:
     shift = slot.shift
-    already = active_booking(veteran.id, shift.id)
-    if already is not None:
-        raise AlreadyBooked(_("You already have a booking that day."), booking=already)
+    # A second active booking of the person that day is refused by the database's unique index (the
+    # clash is read in `place_booking`): no read of it here, on every booking's way to its commit.
     booking = Booking(
         code=new_code(),
         idempotency_key=req.idempotency_key,
@@ -342,18 +338,32 @@ def _add_booking(
     return booking
 
 
-def place_booking(req: BookingRequest, now: datetime | None = None, actor_id: int | None = None) -> Booking:
+def place_booking(
+    req: BookingRequest,
+    now: datetime | None = None,
+    actor_id: int | None = None,
+    count: Callable[[], object] | None = None,
+) -> Booking:
     """Book a place (flushes); a lost race is settled by reading the winner's row.
 
     A unique-key clash (the same submit twice, the same person twice that day) is only known at the
     database: the booking's rows are written in a SAVEPOINT, so a clash undoes this try alone and the
-    request's transaction stays usable.
+    request's transaction stays usable. `count` is called once a new booking holds its place (never for
+    the same form sent again): a public limit's count, which raises to refuse it (the caller rolls back).
+    Counted last, its row (one per address: a hall's kiosk, a rush from one network) is held only from
+    here to the commit, as the day's places are, not while the booking is written.
     """
     check_request(req)
     now = now or now_utc()
+    existing = by_idempotency_key(req.idempotency_key)
+    if existing is not None:
+        return existing
     for _attempt in range(3):
         try:
-            return _book(req, now, actor_id)
+            booking = _book(req, now, actor_id)
+            if count is not None:
+                count()
+            return booking
         except (SlotFull, AlreadyBooked):
             # The same form sent twice: the first submit took the place; show its ticket.
             existing = by_idempotency_key(req.idempotency_key)

@@ -22,6 +22,7 @@ count back with everything else.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -76,21 +77,35 @@ def take(scope: str, value: str, allowed: int, *, period: str, now: datetime, tz
     made it a moment ago), raised only while below the limit (INSERT … ON CONFLICT DO UPDATE … WHERE,
     on either engine): the database decides, not a count read earlier.
     """
-    from sqlalchemy.dialects import postgresql, sqlite
-
     if allowed <= 0:
         return False
-    key, period_on = hashed(value), period_start(period, now, tz)
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    values = {
+        "scope": scope,
+        "key": hashed(value),
+        "period_on": period_start(period, now, tz),
+        "now": now,
+        "allowed": allowed,
+    }
+    return db.session.execute(_take_statement(db.session.get_bind().dialect.name), values).first() is not None
+
+
+@functools.lru_cache(maxsize=4)
+def _take_statement(dialect_name: str) -> sa.Executable:
+    """`take`'s statement, built once per dialect (building it cost as much as running it, on the way
+    to every public booking's commit)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    now = sa.bindparam("now", type_=PublicCounter.updated_at.type)
     insert = dialect.insert(PublicCounter).values(
-        scope=scope, key=key, period_on=period_on, count=1, updated_at=now
-    )
-    statement = insert.on_conflict_do_update(
+        scope=sa.bindparam("scope"), key=sa.bindparam("key"), period_on=sa.bindparam("period_on"),
+        count=1, updated_at=now,
+    )  # fmt: skip
+    return insert.on_conflict_do_update(
         index_elements=[PublicCounter.scope, PublicCounter.key, PublicCounter.period_on],
         set_={"count": PublicCounter.count + 1, "updated_at": now},
-        where=PublicCounter.count < allowed,
+        where=PublicCounter.count < sa.bindparam("allowed", type_=sa.Integer),
     ).returning(sa.literal_column("1"))
-    return db.session.execute(statement).first() is not None
 
 
 def _require(

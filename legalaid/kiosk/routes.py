@@ -334,13 +334,12 @@ def visit() -> Response | str | tuple[str, int]:
                 return _again(form, slot, "consent")
             form.key.data = secrets.token_urlsafe(24)  # one booking per confirm page, however often sent
             return _to_step(form, "confirm")
-        replayed = bool(req.idempotency_key) and bookings.by_idempotency_key(req.idempotency_key) is not None
-        if not replayed and bookings.sold_out(slot, req.channel):  # said at once, nothing counted
-            raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
-        if not replayed:  # the same confirm page sent again shows its ticket and is not counted again
-            mobile = bookings.validation.check_mobile(req.mobile)
-            limits.allow_booking(mobile, slot.shift.station.timezone, enrolled=_enrolled())
-        booking = bookings.place_booking(req)
+        mobile = bookings.validation.check_mobile(req.mobile)
+        # Counted only for a new booking (a full day or the same confirm page sent again is not).
+        booking = bookings.place_booking(
+            req,
+            count=lambda: limits.allow_booking(mobile, slot.shift.station.timezone, enrolled=_enrolled()),
+        )
     except limits.OverLimit as error:
         db.session.rollback()  # nothing of this try is kept, its count included
         form.form_errors.append(error.message)

@@ -166,7 +166,9 @@ def _after_flush(session: Session, _context: Any) -> None:
         elif isinstance(obj, MatterNote):
             pending.matters.update(v for v in _values(obj, "matter_id") if v is not None)
         elif isinstance(obj, Booking):
-            pending.shifts.update(v for v in _values(obj, "shift_id") if v is not None)
+            for shift_id in _values(obj, "shift_id"):
+                if shift_id is not None:
+                    _add_shift(session, pending, shift_id)
         elif isinstance(obj, DutyShift):
             for station_id in _values(obj, "station_id"):
                 for day in _values(obj, "duty_on"):
@@ -179,6 +181,18 @@ def _after_flush(session: Session, _context: Any) -> None:
                     key = _month_key(VISITED, station_id, day)
                     if key:
                         pending.keys.add(key)
+
+
+def _add_shift(session: Session, pending: Pending, shift_id: int) -> None:
+    """A duty day's month: from the shift in the session when it is there (a booking's always is), else
+    noted to be read (a statement, inside a booking's hold on the day's places)."""
+    shift = session.identity_map.get(session.identity_key(DutyShift, shift_id))
+    loaded = shift.__dict__ if shift is not None else {}  # an expired attribute is not there
+    key = _month_key(VISITED, loaded.get("station_id"), loaded.get("duty_on"))
+    if key:
+        pending.keys.add(key)
+    else:
+        pending.shifts.add(shift_id)
 
 
 def _statement_columns(statement: Any) -> set[str]:
