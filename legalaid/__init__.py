@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.consultations.forms import label as consultation_label
     from legalaid.consultations.routes import bp as consultations_bp
     from legalaid.core.routes import bp as core_bp
+    from legalaid.forms import options
     from legalaid.kiosk import handwriting, lookup  # noqa: F401  (their pages join kiosk_bp)
     from legalaid.kiosk.admin import bp as kiosks_bp
     from legalaid.kiosk.routes import bp as kiosk_bp
@@ -134,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
         target_label=target_label,
         rating_label=rating_label,
         can_rate_booking=booking_can_be_rated,
+        options=options,
     )
     app.jinja_env.filters["masked"] = mask_mobile
     app.jinja_env.filters["masked_text"] = mask_text

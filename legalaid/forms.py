@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, NamedTuple
 
 from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.validators import ValidationError
 
@@ -140,3 +141,16 @@ def attempt_or_flash(action: Callable[[], Any]) -> bool:
             flash(message, "danger")
         return False
     return True
+
+
+def options(choices: Iterable[tuple[Any, Any]], current: Any) -> Markup:
+    """A select's `<option>` list, the current value selected: for the selects of a province (a hundred
+    stations, a thousand lawyers), where the template's loop cost five milliseconds a page."""
+    chosen = "" if current is None else str(current)
+    picked = {True: "selected ", False: ""}
+    return Markup(  # noqa: S704  (every value is escaped here)
+        "".join(
+            f'<option {picked[str(value) == chosen]}value="{escape(value)}">{escape(text)}</option>'
+            for value, text in choices
+        )
+    )

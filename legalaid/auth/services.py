@@ -259,8 +259,7 @@ def may_sign_in(user: User) -> bool:
     """Whether the account may be used: active, and not the account of a deactivated lawyer."""
     if not user.active:
         return False
-    lawyer_active = db.session.scalar(sa.select(Lawyer.active).where(Lawyer.user_id == user.id))
-    return lawyer_active is not False
+    return db.session.scalar(sa.select(Lawyer.active).where(Lawyer.user_id == user.id)) is not False
 
 
 def authenticate(username: str, password: str, ip: str) -> User:
@@ -351,13 +350,20 @@ def user_for_session(token: str | None, activity: bool = True) -> User | None:
     session from going idle."""
     if not token:
         return None
-    row = db.session.scalar(sa.select(UserSession).where(UserSession.token_hash == _hash_token(token)))
-    if row is None or row.ended_at is not None:
+    # One statement on every signed-in request: the session, its user, and whether a lawyer's account
+    # is still that of an active lawyer (what `may_sign_in` asks).
+    found = db.session.execute(
+        sa.select(UserSession, Lawyer.active)
+        .outerjoin(Lawyer, Lawyer.user_id == UserSession.user_id)
+        .where(UserSession.token_hash == _hash_token(token))
+    ).first()
+    if found is None or found[0].ended_at is not None:
         return None
+    row, lawyer_active = found
     now = now_utc()
     idle = now - row.last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]
     too_old = now - row.created_at > current_app.config["SESSION_MAX_AGE"]
-    if idle or too_old or not may_sign_in(row.user):
+    if idle or too_old or not row.user.active or lawyer_active is False:
         row.ended_at = now
         return None
     if activity and now - row.last_seen_at > _TOUCH_EVERY:

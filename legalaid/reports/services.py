@@ -717,8 +717,12 @@ def lawyer_performance(period: Period, today: date | None = None, live: bool = F
     figures: dict[int, LawyerFigures] = {}
 
     def of(lawyer_id: int) -> LawyerFigures:
-        # Names are filled in at the end, with one query for every lawyer met.
-        return figures.setdefault(lawyer_id, LawyerFigures(lawyer_id, "", ""))
+        # Names are filled in at the end, with one query for every lawyer met. Made only when first met
+        # (not `setdefault`, which made and dropped a row for every shift, swap and sum of a lawyer).
+        row = figures.get(lawyer_id)
+        if row is None:
+            row = figures[lawyer_id] = LawyerFigures(lawyer_id, "", "")
+        return row
 
     shifts = db.session.execute(
         sa.select(
