@@ -26,7 +26,7 @@ class Consultation(Model):
     __table_args__ = (
         # One index for each filter of the consultation log (reports feature), date second.
         sa.Index("ix_consultations_station_on", "station_id", "held_on"),
-        sa.Index("ix_consultations_held_on", "held_on"),
+        sa.Index("ix_consultations_held_on_id", "held_on", "id"),  # the log's order
         sa.Index("ix_consultations_lawyer_on", "lawyer_id", "held_on"),
         sa.Index("ix_consultations_category_on", "category", "held_on"),
         sa.Index("ix_consultations_channel_on", "channel", "held_on"),

@@ -709,6 +709,9 @@ class LawyerFigures:
     ratings: RatingCounts = field(default_factory=RatingCounts)  # 好差评 of their consultations
 
 
+_NAMES_BY_ID = 100  # up to this many lawyers met, their names are read by id
+
+
 def lawyer_performance(period: Period, today: date | None = None, live: bool = False) -> list[LawyerFigures]:
     """Shifts scheduled, attended, missed, swapped away and taken over; consultations, outcomes and
     follow-ups of every lawyer who had a shift or a consultation in the period (from the summary tables
@@ -752,11 +755,12 @@ def lawyer_performance(period: Period, today: date | None = None, live: bool = F
         _lawyer_figures_of(period, today, of)
     else:
         _lawyer_figures_live(where, today, of)
-    # Every lawyer's name, not those met by id: a province meets most of its thousand lawyers in a
-    # period, and a thousand ids bound one by one cost more than reading them all.
-    names = db.session.execute(
-        sa.select(Lawyer.id, Lawyer.name, LawFirm.name).join(LawFirm, LawFirm.id == Lawyer.firm_id)
-    )
+    # A province meets most of its thousand lawyers in a period, and a thousand ids bound one by one cost
+    # more than reading every name; a station's period meets a few, read by id.
+    names_query = sa.select(Lawyer.id, Lawyer.name, LawFirm.name).join(LawFirm, LawFirm.id == Lawyer.firm_id)
+    if len(figures) <= _NAMES_BY_ID:
+        names_query = names_query.where(Lawyer.id.in_(figures))
+    names = db.session.execute(names_query) if figures else ()
     for lawyer_id, name, firm in names:
         if lawyer_id in figures:
             figures[lawyer_id].name, figures[lawyer_id].firm = name, firm

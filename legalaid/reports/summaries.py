@@ -686,8 +686,9 @@ def rebuild_all(conn: sa.Connection, analyze: bool = False, versions: bool = Tru
         _persons(conn, int(station_id), int(y))
     for y in sorted({int(y) for _s, y in scopes}):
         _persons(conn, 0, y)
-    for (station_id,) in conn.execute(sa.select(Station.id)) if versions else ():
-        conn.execute(_raise_version(conn.dialect.name), {"station_id": station_id})
+    stations = [{"station_id": i} for i in conn.scalars(sa.select(Station.id))] if versions else []
+    if stations:
+        conn.execute(_raise_version(conn.dialect.name), stations)  # one executemany, not one per station
     if postgres and analyze:
         conn.execute(sa.text(f"ANALYZE {names}"))
     return {
