@@ -109,15 +109,15 @@ def check_keys(config: dict[str, Any]) -> str | None:
 
 
 def _fernet(keys: str | None = None) -> MultiFernet:
-    text = keys if keys is not None else str(current_app.config.get("DATA_KEYS") or "")
-    if not _split(text):
-        raise DataKeyError("DATA_KEYS is not set.")
-    return _fernet_of(text)
+    return _fernet_of(keys if keys is not None else str(current_app.config.get("DATA_KEYS") or ""))
 
 
 @functools.lru_cache(maxsize=8)
 def _fernet_of(text: str) -> MultiFernet:
-    # Made once per set of keys, not once per value: an export or a page of the log reads thousands.
+    # Made once per set of keys, not once per value: an export or a page of the log reads thousands
+    # (an error is not kept: the next call checks again).
+    if not _split(text):
+        raise DataKeyError("DATA_KEYS is not set.")
     return MultiFernet([Fernet(key) for key in _split(text)])
 
 

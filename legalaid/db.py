@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -107,3 +109,51 @@ def include_object_for(dialect: str) -> Callable[..., bool]:
         return ddl_if is None or ddl_if.dialect in (None, dialect)
 
     return include_object
+
+
+T = TypeVar("T")
+_DONE = object()
+
+
+def read_ahead(batches: Callable[[], Iterator[T]]) -> Iterator[T]:
+    """The batches of `batches()`, read one ahead in a thread while the caller works on the one before.
+
+    The database's time for the next batch (an export's: 15 ms, more from a cold disk) is then spent while
+    the caller decrypts and writes, not on top. The thread has its own app context, so its own session
+    and connection: it reads what is committed, in statements of its own. Two batches are held at most.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand(item: object) -> bool:
+        while not stop.is_set():  # the caller may have stopped reading
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        with app.app_context():
+            try:
+                for item in batches():
+                    if not hand(item):
+                        return
+                hand(_DONE)
+            except BaseException as error:  # noqa: BLE001  (raised in the caller's thread)
+                hand(error)
+            finally:
+                _session().remove()  # type: ignore[attr-defined]
+
+    thread = threading.Thread(target=work, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
