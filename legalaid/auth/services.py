@@ -259,7 +259,12 @@ def may_sign_in(user: User) -> bool:
     """Whether the account may be used: active, and not the account of a deactivated lawyer."""
     if not user.active:
         return False
-    return db.session.scalar(sa.select(Lawyer.active).where(Lawyer.user_id == user.id)) is not False
+    return _usable(user, db.session.scalar(sa.select(Lawyer.active).where(Lawyer.user_id == user.id)))
+
+
+def _usable(user: User, lawyer_active: bool | None) -> bool:
+    """`may_sign_in`'s rule, with whether the user's lawyer (if any) is active already read."""
+    return user.active and lawyer_active is not False
 
 
 def authenticate(username: str, password: str, ip: str) -> User:
@@ -363,7 +368,7 @@ def user_for_session(token: str | None, activity: bool = True) -> User | None:
     now = now_utc()
     idle = now - row.last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]
     too_old = now - row.created_at > current_app.config["SESSION_MAX_AGE"]
-    if idle or too_old or not row.user.active or lawyer_active is False:
+    if idle or too_old or not _usable(row.user, lawyer_active):
         row.ended_at = now
         return None
     if activity and now - row.last_seen_at > _TOUCH_EVERY:

@@ -384,7 +384,7 @@ def iter_log(criteria: LogFilter, today: date | None = None, batch: int = 1000) 
         while True:
             page = query
             if after is not None:
-                day, _last_id = after
+                day = after[0]
                 if criteria.descending:
                     page = page.where(
                         Consultation.held_on <= day, sa.tuple_(Consultation.held_on, Consultation.id) < after
