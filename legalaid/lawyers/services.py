@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from legalaid import audit
+from legalaid import audit, cache
 from legalaid.access import current_user_id
 from legalaid.auth import services as accounts
 from legalaid.auth.models import User
@@ -186,6 +186,7 @@ def _insert_lawyer(station: Station, data: LawyerData) -> Lawyer:
     db.session.add(lawyer)
     db.session.flush()
     audit.record("lawyer.create", lawyer, details={"name": lawyer.name, "mobile": mask_mobile(lawyer.mobile)})
+    cache.forget_station(station.id)  # the log's choice of lawyers shows the new one at once
     return lawyer
 
 
@@ -195,6 +196,7 @@ def update_lawyer(lawyer: Lawyer, data: LawyerData) -> None:
     _apply(lawyer, data)
     db.session.flush()
     audit.record("lawyer.update", lawyer, details={"name": lawyer.name})
+    cache.forget_station(lawyer.station_id)  # the log's choice of lawyers shows the new name at once
     # A contract now ending before shifts already given: the administrators choose replacements.
     conflicts.tell_administrators(
         [c for c in conflicts.lawyer_conflicts(lawyer) if c.why == conflicts.CONTRACT]

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from legalaid.bookings.models import CHANNELS
 from legalaid.categories import category_choices
 from legalaid.consultations.forms import OUTCOME_LABELS
-from legalaid.forms import DateRange
+from legalaid.forms import DateRange, ManyChoicesField
 from legalaid.i18n import label_of
 from legalaid.privacy.services import REASONS
 from legalaid.reports.services import STAGES
@@ -78,7 +78,7 @@ class PeriodForm(FlaskForm):
 class LogFilterForm(PeriodForm):
     """The consultation log's filters; they stay in the address, so a view can be bookmarked."""
 
-    lawyer = SelectField(_l("Lawyer"), validators=[Optional()])
+    lawyer = ManyChoicesField(_l("Lawyer"), validators=[Optional()])
     category = SelectField(
         _l("Matter category"), choices=_optional(category_choices()), validators=[Optional()]
     )

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from legalaid import audit
+from legalaid import audit, cache
 from legalaid.access import ADMIN, roles
 from legalaid.dates import local_today
 from legalaid.db import MAX_ID
@@ -44,8 +44,24 @@ SHOWN_LAWYERS = 20  # lawyers listed with their ratings on the statistics and an
 
 def _station_choices(form: PeriodForm) -> None:
     # Ids and names only: a province has a hundred stations, and the page needs nothing else of them.
-    rows = db.session.execute(sa.select(Station.id, Station.name).order_by(Station.name, Station.id))
-    form.station.choices = [("", _("All stations"))] + [(str(i), name) for i, name in rows]
+    def read() -> tuple[tuple[str, str], ...]:
+        rows = db.session.execute(sa.select(Station.id, Station.name).order_by(Station.name, Station.id))
+        return tuple((str(i), name) for i, name in rows)
+
+    form.station.choices = (("", _("All stations")), *cache.memo(("report-stations", None), read))
+
+
+def _lawyer_choices(station_id: int | None) -> tuple[tuple[str, str], ...]:
+    """The lawyers the log can be filtered by: the chosen station's (a lawyer works at one), or all."""
+
+    def read() -> tuple[tuple[str, str], ...]:
+        query = sa.select(Lawyer.id, Lawyer.name).order_by(Lawyer.name, Lawyer.id)
+        if station_id is not None:
+            query = query.where(Lawyer.station_id == station_id)
+        return tuple((str(i), name) for i, name in db.session.execute(query))
+
+    # Kept as the station's sessions are (cache.memo): a lawyer added or renamed here drops it at once.
+    return cache.memo(("report-lawyers", station_id), read)
 
 
 def _station_id(form: PeriodForm) -> int | None:
@@ -84,8 +100,7 @@ def _period(form: PeriodForm) -> services.Period:
 def _log_form() -> tuple[LogFilterForm, services.LogFilter]:
     form = LogFilterForm(request.args)
     _station_choices(form)
-    lawyers = db.session.execute(sa.select(Lawyer.id, Lawyer.name).order_by(Lawyer.name, Lawyer.id))
-    form.lawyer.choices = [("", "—")] + [(str(i), name) for i, name in lawyers]
+    form.lawyer.choices = (("", "—"), *_lawyer_choices(_station_id(form)))
     if request.args:
         form.validate()  # wrong fields show their message; the rest still filters
     data = {name: (f.data if not f.errors else None) for name, f in form._fields.items()}
@@ -126,6 +141,7 @@ def log() -> str:
         "reports/log.html",
         form=form,
         result=result,
+        lines=exports.log_lines(result.items),
         args=_filter_args(form),
         criteria=criteria,
         export_form=ExportForm(),
@@ -182,6 +198,7 @@ def export_full() -> Response | str | tuple[str, int]:
         "reports/log.html",
         form=form,
         result=result,
+        lines=exports.log_lines(result.items),
         args=_filter_args(form),
         criteria=criteria,
         export_form=export_form,
