@@ -8,15 +8,19 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
+    current_app,
     has_request_context,
     jsonify,
     redirect,
     render_template,
+    request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers.response import Response
@@ -28,6 +32,22 @@ from legalaid.kiosk.routes import kiosk_blueprint, kiosk_context
 
 bp = Blueprint("core", __name__)
 log = logging.getLogger(__name__)
+MENUS = "legalaid.admin_menus"
+
+
+@bp.app_template_global()
+def admin_menu(flagged: int) -> Markup:
+    """The administrators' menu (_admin_menu.html), written once per language, page and badge and kept by
+    the app: its thirty links and labels were a tenth of a list page's rendering, the same every time."""
+    made: dict[tuple, Markup] = current_app.extensions.setdefault(MENUS, {})
+    key = (str(get_locale()), request.endpoint, request.blueprint, request.script_root, flagged)
+    menu = made.get(key)
+    if menu is None:
+        if len(made) >= 1000:  # a few languages × the admin pages × badge counts: far fewer in use
+            made.clear()
+        # A template with autoescape on wrote it: every value in it is already escaped.
+        menu = made[key] = Markup(render_template("_admin_menu.html", flagged=flagged))  # noqa: S704
+    return menu
 
 # What each error page says, in plain words; never a traceback.
 ERROR_TEXT = {

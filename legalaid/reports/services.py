@@ -259,8 +259,11 @@ def _row(values: sa.Row) -> LogRow:
 
 
 def _today(station_id: int | None) -> date:
-    station = db.session.get(Station, station_id) if station_id else None
-    return local_today(station.timezone if station else None)
+    def read() -> str | None:
+        return db.session.scalar(sa.select(Station.timezone).where(Station.id == station_id))
+
+    # The station's time zone is kept as its sessions are (cache.memo; a change of it drops it).
+    return local_today(cache.memo(("station-timezone", station_id), read) if station_id else None)
 
 
 # Beyond this many rows a filter the summaries cannot count is shown as "more than": counting a
@@ -331,7 +334,6 @@ def search_log(criteria: LogFilter, page: int = 1, per_page: int = 50, today: da
     that stops past COUNT_CAP rows (then `exact` is False); a deep page in date order starts at its
     month, found from the same monthly counts, instead of stepping over every row before it."""
     today = today or _today(criteria.station_id)
-    query = _log_query(criteria, today)
     months = _month_counts(criteria)
     if months is not None:
         total, exact = sum(n for _m, n in months), True
@@ -344,7 +346,6 @@ def search_log(criteria: LogFilter, page: int = 1, per_page: int = 50, today: da
         exact = total <= COUNT_CAP
         total = min(total, COUNT_CAP)
     columns = SORTS.get(criteria.sort, SORTS["date"])
-    query = query.order_by(*(col.desc() if criteria.descending else col.asc() for col in columns))
     if exact:
         page = max(1, min(page, -(-total // per_page) or 1))
     offset = (page - 1) * per_page
@@ -362,7 +363,10 @@ def search_log(criteria: LogFilter, page: int = 1, per_page: int = 50, today: da
         bound, offset = _seek(months, offset, criteria.descending)
         ids = ids.where(bound)
     chosen = list(db.session.scalars(ids.limit(per_page).offset(offset)))
-    rows: Iterable[Any] = db.session.execute(query.where(Consultation.id.in_(chosen))) if chosen else []
+    # Then those rows by their ids alone: the filter again would lead PostgreSQL to find them through it.
+    query = _log_query(LogFilter(), today).where(Consultation.id.in_(chosen))
+    query = query.order_by(*(col.desc() if criteria.descending else col.asc() for col in columns))
+    rows: Iterable[Any] = db.session.execute(query) if chosen else []
     return Page([_row(r) for r in rows], page, per_page, total, exact)
 
 
