@@ -285,8 +285,6 @@ def _book(req: BookingRequest, now: datetime, actor_id: int | None) -> Booking:
         raise NotAllowed(_("The station is closed that day."))
     if not slot_is_open(slot, req.channel, now):
         raise NotAllowed(_("Booking for this time has closed. Please choose a later time."))
-    if sold_out(slot, req.channel):  # a full time is refused without writing anything
-        raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
     # The person first: a write, so on SQLite the transaction holds the write lock before the savepoint
     # (a savepoint opened first would begin a read transaction, which cannot wait for the lock later).
     veteran = _veteran_for(req)
@@ -355,9 +353,16 @@ def place_booking(
     """
     check_request(req)
     now = now or now_utc()
+    # Whether the places are gone is read before the key is looked up: places gone then were gone before
+    # this form's own booking could have been made (what is committed stays committed), so the form is
+    # refused at once, the rush's hundreds after the last place with three statements and no write.
+    slot = get_slot(req.slot_id)
+    full = slot is not None and sold_out(slot, req.channel)
     existing = by_idempotency_key(req.idempotency_key)
     if existing is not None:
         return existing
+    if full:
+        raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
     for _attempt in range(3):
         try:
             booking = _book(req, now, actor_id)

@@ -321,6 +321,7 @@ def visit() -> Response | str | tuple[str, int]:
     if form.back.data:
         return _to_step(form, STEPS[max(0, STEPS.index(step) - 1)])
     req = form.to_request(_channel())
+    shift_id = slot.shift_id  # read now: a rollback below expires the slot (a statement to read it again)
     try:
         if step == "details":
             bookings.validation_for_details(req)
@@ -346,7 +347,7 @@ def visit() -> Response | str | tuple[str, int]:
         return _again(form, slot, "confirm", 429)
     except SlotFull:
         db.session.rollback()
-        return redirect(_url("times", shift_id=slot.shift_id, full=1))
+        return redirect(_url("times", shift_id=shift_id, full=1))
     except AlreadyBooked as error:
         db.session.rollback()
         session.pop(DRAFT, None)
