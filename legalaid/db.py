@@ -66,6 +66,9 @@ class Base(DeclarativeBase):
     )
 
 
+M = TypeVar("M")
+
+
 def _session() -> Session:
     """The app's session, found through the app (this module sits below `legalaid.extensions`)."""
     return current_app.extensions["sqlalchemy"].session
@@ -79,18 +82,26 @@ def get_by_id(model: type, record_id: int | None):
     return _session().get(model, record_id)
 
 
-def insert_if_absent(model: type, values: dict) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING on either engine, for rows two requests may create at once;
-    True if this call inserted the row."""
+def _insert_or_nothing(model: type, values: dict) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
     session = _session()
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).values(**values).on_conflict_do_nothing()
+
+
+def insert_if_absent(model: type, values: dict) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on either engine, for rows two requests may create at once;
+    True if this call inserted the row."""
     # RETURNING, not the row count: with a generated key PostgreSQL's driver reports -1 for both cases.
-    statement = (
-        dialect.insert(model).values(**values).on_conflict_do_nothing().returning(sa.literal_column("1"))
-    )
-    return session.execute(statement).first() is not None
+    statement = _insert_or_nothing(model, values).returning(sa.literal_column("1"))
+    return _session().execute(statement).first() is not None
+
+
+def add_if_absent(model: type[M], values: dict) -> M | None:
+    """The same, returning the new row as the session's own object (None when another request made it
+    first): a new person for a booking is one statement, not an insert and a read."""
+    return _session().scalars(_insert_or_nothing(model, values).returning(model)).first()
 
 
 def rows_changed(result: sa.Result[Any]) -> int:

@@ -417,3 +417,57 @@ def test_a_rush_on_the_days_quota_never_overbooks(app_factory, make_station, mak
     for slot in db.session.scalars(sa.select(Slot).where(Slot.shift_id == shift.id)):
         assert slot.booked == held.get(slot.id, 0) <= slot.capacity
     assert db.session.get(ShiftQuota, shift.id).public_booked == 3
+
+
+def _booking_form(slot_id: int, n: int, key: str | None = None) -> bookings.BookingRequest:
+    return bookings.BookingRequest(
+        slot_id=slot_id,
+        name="抢号",
+        mobile=f"1391234{n:04d}",
+        category="other",
+        channel="online",
+        idempotency_key=key or secrets.token_hex(16),
+        consent=True,
+    )
+
+
+def _statements_of(call) -> list[str]:
+    said: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        said.append(statement.split(None, 1)[0].upper())
+
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        call()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", note)
+    return said
+
+
+@pytest.mark.parametrize("gone", ["the time's place", "the day's places for booking ahead"])
+def test_a_form_after_the_last_place_is_refused_with_three_reads_and_no_write(app, day, gone):
+    """A rush's hundreds who confirm after the last place: three reads (the slot, the day's places, the
+    form's key), nothing written; the form that took the last place, sent again, still gets its ticket."""
+    _station, shift = day  # six times of one place each
+    slot_ids = list(db.session.scalars(sa.select(Slot.id).where(Slot.shift_id == shift.id).order_by(Slot.id)))
+    if gone != "the time's place":
+        quota = sa.update(ShiftQuota).where(ShiftQuota.shift_id == shift.id)
+        db.session.execute(quota.values(public_capacity=1))
+    winner = _booking_form(slot_ids[0], 1)
+    with unit_of_work():
+        code = bookings.place_booking(winner, now=BOOKING_AT).code
+    db.session.expire_all()  # a new request: nothing of the last one in the session
+    late = _booking_form(slot_ids[0] if gone == "the time's place" else slot_ids[1], 2)
+
+    def refused() -> None:
+        with pytest.raises(SlotFull):
+            bookings.place_booking(late, now=BOOKING_AT)
+
+    said = _statements_of(refused)
+    db.session.rollback()
+    assert said and set(said) == {"SELECT"} and len(said) <= 3, said
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
+    db.session.expire_all()
+    again = bookings.place_booking(_booking_form(slot_ids[0], 1, key=winner.idempotency_key), now=BOOKING_AT)
+    assert again.code == code

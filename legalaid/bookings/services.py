@@ -47,7 +47,7 @@ from legalaid.bookings.models import (
 from legalaid.bookings.planning import OFFERED, bookable_days, get_slot, slot_is_open
 from legalaid.crypto import blind_index
 from legalaid.dates import local_today, now_utc, to_local
-from legalaid.db import get_by_id, insert_if_absent, rows_changed
+from legalaid.db import add_if_absent, get_by_id, rows_changed
 from legalaid.errors import AlreadyBooked, InvalidInput, NotAllowed, Problems, SlotFull
 from legalaid.extensions import db
 from legalaid.roster import services as roster
@@ -251,8 +251,10 @@ def sold_out(slot: Slot, channel: str) -> bool:
 def _find_or_add_veteran(name: str, mobile: str) -> Veteran:
     now = now_utc()
     values = {"name": name, "mobile": mobile, "mobile_hash": blind_index(mobile), "created_at": now}
-    insert_if_absent(Veteran, {**values, "updated_at": now})
-    return db.session.scalars(sa.select(Veteran).where(Veteran.with_mobile(mobile))).one()  # ours or theirs
+    added = add_if_absent(Veteran, {**values, "updated_at": now})
+    if added is not None:
+        return added
+    return db.session.scalars(sa.select(Veteran).where(Veteran.with_mobile(mobile))).one()  # theirs
 
 
 def veteran_for(name: str, mobile: str) -> Veteran:
