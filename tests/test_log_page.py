@@ -105,8 +105,16 @@ def test_a_lawyer_added_or_renamed_is_offered_at_once(on_a_day, client, two_stat
 @pytest.mark.parametrize(
     "kind, field", [("consultation", "mobile"), ("booking", "mobile"), ("matter", "id_number")]
 )
-def test_a_rows_masked_number_is_what_the_reveal_macro_writes(app, kind, field, masked):
-    with app.test_request_context("/admin/consultations?page=2&station=1"):
+@pytest.mark.parametrize(
+    "address",
+    [
+        "/admin/consultations?page=2&station=1",
+        # what stands in for the id, the number and the controls, typed into the address: kept as typed
+        "/admin/consultations?q=987654321098765&x=masked-number-goes-here&y=reveal-controls-go-here",
+    ],
+)
+def test_a_rows_masked_number_is_what_the_reveal_macro_writes(app, kind, field, masked, address):
+    with app.test_request_context(address):
         macro = get_template_attribute("macros/reveal.html", "reveal")
         for record_id in (7, 123_456, 7):  # the second time from the request's pattern
             assert str(masked_box(kind, record_id, masked, field=field)) == str(

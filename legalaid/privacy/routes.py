@@ -55,8 +55,9 @@ def reveal_controls(field: str, form: RevealForm | None = None) -> Markup:
     return made[key]
 
 
-# What stands in for a row's id and number while the pattern of `masked_box` is written.
+# What stands in for a row's id, its number and the form's controls while `masked_box`'s pattern is made.
 _SOME_ID, _SOME_NUMBER = 987_654_321_098_765, "masked-number-goes-here"
+_SOME_CONTROLS = "reveal-controls-go-here"
 
 
 @bp.app_template_global()
@@ -65,15 +66,25 @@ def masked_box(kind: str, record_id: int, masked: str, field: str = "mobile") ->
 
     The macro is run once per request, kind and field, with stand-ins that each row's id and number then
     replace: a list of fifty rows (the consultation log, the desk) spent a third of its rendering in it.
+    The controls (which hold the page's address, query and all) go in last, so nothing a visitor typed
+    in the address is ever taken for a stand-in.
     """
     if not masked:  # no number (a person erased): the macro's own empty box
         return Markup(_reveal_macro()(kind, record_id, masked, field=field))  # noqa: S704  (its output)
-    made: dict[tuple[str, str, str], str] = g.setdefault("masked_boxes", {})
+    made: dict[tuple[str, str, str], tuple[str, str]] = g.setdefault("masked_boxes", {})
     key = (kind, field, str(get_locale()))
     if key not in made:
-        made[key] = str(_reveal_macro()(kind, _SOME_ID, _SOME_NUMBER, field=field))
-    box = made[key].replace(str(_SOME_ID), str(int(record_id))).replace(_SOME_NUMBER, str(escape(masked)))
-    return Markup(box)  # noqa: S704  (the macro escaped everything but the number, escaped here)
+        real = reveal_controls(field)
+        kept: dict[tuple[str, str], Markup] = g.reveal_controls
+        kept[(field, key[2])] = Markup(_SOME_CONTROLS)  # noqa: S704  (a constant of plain letters)
+        try:
+            made[key] = (str(_reveal_macro()(kind, _SOME_ID, _SOME_NUMBER, field=field)), str(real))
+        finally:
+            kept[(field, key[2])] = real
+    pattern, controls = made[key]
+    box = pattern.replace(str(_SOME_ID), str(int(record_id))).replace(_SOME_NUMBER, str(escape(masked)))
+    # The macro escaped everything but the number, escaped here; the controls are its own output too.
+    return Markup(box.replace(_SOME_CONTROLS, controls))  # noqa: S704
 
 
 def _reveal_macro() -> Any:
