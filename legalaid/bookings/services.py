@@ -278,7 +278,9 @@ def _veteran_for(req: BookingRequest) -> Veteran:
     return veteran
 
 
-def _book(req: BookingRequest, now: datetime, actor_id: int | None) -> Booking:
+def _book(
+    req: BookingRequest, now: datetime, actor_id: int | None, count_own: Callable[[], object] | None = None
+) -> Booking:
     slot = get_slot(req.slot_id)
     if slot is None:
         raise InvalidInput(_("Choose a time."), field="slot_id")
@@ -293,6 +295,8 @@ def _book(req: BookingRequest, now: datetime, actor_id: int | None) -> Booking:
     db.session.flush()
     with db.session.begin_nested():
         booking = _add_booking(req, slot, veteran, now, actor_id)
+        if count_own is not None:
+            count_own()  # the person's own counts: nobody else waits for their rows
         # The write that decides comes last: competitors for the day's places wait for this transaction
         # from here to its commit only, not while the booking's rows are written. When the day is full
         # the savepoint undoes the booking and the place taken in the slot alike.
@@ -343,6 +347,7 @@ def place_booking(
     now: datetime | None = None,
     actor_id: int | None = None,
     count: Callable[[], object] | None = None,
+    count_own: Callable[[], object] | None = None,
 ) -> Booking:
     """Book a place (flushes); a lost race is settled by reading the winner's row.
 
@@ -350,6 +355,8 @@ def place_booking(
     database: the booking's rows are written in a SAVEPOINT, so a clash undoes this try alone and the
     request's transaction stays usable. `count` is called once a new booking holds its place (never for
     the same form sent again): a public limit's count, which raises to refuse it (the caller rolls back).
+    `count_own` is called before the places are taken, with the booking written: counts whose rows are
+    this person's alone (their mobile's), undone with the rest when the day turns out full.
     Counted last, its row (one per address: a hall's kiosk, a rush from one network) is held only from
     here to the commit, as the day's places are, not while the booking is written.
     """
@@ -367,7 +374,7 @@ def place_booking(
         raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
     for _attempt in range(3):
         try:
-            booking = _book(req, now, actor_id)
+            booking = _book(req, now, actor_id, count_own)
             if count is not None:
                 count()
             return booking

@@ -134,11 +134,29 @@ REFUSALS = {
 
 def allow_booking(mobile: str, tz: str | None, *, enrolled: bool, now: datetime | None = None) -> None:
     """Count a booking from the public pages, or raise OverLimit (the caller rolls back)."""
-    now = now or now_utc()
+    allow_booking_from(tz, enrolled=enrolled, now=now)
+    allow_booking_by(mobile, tz, now=now)
+
+
+def allow_booking_from(tz: str | None, *, enrolled: bool, now: datetime | None = None) -> None:
+    """Count a public booking from this address (none from the hall's enrolled kiosk), or raise OverLimit.
+    One row for everybody behind one address: counted last, just before the commit."""
     if not enrolled:
         _require(
-            "booking:address", client_address(), "PUBLIC_BOOKINGS_PER_ADDRESS_DAY", DAY, "address", now, tz
+            "booking:address",
+            client_address(),
+            "PUBLIC_BOOKINGS_PER_ADDRESS_DAY",
+            DAY,
+            "address",
+            now or now_utc(),
+            tz,
         )
+
+
+def allow_booking_by(mobile: str, tz: str | None, *, now: datetime | None = None) -> None:
+    """Count a public booking for this mobile number this week, or raise OverLimit (its row is the
+    person's own: counted before the day's places are taken)."""
+    now = now or now_utc()
     _require("booking:mobile", mobile, "PUBLIC_BOOKINGS_PER_MOBILE_WEEK", WEEK, "mobile", now, tz)
 
 

@@ -337,9 +337,11 @@ def visit() -> Response | str | tuple[str, int]:
             return _to_step(form, "confirm")
         mobile = bookings.validation.check_mobile(req.mobile)
         # Counted only for a new booking (a full day or the same confirm page sent again is not).
+        tz = slot.shift.station.timezone
         booking = bookings.place_booking(
             req,
-            count=lambda: limits.allow_booking(mobile, slot.shift.station.timezone, enrolled=_enrolled()),
+            count=lambda: limits.allow_booking_from(tz, enrolled=_enrolled()),
+            count_own=lambda: limits.allow_booking_by(mobile, tz),
         )
     except limits.OverLimit as error:
         db.session.rollback()  # nothing of this try is kept, its count included
