@@ -83,8 +83,10 @@ def test_a_lawyer_added_or_renamed_is_offered_at_once(on_a_day, client, two_stat
     login(client, "chief")
     path = f"/admin/consultations?station={east.id}"
     assert "新来的律师" not in _lawyer_options(client.get(path).get_data(as_text=True))
+    assert "新来的律师" not in _lawyer_options(client.get("/admin/consultations").get_data(as_text=True))
     make_lawyer(east, name="新来的律师")
     assert "新来的律师" in _lawyer_options(client.get(path).get_data(as_text=True))
+    assert "新来的律师" in _lawyer_options(client.get("/admin/consultations").get_data(as_text=True))
     first = people[east.id][0]
     data = lawyers.LawyerData(
         name="改过名的律师",

@@ -449,7 +449,7 @@ def _statements_of(call) -> list[str]:
 def test_a_form_after_the_last_place_is_refused_with_three_reads_and_no_write(app, day, gone):
     """A rush's hundreds who confirm after the last place: three reads (the slot, the day's places, the
     form's key), nothing written; the form that took the last place, sent again, still gets its ticket."""
-    _station, shift = day  # six times of one place each
+    station, shift = day  # six times of one place each
     slot_ids = list(db.session.scalars(sa.select(Slot.id).where(Slot.shift_id == shift.id).order_by(Slot.id)))
     if gone != "the time's place":
         quota = sa.update(ShiftQuota).where(ShiftQuota.shift_id == shift.id)
@@ -457,12 +457,16 @@ def test_a_form_after_the_last_place_is_refused_with_three_reads_and_no_write(ap
     winner = _booking_form(slot_ids[0], 1)
     with unit_of_work():
         code = bookings.place_booking(winner, now=BOOKING_AT).code
+    late_slot = slot_ids[0] if gone == "the time's place" else slot_ids[1]
+    with pytest.raises(SlotFull):  # the first one after the last place: the day's closures are kept
+        bookings.place_booking(_booking_form(late_slot, 2), now=BOOKING_AT)
+    db.session.rollback()
     db.session.expire_all()  # a new request: nothing of the last one in the session
-    late = _booking_form(slot_ids[0] if gone == "the time's place" else slot_ids[1], 2)
+    stations.public_station(station.id)  # as the kiosk's every request has it (from the memo)
 
     def refused() -> None:
         with pytest.raises(SlotFull):
-            bookings.place_booking(late, now=BOOKING_AT)
+            bookings.place_booking(_booking_form(late_slot, 3), now=BOOKING_AT)
 
     said = _statements_of(refused)
     db.session.rollback()
@@ -471,3 +475,17 @@ def test_a_form_after_the_last_place_is_refused_with_three_reads_and_no_write(ap
     db.session.expire_all()
     again = bookings.place_booking(_booking_form(slot_ids[0], 1, key=winner.idempotency_key), now=BOOKING_AT)
     assert again.code == code
+
+
+def test_a_full_time_past_its_cutoff_is_still_told_as_closed_for_booking(app, day):
+    """The quick refusal of a full time still says why when the time can no longer be booked at all."""
+    from legalaid.errors import NotAllowed
+
+    _station, shift = day
+    first_slot = db.session.scalar(sa.select(Slot.id).where(Slot.shift_id == shift.id).order_by(Slot.id))
+    with unit_of_work():
+        bookings.place_booking(_booking_form(first_slot, 1), now=BOOKING_AT)
+    db.session.expire_all()
+    with pytest.raises(NotAllowed) as refused:
+        bookings.place_booking(_booking_form(first_slot, 2), now=DUTY_MORNING)
+    assert refused.value.message == "该时段已停止预约，请选择更晚的时段。"

@@ -254,7 +254,8 @@ def _find_or_add_veteran(name: str, mobile: str) -> Veteran:
     added = add_if_absent(Veteran, {**values, "updated_at": now})
     if added is not None:
         return added
-    return db.session.scalars(sa.select(Veteran).where(Veteran.with_mobile(mobile))).one()  # theirs
+    # Known already (or made a moment ago by another request): read.
+    return db.session.scalars(sa.select(Veteran).where(Veteran.with_mobile(mobile))).one()
 
 
 def veteran_for(name: str, mobile: str) -> Veteran:
@@ -284,11 +285,7 @@ def _book(
     slot = get_slot(req.slot_id)
     if slot is None:
         raise InvalidInput(_("Choose a time."), field="slot_id")
-    shift = slot.shift
-    if shift.duty_on in roster.closed_days(shift.station, shift.duty_on, shift.duty_on):
-        raise NotAllowed(_("The station is closed that day."))
-    if not slot_is_open(slot, req.channel, now):
-        raise NotAllowed(_("Booking for this time has closed. Please choose a later time."))
+    _check_open(slot, req.channel, now, roster.closed_days)
     # The person first: a write, so on SQLite the transaction holds the write lock before the savepoint
     # (a savepoint opened first would begin a read transaction, which cannot wait for the lock later).
     veteran = _veteran_for(req)
@@ -302,6 +299,15 @@ def _book(
         # the savepoint undoes the booking and the place taken in the slot alike.
         _take_place(slot, req.channel in PUBLIC_CHANNELS)
         return booking
+
+
+def _check_open(slot: Slot, channel: str, now: datetime, closed: Callable[..., dict]) -> None:
+    """Refuse a slot on a closed day, or past this channel's cutoff, with what the visitor should know."""
+    shift = slot.shift
+    if shift.duty_on in closed(shift.station, shift.duty_on, shift.duty_on):
+        raise NotAllowed(_("The station is closed that day."))
+    if not slot_is_open(slot, channel, now):
+        raise NotAllowed(_("Booking for this time has closed. Please choose a later time."))
 
 
 def _add_booking(
@@ -370,7 +376,10 @@ def place_booking(
     existing = by_idempotency_key(req.idempotency_key)
     if existing is not None:
         return existing
-    if full:
+    if full and slot is not None:
+        # A closed day or a time past its cutoff is still told as such (from the memo: only the words
+        # of a refusal depend on it).
+        _check_open(slot, req.channel, now, roster.closed_days_shown)
         raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
     for _attempt in range(3):
         try:

@@ -100,7 +100,10 @@ def _period(form: PeriodForm) -> services.Period:
 def _log_form() -> tuple[LogFilterForm, services.LogFilter]:
     form = LogFilterForm(request.args)
     _station_choices(form)
-    form.lawyer.choices = (("", "—"), *_lawyer_choices(_station_id(form)))
+    station_id = _station_id(form)
+    if station_id is not None and not any(value == str(station_id) for value, _name in form.station.choices):
+        station_id = None  # no such station (its own message shows): every lawyer, nothing kept for it
+    form.lawyer.choices = (("", "—"), *_lawyer_choices(station_id))
     if request.args:
         form.validate()  # wrong fields show their message; the rest still filters
     data = {name: (f.data if not f.errors else None) for name, f in form._fields.items()}
