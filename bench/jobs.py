@@ -101,55 +101,67 @@ def setup(_: dict) -> dict:
 
 
 def rush_open(args: dict) -> dict:
-    """Open a new duty day (by hand, as an extra day) at a station, with its slots; returns its places."""
-    from legalaid.bookings import planning
+    """Open a new duty day (by hand, as an extra day) at a station, with its slots; returns its places.
+
+    The day is one the public may book now (inside the station's booking window); a kept database whose
+    station has no such day left (each run opens one) is given the next station's."""
     from legalaid.lawyers.models import Lawyer
     from legalaid.roster import services as roster
-    from legalaid.stations import services as stations
+    from legalaid.stations.models import Station
 
-    station = stations.get_station(int(args["station_id"]))
-    assert station is not None
     today = _today()
-    lawyers = db.session.scalars(
-        sa.select(Lawyer).where(Lawyer.station_id == station.id, Lawyer.active)
+    candidates = db.session.scalars(
+        sa.select(Station).where(Station.id >= int(args["station_id"])).order_by(Station.id)
     ).all()
-    for ahead in range(2, 60):
-        day = today + timedelta(days=ahead)
-        if (
-            roster.shift_on(station, day)
-            or roster.closed_days(station, day, day)
-            or roster.uncovered_years(station, day, day)
-        ):
-            continue
-        lawyer = next((lw for lw in lawyers if lw.under_contract_on(day)), None)
-        if lawyer is None:
-            continue
-        shift = roster.set_shift_lawyer(station, day, lawyer, "benchmark: booking rush")
-        slots = planning.slots_of(shift)
-        if not slots:
-            slots = planning.plan_slots(shift)
-        if args.get("places"):
-            # The station's own plan may hold only a few places a day: the rush races for a set number.
-            places = int(args["places"])
-            per_slot = -(-places // len(slots))
-            for slot in slots:
-                slot.capacity = per_slot
-            db.session.execute(
-                sa.text("UPDATE shift_quotas SET public_capacity = :n WHERE shift_id = :s"),
-                {"n": places, "s": shift.id},
-            )
-        db.session.commit()
-        public = db.session.scalar(
-            sa.text("SELECT public_capacity FROM shift_quotas WHERE shift_id = :s"), {"s": shift.id}
-        )
-        return {
-            "shift_id": shift.id,
-            "day": day.isoformat(),
-            "slot_ids": [slot.id for slot in slots],
-            "places": sum(slot.capacity for slot in slots),
-            "public_places": public,
-        }
+    for station in candidates:
+        lawyers = db.session.scalars(
+            sa.select(Lawyer).where(Lawyer.station_id == station.id, Lawyer.active)
+        ).all()
+        for ahead in range(2, station.booking_window_days + 1):
+            day = today + timedelta(days=ahead)
+            if (
+                roster.shift_on(station, day)
+                or roster.closed_days(station, day, day)
+                or roster.uncovered_years(station, day, day)
+            ):
+                continue
+            lawyer = next((lw for lw in lawyers if lw.under_contract_on(day)), None)
+            if lawyer is None:
+                continue
+            return _open_for_rush(station, day, lawyer, args)
     raise SystemExit("no free day found for the booking rush")
+
+
+def _open_for_rush(station: Any, day: date, lawyer: Any, args: dict) -> dict:
+    from legalaid.bookings import planning
+    from legalaid.roster import services as roster
+
+    shift = roster.set_shift_lawyer(station, day, lawyer, "benchmark: booking rush")
+    slots = planning.slots_of(shift)
+    if not slots:
+        slots = planning.plan_slots(shift)
+    if args.get("places"):
+        # The station's own plan may hold only a few places a day: the rush races for a set number.
+        places = int(args["places"])
+        per_slot = -(-places // len(slots))
+        for slot in slots:
+            slot.capacity = per_slot
+        db.session.execute(
+            sa.text("UPDATE shift_quotas SET public_capacity = :n WHERE shift_id = :s"),
+            {"n": places, "s": shift.id},
+        )
+    db.session.commit()
+    public = db.session.scalar(
+        sa.text("SELECT public_capacity FROM shift_quotas WHERE shift_id = :s"), {"s": shift.id}
+    )
+    return {
+        "station_id": station.id,
+        "shift_id": shift.id,
+        "day": day.isoformat(),
+        "slot_ids": [slot.id for slot in slots],
+        "places": sum(slot.capacity for slot in slots),
+        "public_places": public,
+    }
 
 
 def rush_check(args: dict) -> dict:

@@ -614,6 +614,7 @@ class Bench:
         """500 clients confirm a booking on the same newly opened day at once."""
         station = info["station_id"] + max(0, min(1, info["stations"] - 1))
         opened = self.job("rush-open", station_id=station, places=self.s.rush_places)
+        station = opened["station_id"]  # the next one when a kept database's station has no free day left
         say(
             f"booking rush: {self.s.rush_clients} clients for {opened['public_places']} places "
             f"on {opened['day']}"
