@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from legalaid.bookings.routes import bp as bookings_bp
     from legalaid.categories import category_label
     from legalaid.consultations.forms import label as consultation_label
+    from legalaid.consultations.forms import outcome_words
     from legalaid.consultations.routes import bp as consultations_bp
     from legalaid.core.routes import bp as core_bp
     from legalaid.forms import options
@@ -127,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
         swap_state=swap_state,
         booking_state=booking_state,
         consultation_label=consultation_label,
+        outcome_words=outcome_words,
         outbox_label=outbox_label,
         outbox_detail=outbox_detail,
         reveal_reasons=REASONS,

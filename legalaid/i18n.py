@@ -6,13 +6,13 @@ Dates are written the Chinese way (2026年3月3日 星期二) through Babel.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from babel.dates import format_date, format_datetime
 from flask import Blueprint, Flask, current_app, g, has_request_context, redirect, request
-from flask_babel import get_locale
+from flask_babel import get_locale, pgettext
 from werkzeug.wrappers.response import Response
 
 from legalaid.access import public
@@ -42,6 +42,12 @@ def select_locale() -> str:
     if chosen in LANGUAGE_NAMES:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def series(words: Iterable[object]) -> str:
+    """Words one after another as the reader's language lists them (甲、乙、丙 / a, b, c), without the
+    "and" of a sentence: the outcomes of a consultation, the weekdays of a station."""
+    return pgettext("list separator", ", ").join(str(w) for w in words)
 
 
 def label_of(table: Mapping[str, Any], code: str | None) -> str:

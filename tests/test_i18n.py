@@ -11,7 +11,9 @@ import pytest
 from babel.messages.pofile import read_po
 from flask_babel import refresh
 
+from legalaid.consultations.forms import outcome_words
 from legalaid.i18n import format_day
+from legalaid.stations.forms import weekday_names
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "legalaid" / "translations"
@@ -53,6 +55,21 @@ def test_dates_are_written_the_chinese_way(app):
     with app.test_request_context("/", headers={"Cookie": "lang=zh_Hant_TW"}):
         refresh()
         assert format_day(date(2026, 3, 3)) == "2026年3月3日 星期二"
+
+
+@pytest.mark.parametrize(
+    ("code", "outcomes", "weekdays"),
+    [
+        ("zh_Hans_CN", "法律咨询、调解", "星期二、星期四"),
+        ("zh_Hant_TW", "法律諮詢、調解", "星期二、星期四"),
+        ("en", "Legal advice, Mediation", "Tuesday, Thursday"),
+    ],
+)
+def test_lists_are_written_as_the_language_writes_them(app, code, outcomes, weekdays):
+    # A consultation's outcomes (log, console, exports) and a station's duty days: 、 in Chinese.
+    with app.app_context(), app.test_request_context("/", headers={"Cookie": f"lang={code}"}):
+        assert outcome_words(["advice", "mediation"]) == outcomes
+        assert weekday_names([2, 4]) == weekdays
 
 
 def _messages(path: Path) -> dict[str, str]:

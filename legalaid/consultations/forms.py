@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -18,7 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from legalaid.categories import category_choices
 from legalaid.consultations.services import Record
-from legalaid.i18n import label_of
+from legalaid.i18n import label_of, series
 
 OUTCOME_LABELS = {
     "advice": _l("Legal advice"),
@@ -60,6 +62,11 @@ def label(kind: str, code: str | None) -> str:
         "stage": STAGE_LABELS,
     }
     return label_of(table[kind], code)
+
+
+def outcome_words(codes: Iterable[str]) -> str:
+    """A consultation's outcomes in words, listed as the reader's language does."""
+    return series(label_of(OUTCOME_LABELS, code) for code in codes)
 
 
 class RecordForm(FlaskForm):

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 
 from legalaid.categories import category_label
 from legalaid.consultations.forms import label as consultation_label
+from legalaid.consultations.forms import outcome_words
 from legalaid.consultations.models import OUTCOMES
 from legalaid.privacy import mask_mobile, mask_name
 from legalaid.ratings.forms import rating_label
@@ -225,7 +226,7 @@ class LogLabels:
     _TRANSLATE: dict[str, Callable[[Any], str]] = {
         "channel": lambda code: str(label("channel", code)),
         "category": lambda code: str(category_label(code)),
-        "outcomes": lambda codes: "、".join(str(consultation_label("outcome", c)) for c in codes),
+        "outcomes": outcome_words,
         "stage": lambda code: str(label("stage", code)),
         "result": lambda code: str(consultation_label("result", code)) if code else "",
     }

@@ -22,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from legalaid.dates import DEFAULT_TIMEZONE, is_valid_timezone
 from legalaid.errors import DomainError
 from legalaid.forms import show_error
+from legalaid.i18n import series
 from legalaid.stations.models import Station
 from legalaid.stations.services import StationSettings, check_sessions, shift_capacity
 
@@ -38,9 +39,9 @@ WEEKDAYS = [
 
 
 def weekday_names(days: list[int]) -> str:
-    """Translated weekday names joined for display: 星期二、星期四."""
+    """Translated weekday names joined for display: 星期二、星期四 (Tuesday, Thursday)."""
     names = dict(WEEKDAYS)
-    return ", ".join(str(names[d]) for d in days if d in names)
+    return series(names[d] for d in days if d in names)
 
 
 class SessionForm(Form):
