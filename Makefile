@@ -30,12 +30,15 @@ system-packages:
 
 # Branch coverage is reported; no file of legalaid/ may stay under COVERAGE_FLOOR (0 skips the check,
 # for a part of the suite: make test PYTEST_ARGS="-k replayed" COVERAGE_FLOOR=0). COVERAGE=0 runs the
-# suite without measuring it (CI measures the SQLite run, not the PostgreSQL one again). The tests run on
-# PYTEST_WORKERS processes (pytest-xdist; each has its own throwaway database; 0 runs them in one).
+# suite without measuring it (CI measures the SQLite run, not the PostgreSQL one again; the three sweeps
+# marked no_cover run unmeasured: they assert only "no 500" or "no write", and measuring doubled them). The tests run on
+# PYTEST_WORKERS processes (pytest-xdist; each has its own throwaway database; 0 runs them in one); a
+# worker that runs out of tests takes some of the other's (worksteal), so a long sweep at the end of one
+# worker's share does not leave the other idle.
 COVERAGE ?= 1
 COV_ARGS := $(if $(filter 1,$(COVERAGE)),--cov --cov-report=term --cov-report=json:.coverage.json)
 test: $(VENV)/.dev-installed translations
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(COV_ARGS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(COV_ARGS) $(PYTEST_ARGS)
 	@if [ "$(COVERAGE)" = "1" ] && [ "$(COVERAGE_FLOOR)" != "0" ]; then \
 	  $(BIN)/python bin/coverage-floor .coverage.json $(COVERAGE_FLOOR); fi
 

@@ -237,6 +237,7 @@ def _race_once(app_factory, slot_id: int, round_no: int, threads: int = 50) -> l
     return outcomes
 
 
+@pytest.mark.no_cover  # a race of a thousand requests: the booking's code is measured by the other tests
 def test_fifty_threads_race_for_the_last_place_twenty_times(app_factory, shift):
     slots = planning.slots_of(shift)[:10] + []
     db.session.commit()
