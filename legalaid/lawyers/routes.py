@@ -14,7 +14,7 @@ from legalaid.auth.forms import ConfirmForm
 from legalaid.errors import DomainError
 from legalaid.extensions import db
 from legalaid.forms import attempt, show_error, validate_all
-from legalaid.i18n import format_day
+from legalaid.i18n import format_day, series
 from legalaid.lawyers import services
 from legalaid.lawyers.forms import FirmForm, ImportForm, LawyerForm, LeaveForm
 from legalaid.lawyers.models import LawFirm, Lawyer
@@ -139,7 +139,7 @@ def edit(lawyer_id: int) -> Response | str:
 def _flash_conflicts(lawyer, clashes: list) -> None:  # noqa: ANN001
     """Say which coming shifts now need another lawyer, and where to choose one."""
     if clashes:
-        days = "、".join(format_day(c.shift.duty_on) for c in clashes)
+        days = series(format_day(c.shift.duty_on) for c in clashes)
         flash(
             _(
                 "%(name)s cannot take the duty of %(days)s: choose a replacement in the month view "

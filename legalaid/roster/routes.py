@@ -27,7 +27,7 @@ from legalaid.dates import EARLIEST_DAY, LATEST_DAY, local_today, parse_day, par
 from legalaid.errors import DomainError, YearNotCovered
 from legalaid.extensions import db
 from legalaid.forms import DateRange, attempt, attempt_or_flash, show_error
-from legalaid.i18n import format_day
+from legalaid.i18n import format_day, series
 from legalaid.lawyers import services as lawyers
 from legalaid.lawyers.forms import LeaveForm
 from legalaid.lawyers.routes import require_own_lawyer
@@ -339,7 +339,7 @@ def my_leave() -> WerkzeugResponse | str:
         if done.ok:
             clashes = lawyers.leave_conflicts(lawyer, form.start_on.data, form.end_on.data)
             if clashes:
-                days = "、".join(format_day(c.shift.duty_on) for c in clashes)
+                days = series(format_day(c.shift.duty_on) for c in clashes)
                 flash(
                     _(
                         "Dates off saved. You are on duty on %(days)s: the administrator has been told and "
