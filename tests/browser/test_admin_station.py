@@ -34,7 +34,8 @@ def test_admin_signs_in_and_changes_the_slot_length(live_server, page, make_user
     assert slot.input_value() == "30"
     slot.fill("0")
     page.get_by_role("button", name="保存").click()
-    assert page.locator(".invalid-feedback:visible").count() >= 1  # stays on the page with a message
+    # A click does not wait for the page it posts to: wait for the message (count() would not).
+    page.locator(".invalid-feedback:visible").first.wait_for()  # stays on the page with a message
     assert page.get_by_label("预约时段时长（分钟）").input_value() == "0"
 
     page.get_by_label("预约时段时长（分钟）").fill("20")
