@@ -145,6 +145,7 @@ def _walk(app: Flask, client, values: dict, session_values: dict, traveller) -> 
 # Not counted in the coverage (pytest-cov's no_cover): a sweep of every page that asserts only that nothing is
 # written; measuring its requests doubled its time, and what the pages do is asserted by their own tests.
 @pytest.mark.no_cover
+@pytest.mark.sweep
 @pytest.mark.parametrize("username", [None, "admin", "staff", "lawyer"])
 def test_no_page_view_writes_anything_but_the_audit_log(app, world, username):
     values, session_values = world

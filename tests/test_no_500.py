@@ -378,6 +378,7 @@ def _sweep(app: Flask, client, values: dict, restore: dict) -> list[str]:
 # Not counted in the coverage (pytest-cov's no_cover): the sweep asserts only that no answer is a 500;
 # measuring its thousands of requests doubled its time, and what the pages do is asserted by their own tests.
 @pytest.mark.no_cover
+@pytest.mark.sweep
 @pytest.mark.parametrize("username", ROLES)
 def test_no_get_route_answers_500_to_odd_input(app, world, username):
     values, visitor = world
