@@ -996,6 +996,30 @@ def test_csv_and_xlsx_writers_keep_chinese_and_parse_back(world):
     assert [r[1] for r in cells] == ["2025-03-05", "2025-03-05"]
 
 
+def test_xlsx_cells_repeated_across_rows_read_back_the_same(monkeypatch):
+    """The writer keeps each text's cell across rows (and forgets them past a bound): every row still
+    reads back with its own values, kinds and positions."""
+    monkeypatch.setattr(exports, "_KEPT_TEXTS", 3)  # forgotten and made again within the sheet
+    header = ["文本", "日期", "数", "空", "公式样", "空格"]
+    rows = [
+        ["东城站 <1> & “甲”", date(2025, 3, 5), 7, None, "=SUM(A1)", " 前后有空格 "],
+        ["东城站 <1> & “甲”", date(2025, 3, 5), 2.5, "", "=SUM(A1)", "控制\x07字符"],
+        ["西城站", date(2025, 3, 6), True, None, "+1", " 前后有空格 "],
+        ["东城站 <1> & “甲”", date(2025, 3, 5), 0, None, "-2", "西城站"],
+    ]
+    book = load_workbook(exports.xlsx_file([("表", header, iter(rows))]))
+    cells = [list(r) for r in book.active.iter_rows(values_only=True)]
+    assert cells[0] == header
+    assert cells[1:] == [
+        ["东城站 <1> & “甲”", "2025-03-05", 7, None, "=SUM(A1)", " 前后有空格 "],
+        ["东城站 <1> & “甲”", "2025-03-05", 2.5, None, "=SUM(A1)", "控制字符"],
+        ["西城站", "2025-03-06", True, None, "+1", " 前后有空格 "],
+        ["东城站 <1> & “甲”", "2025-03-05", 0, None, "-2", "西城站"],
+    ]
+    # Text that looks like a formula is stored as text, never as a formula.
+    assert all(book.active.cell(row=r, column=5).data_type == "s" for r in range(2, 6))
+
+
 # -- 100,000 rows in flat memory ----------------------------------------------------------------------
 
 BIG = 100_000

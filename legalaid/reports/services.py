@@ -240,22 +240,14 @@ def _outcome_codes(joined: str | None) -> tuple[str, ...]:
 
 
 def _row(values: sa.Row) -> LogRow:
+    # By position (the columns of `_log_query`, in order): reading fourteen fields by name was a fifth of
+    # a 100,000-row export's time.
+    (id_, held_on, station, lawyer, name, mobile, channel, category, outcomes, stage, due_on, result,
+     money_saved, matter_id) = values  # fmt: skip
     return LogRow(
-        id=values.id,
-        held_on=values.held_on,
-        station=values.station,
-        lawyer=values.lawyer,
-        name=values.name,
-        mobile=values.mobile,
-        channel=values.channel,
-        category=values.category,
-        outcomes=_outcome_codes(values.outcomes),
-        stage=values.stage,
-        due_on=values.due_on,
-        result=values.result,
-        money_saved=values.money_saved,
-        matter_id=values.matter_id,
-    )
+        id_, held_on, station, lawyer, name, mobile, channel, category, _outcome_codes(outcomes), stage,
+        due_on, result, money_saved, matter_id,
+    )  # fmt: skip
 
 
 def _today(station_id: int | None) -> date:
