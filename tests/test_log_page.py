@@ -78,6 +78,27 @@ def test_a_lawyer_of_another_station_is_refused_beside_the_field(on_a_day, clien
     assert other.name not in re.sub(r'<select[^>]*id="lawyer".*?</select>', "", page, flags=re.S)
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["page=1", "station=&lawyer=&category=&outcome=&stage=&channel=&sort=", "sort=-date&q=&start_on="],
+)
+def test_filters_left_empty_or_out_filter_nothing_and_show_no_message(on_a_day, client, two_stations, query):
+    login(client, "chief")
+    page = client.get(f"/admin/consultations?{query}").get_data(as_text=True)
+    assert "invalid-feedback" not in page and "is-invalid" not in page
+    assert "共 4 条咨询记录" in page
+
+
+def test_a_filter_value_that_is_no_option_is_refused_beside_its_field(on_a_day, client, two_stations):
+    login(client, "chief")
+    response = client.get("/admin/consultations?station=99999&category=nothing&channel=fax&sort=age")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    for field in ("station", "category", "channel", "sort"):
+        assert field_errors(page, field) == ["不是有效的选择。"], field
+    assert "共 4 条咨询记录" in page  # the wrong filters are left out; the log still shows
+
+
 def test_a_lawyer_added_or_renamed_is_offered_at_once(on_a_day, client, two_stations, make_lawyer):
     (east, _west), people = two_stations
     login(client, "chief")

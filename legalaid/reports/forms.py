@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from legalaid.bookings.models import CHANNELS
 from legalaid.categories import category_choices
 from legalaid.consultations.forms import OUTCOME_LABELS
-from legalaid.forms import DateRange, ManyChoicesField
+from legalaid.forms import DateRange, FilterChoiceField, ManyChoicesField
 from legalaid.i18n import label_of
 from legalaid.privacy.services import REASONS
 from legalaid.reports.services import STAGES
@@ -69,7 +69,7 @@ class PeriodForm(FlaskForm):
     class Meta:
         csrf = False
 
-    station = SelectField(_l("Station"), validators=[Optional()])
+    station = FilterChoiceField(_l("Station"), validators=[Optional()])
     start_on = DateField(_l("From"), validators=[Optional(), DateRange(min=EARLIEST, max=LATEST)])
     end_on = DateField(_l("To"), validators=[Optional(), DateRange(min=EARLIEST, max=LATEST), _Dates()])
     submit = SubmitField(_l("Show"))
@@ -79,20 +79,20 @@ class LogFilterForm(PeriodForm):
     """The consultation log's filters; they stay in the address, so a view can be bookmarked."""
 
     lawyer = ManyChoicesField(_l("Lawyer"), validators=[Optional()])
-    category = SelectField(
+    category = FilterChoiceField(
         _l("Matter category"), choices=_optional(category_choices()), validators=[Optional()]
     )
-    outcome = SelectField(
+    outcome = FilterChoiceField(
         _l("Outcome"), choices=_optional(list(OUTCOME_LABELS.items())), validators=[Optional()]
     )
-    stage = SelectField(
+    stage = FilterChoiceField(
         _l("Follow-up"), choices=_optional([(s, STAGE_LABELS[s]) for s in STAGES]), validators=[Optional()]
     )
-    channel = SelectField(
+    channel = FilterChoiceField(
         _l("Channel"), choices=_optional([(c, CHANNEL_LABELS[c]) for c in CHANNELS]), validators=[Optional()]
     )
     q = StringField(_l("Words in the problem"), validators=[Optional(), Length(max=100)])
-    sort = SelectField(
+    sort = FilterChoiceField(
         _l("Order"), choices=list(SORT_LABELS.items()), default="-date", validators=[Optional()]
     )
     submit = SubmitField(_l("Filter"))

@@ -304,19 +304,38 @@ def _month_counts(c: LogFilter) -> list[tuple[date, int]] | None:
     return _kept("log-months", c.station_id, read, *counted)
 
 
-def _seek(
-    months: list[tuple[date, int]], offset: int, descending: bool
-) -> tuple[sa.ColumnElement[bool], int]:
+@dataclass(frozen=True)
+class _Seek:
+    """Where a page in date order is found: a bound on the day, the rows to skip past it, and the order."""
+
+    bound: sa.ColumnElement[bool]
+    skip: int
+    take: int
+    backwards: bool = False  # walked from the month's other end (the page's ids come reversed)
+
+
+def _seek(months: list[tuple[date, int]], offset: int, per_page: int, descending: bool) -> _Seek:
     """Where a page at `offset` in date order starts: a bound on the day and the rows to skip past it
-    (at most a month's), so a deep page costs what a first page does."""
+    (at most half a month's), so a deep page costs what a first page does.
+
+    A page in the later half of its month is walked to from the month's other end (the "Last" page
+    of the whole log most of all), when it lies within the month or the month is the last one."""
+    walk = list(reversed(months)) if descending else months
     seen = 0
-    for month, n in reversed(months) if descending else months:
+    for index, (month, n) in enumerate(walk):
         if offset < seen + n:
+            skip = offset - seen
+            left = n - skip  # the month's rows from the page's first on
+            first_day, last_day = month_bounds(month)
+            if skip > n // 2 and (left >= per_page or index == len(walk) - 1):
+                take = min(per_page, left)
+                within = sa.and_(Consultation.held_on >= first_day, Consultation.held_on <= last_day)
+                return _Seek(within, left - take, take, backwards=True)
             if descending:
-                return Consultation.held_on <= month_bounds(month)[1], offset - seen
-            return Consultation.held_on >= month, offset - seen
+                return _Seek(Consultation.held_on <= last_day, skip, per_page)
+            return _Seek(Consultation.held_on >= first_day, skip, per_page)
         seen += n
-    return sa.false(), 0
+    return _Seek(sa.false(), 0, per_page)
 
 
 def search_log(criteria: LogFilter, page: int = 1, per_page: int = 50, today: date | None = None) -> Page:
@@ -350,11 +369,12 @@ def search_log(criteria: LogFilter, page: int = 1, per_page: int = 50, today: da
         ids = ids.join(Station, Station.id == Consultation.station_id)
     elif criteria.sort == "lawyer":
         ids = ids.join(Lawyer, Lawyer.id == Consultation.lawyer_id)
-    ids = ids.order_by(*(col.desc() if criteria.descending else col.asc() for col in columns))
+    seek = _Seek(sa.true(), offset, per_page)
     if months is not None and criteria.sort == "date":
-        bound, offset = _seek(months, offset, criteria.descending)
-        ids = ids.where(bound)
-    chosen = list(db.session.scalars(ids.limit(per_page).offset(offset)))
+        seek = _seek(months, offset, per_page, criteria.descending)
+    descending = criteria.descending != seek.backwards
+    ids = ids.where(seek.bound).order_by(*(col.desc() if descending else col.asc() for col in columns))
+    chosen = list(db.session.scalars(ids.limit(seek.take).offset(seek.skip)))
     # Then those rows by their ids alone: the filter again would lead PostgreSQL to find them through it.
     query = _log_query(LogFilter(), today).where(Consultation.id.in_(chosen))
     query = query.order_by(*(col.desc() if criteria.descending else col.asc() for col in columns))
