@@ -7,11 +7,12 @@ older entry is found by narrowing the filter (dates, action, person), which ever
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask import url_for
 
 from legalaid.extensions import db
 
@@ -81,3 +82,14 @@ def capped_page(query: sa.Select, page: int, per_page: int = 50, cap: int = COUN
         page_rows = query.limit(fixed(per_page)).offset(fixed((page - 1) * per_page))
         items = list(db.session.scalars(page_rows))
     return CappedPage(items, page, per_page, total, capped)
+
+
+_SOME_ID = 987_654_321_098_765  # stands in for a row's id while the address is made
+
+
+def id_url(endpoint: str, key: str) -> Callable[[int], str]:
+    """A maker of an endpoint's address for any row's id: `url_for` once, each id put in as text (a list
+    of fifty rows, each with its links, spent a tenth of its rendering in `url_for`)."""
+    values: dict[str, Any] = {key: _SOME_ID}
+    head, tail = url_for(endpoint, **values).split(str(_SOME_ID), 1)
+    return lambda record_id: f"{head}{int(record_id)}{tail}"

@@ -10,11 +10,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
-from flask import get_template_attribute
+from flask import get_template_attribute, url_for
 
 from legalaid.consultations.models import Consultation
 from legalaid.extensions import db
 from legalaid.lawyers import services as lawyers
+from legalaid.paging import id_url
 from legalaid.privacy.routes import masked_box
 from tests.conftest import field_errors, login
 
@@ -143,3 +144,15 @@ def test_a_rows_masked_number_is_what_the_reveal_macro_writes(app, kind, field, 
             assert str(masked_box(kind, record_id, masked, field=field)) == str(
                 macro(kind, record_id, masked, field=field)
             )
+
+
+@pytest.mark.parametrize("base", ["http://localhost/", "https://legal.example.cn/station-app/"])
+def test_a_rows_links_are_what_url_for_writes(app, base):
+    """The log's row links are made once and given each id: the same addresses url_for writes, also
+    for an app served under a path prefix."""
+    with app.test_request_context("/", base_url=base):
+        links = (("consultations.view", "consultation_id"), ("consultations.matter", "matter_id"))
+        for endpoint, key in links:
+            make = id_url(endpoint, key)
+            for record_id in (1, 42, 987_654_321, 10**12):
+                assert make(record_id) == url_for(endpoint, **{key: record_id})
