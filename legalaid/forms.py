@@ -178,8 +178,11 @@ class FilterChoiceField(SelectField):
 
     def pre_validate(self, form: FlaskForm) -> None:
         """Refuse a value given that is not one of the options."""
-        if self.data in (None, ""):
-            return
+        if self.data not in (None, ""):
+            self.check_choice(form)
+
+    def check_choice(self, form: FlaskForm) -> None:
+        """Refuse the value if it is not one of the options (SelectField's own check)."""
         super().pre_validate(form)
 
 
@@ -187,9 +190,7 @@ class ManyChoicesField(FilterChoiceField):
     """A select of many options (a province's thousand lawyers): the value is looked up in a set, where
     SelectField compares it with each option in turn (3 ms a request)."""
 
-    def pre_validate(self, form: FlaskForm) -> None:
+    def check_choice(self, form: FlaskForm) -> None:
         """Refuse a value that is not one of the options."""
-        if self.data in (None, ""):
-            return
         if self.validate_choice and self.data not in {str(value) for value, *_rest in self.choices or ()}:
             raise ValidationError(self.gettext("Not a valid choice."))
