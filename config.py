@@ -123,7 +123,10 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///legalaid.db")
     # hide_parameters: SQL errors must not carry names, phone numbers or hashes into the logs.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
+    # A pooled connection idle this long is tested before use (`legalaid.db.ping_when_idle`); one used
+    # within it is not: a round trip on every request costs more than the rare failure it would catch.
+    POOL_PING_AFTER_IDLE_SECONDS = _float("POOL_PING_AFTER_IDLE_SECONDS", 10)
     # How hard SQLite (the embedded database) syncs each commit to disk; FULL loses no commit in a power cut.
     SQLITE_SYNCHRONOUS = "FULL"
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # uploads (spreadsheets) up to 5 MB

@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from config import BASE_DIR, INSTANCE_DIR, Config, config_from_env
+from legalaid.db import ping_when_idle
 from legalaid.extensions import csrf, db, login_manager, migrate
 from legalaid.transaction import LegalAidFlask
 
@@ -56,6 +57,7 @@ def register_extensions(app: Flask) -> None:
     register_i18n(app)
     with app.app_context():
         _tune_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"])
+        ping_when_idle(db.engine, app.config["POOL_PING_AFTER_IDLE_SECONDS"])
 
 
 def register_blueprints(app: Flask) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -24,6 +25,32 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+_IDLE_SINCE = "legalaid_idle_since"
+
+
+def ping_when_idle(engine: sa.Engine, idle_seconds: float) -> None:
+    """Test a pooled connection before use only when it sat idle longer than `idle_seconds`.
+
+    SQLAlchemy's `pool_pre_ping` tests every checkout: a round trip on every request, the price of
+    noticing a connection the database or a firewall dropped. Connections drop while idle; one used a
+    moment ago is almost surely alive, and if the database restarted meanwhile, the statement fails,
+    the pool discards every connection of that time, and the next request connects afresh."""
+
+    @sa.event.listens_for(engine, "connect")
+    @sa.event.listens_for(engine, "checkin")
+    def _idle_from_now(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_IDLE_SINCE, 0.0) <= idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool discards it and checks out another (a fresh one)
+            raise sa.exc.DisconnectionError(str(error)) from error
 
 
 class UTCDateTime(sa.TypeDecorator):

@@ -6,14 +6,17 @@ Dates are written the Chinese way (2026年3月3日 星期二) through Babel.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from babel import support
 from babel.dates import format_date, format_datetime
 from flask import Blueprint, Flask, current_app, g, has_request_context, redirect, request
 from flask_babel import get_locale, pgettext
 from werkzeug.wrappers.response import Response
+from wtforms.i18n import messages_path
 
 from legalaid.access import public
 from legalaid.dates import to_local
@@ -120,9 +123,43 @@ def set_language(code: str) -> Response:
     return response
 
 
+# WTForms names its catalogues by territory: ours by script too, which gettext does not match
+# (zh_Hant_TW would fall back to zh, the Simplified one).
+_WTFORMS_CATALOGUES = {"zh_Hans_CN": "zh", "zh_Hant_TW": "zh_TW"}
+
+
+@functools.lru_cache(maxsize=8)
+def _wtforms_catalogue(locale: str) -> support.NullTranslations:
+    name = _WTFORMS_CATALOGUES.get(locale, locale)
+    return support.Translations.load(messages_path(), [name], domain="wtforms")
+
+
+class _FormMessages:
+    """WTForms' own messages ("Not a valid choice") in the request's language, read from its catalogue
+    once per process and language. Flask-WTF reads `request.wtforms_translations` and, when it is
+    missing, loads and parses the catalogue again on every request that shows or checks a form (half a
+    millisecond each, on every confirm of a booking rush)."""
+
+    def ugettext(self, string: str) -> str:
+        """The message in the request's language."""
+        return _wtforms_catalogue(str(get_locale())).ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        """The message for `n` in the request's language."""
+        return _wtforms_catalogue(str(get_locale())).ungettext(singular, plural, n)
+
+
+_FORM_MESSAGES = _FormMessages()
+
+
+def _form_messages() -> None:
+    request.wtforms_translations = _FORM_MESSAGES  # type: ignore[attr-defined]
+
+
 def register_i18n(app: Flask) -> None:
     """Bind Babel, the language route and the date filters."""
     babel.init_app(app, locale_selector=select_locale)
+    app.before_request(_form_messages)
     app.register_blueprint(bp)
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["instant"] = format_instant

@@ -79,6 +79,26 @@ def test_the_same_submit_twice_makes_one_booking(shift):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
 
 
+def test_the_same_submit_again_with_places_left_makes_one_booking_even_past_the_cutoff(shift):
+    # Places left: the key is not looked up first, the clash of the booking's unique key finds it; sent
+    # again once its time is past the cutoff, the form still shows its booking, not "closed".
+    slot = planning.slots_of(shift)[2]
+    slot.capacity = 3
+    db.session.commit()
+    req = request(slot)
+    first = bookings.place_booking(req, now=BEFORE)
+    db.session.commit()
+    for now in (BEFORE, slot.starts_at + timedelta(minutes=5)):
+        again = bookings.place_booking(bookings.BookingRequest(**{**req.__dict__}), now=now)
+        db.session.commit()
+        assert again.id == first.id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
+    assert db.session.get(Slot, slot.id).booked == 1
+    assert planning.public_places_left(shift) == 9
+    with pytest.raises(NotAllowed):  # a new form that late is refused
+        bookings.place_booking(request(slot, mobile="13912345678"), now=slot.starts_at + timedelta(minutes=5))
+
+
 def test_one_active_booking_per_mobile_per_day(shift):
     slots = planning.slots_of(shift)
     first = bookings.place_booking(request(slots[0]), now=BEFORE)

@@ -156,3 +156,19 @@ def test_a_rows_links_are_what_url_for_writes(app, base):
             make = id_url(endpoint, key)
             for record_id in (1, 42, 987_654_321, 10**12):
                 assert make(record_id) == url_for(endpoint, **{key: record_id})
+
+
+def test_the_forms_own_messages_follow_each_visitors_language(on_a_day, client, two_stations):
+    # WTForms' catalogue is read once per process and language: switching back and forth must still
+    # give each request its own language.
+    login(client, "chief")
+    for code, words in [
+        ("en", "Not a valid choice."),
+        ("zh_Hans_CN", "不是有效的选择。"),
+        ("zh_Hant_TW", "不是有效的選擇。"),
+        ("en", "Not a valid choice."),
+        ("zh_Hans_CN", "不是有效的选择。"),
+    ]:
+        client.get(f"/language/{code}?next=/")
+        page = client.get("/admin/consultations?channel=fax").get_data(as_text=True)
+        assert field_errors(page, "channel") == [words], code

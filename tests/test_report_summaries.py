@@ -195,3 +195,59 @@ def test_a_rolled_back_change_leaves_the_figures(world):
     db.session.rollback()
     assert summary_of_year(2025) == before
     assert_exact(world)
+
+
+def test_new_bookings_are_counted_up_and_one_undone_is_not(world, monkeypatch):
+    # A new booking adds to its month's row with one upsert (no recompute of the month); one undone by
+    # its savepoint (the day's public places gone) adds nothing, whatever else the transaction does.
+    w = world
+    d7 = w.shift["D7"]
+    slots = db.session.scalars(sa.select(Slot).where(Slot.shift_id == d7.id).order_by(Slot.starts_at)).all()
+
+    def request(slot, mobile, channel):
+        return bookings.BookingRequest(
+            slot_id=slot.id,
+            name="冯四",
+            mobile=mobile,
+            category="labour",
+            channel=channel,
+            idempotency_key=secrets.token_hex(16),
+            consent=True,
+        )
+
+    seen: list[str] = []
+
+    def watch(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", watch)
+    try:
+        with clock(TODAY):
+            bookings.place_booking(request(slots[0], "13300005555", "online"), now=bj(TODAY))
+            db.session.commit()
+        made = list(seen)
+        assert not [s for s in made if s.startswith("DELETE FROM report_visit_months")]
+        assert len([s for s in made if s.startswith("INSERT INTO report_visit_months")]) == 1
+        assert_exact(w)
+
+        # The day's public places are gone while the slot has room: the booking written in its
+        # savepoint is undone when the quota refuses it (the shortcut that would refuse it sooner is
+        # left out, as in a race).
+        db.session.execute(
+            sa.text("UPDATE shift_quotas SET public_capacity = public_booked WHERE shift_id = :s"),
+            {"s": d7.id},
+        )
+        monkeypatch.setattr(bookings, "sold_out", lambda *_: False)
+        with clock(TODAY):
+            try:
+                bookings.place_booking(request(slots[1], "13300006666", "kiosk"), now=bj(TODAY))
+            except bookings.SlotFull:
+                pass
+            else:
+                raise AssertionError("the quota should have refused the booking")
+            desk = bookings.place_booking(request(slots[2], "13300007777", "hotline"), now=bj(TODAY))
+        db.session.commit()
+        assert desk.id is not None
+        assert_exact(w)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", watch)

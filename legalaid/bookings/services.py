@@ -372,23 +372,25 @@ def place_booking(
     # this form's own booking could have been made (what is committed stays committed), so the form is
     # refused at once, the rush's hundreds after the last place with three statements and no write.
     slot = get_slot(req.slot_id)
-    full = slot is not None and sold_out(slot, req.channel)
-    existing = by_idempotency_key(req.idempotency_key)
-    if existing is not None:
-        return existing
-    if full and slot is not None:
+    if slot is not None and sold_out(slot, req.channel):
+        existing = by_idempotency_key(req.idempotency_key)
+        if existing is not None:
+            return existing  # the same form sent again: its booking took one of the places
         # A closed day or a time past its cutoff is still told as such (from the memo: only the words
         # of a refusal depend on it).
         _check_open(slot, req.channel, now, roster.closed_days_shown)
         raise SlotFull(_("Sorry, this time is now full. Please choose another time."))
+    # Not looked up otherwise: the same form sent again clashes with its booking's unique key, and the
+    # clash is settled below by reading that booking (a statement less on every new booking's way).
     for _attempt in range(3):
         try:
             booking = _book(req, now, actor_id, count_own)
             if count is not None:
                 count()
             return booking
-        except (SlotFull, AlreadyBooked):
-            # The same form sent twice: the first submit took the place; show its ticket.
+        except (SlotFull, AlreadyBooked, NotAllowed):
+            # The same form sent twice: the first submit took the place (perhaps before the day closed
+            # or its time passed the cutoff); show its ticket.
             existing = by_idempotency_key(req.idempotency_key)
             if existing is not None:
                 return existing
