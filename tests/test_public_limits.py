@@ -362,3 +362,31 @@ def test_an_ipv6_client_is_its_64_network(app):
         assert limits.client_address() == first == "2001:db8:1:2::/64"
     with app.test_request_context(environ_base={"REMOTE_ADDR": "10.0.0.7"}):
         assert limits.client_address() == "10.0.0.7"
+
+
+def test_both_allowances_are_counted_at_once_and_the_mobiles_refusal_is_told_first(app):
+    # One statement counts the mobile's week and the address's day; when both are used up the visitor
+    # reads the mobile's words (the same as when they were counted one after the other).
+    tz = "Asia/Shanghai"
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "10.7.0.1"}):
+        for _ in range(3):
+            limits.allow_booking("13911112222", tz, enrolled=False, now=AHEAD)
+        db.session.commit()
+        counts = dict(db.session.execute(sa.select(PublicCounter.scope, PublicCounter.count)).all())
+        assert counts == {"booking:mobile": 3, "booking:address": 3}
+        with pytest.raises(limits.OverLimit) as refused:
+            limits.allow_booking("13911112222", tz, enrolled=False, now=AHEAD)
+        assert "手机号码本周" in refused.value.message
+        db.session.rollback()
+        with pytest.raises(limits.OverLimit) as refused:  # another mobile, the same address
+            limits.allow_booking("13933334444", tz, enrolled=False, now=AHEAD)
+        assert "今天从这个网络发出的请求太多了" in refused.value.message
+        db.session.rollback()  # the new mobile's count goes with the refusal
+        limits.allow_booking("13933334444", tz, enrolled=True, now=AHEAD)  # the hall's kiosk: not counted
+        db.session.commit()
+        counts = dict(
+            db.session.execute(sa.select(PublicCounter.key, PublicCounter.count).where(
+                PublicCounter.scope == "booking:mobile"
+            )).all()
+        )
+        assert sorted(counts.values()) == [1, 3]

@@ -279,9 +279,7 @@ def _veteran_for(req: BookingRequest) -> Veteran:
     return veteran
 
 
-def _book(
-    req: BookingRequest, now: datetime, actor_id: int | None, count_own: Callable[[], object] | None = None
-) -> Booking:
+def _book(req: BookingRequest, now: datetime, actor_id: int | None) -> Booking:
     slot = get_slot(req.slot_id)
     if slot is None:
         raise InvalidInput(_("Choose a time."), field="slot_id")
@@ -292,8 +290,6 @@ def _book(
     db.session.flush()
     with db.session.begin_nested():
         booking = _add_booking(req, slot, veteran, now, actor_id)
-        if count_own is not None:
-            count_own()  # the person's own counts: nobody else waits for their rows
         # The write that decides comes last: competitors for the day's places wait for this transaction
         # from here to its commit only, not while the booking's rows are written. When the day is full
         # the savepoint undoes the booking and the place taken in the slot alike.
@@ -353,18 +349,15 @@ def place_booking(
     now: datetime | None = None,
     actor_id: int | None = None,
     count: Callable[[], object] | None = None,
-    count_own: Callable[[], object] | None = None,
 ) -> Booking:
     """Book a place (flushes); a lost race is settled by reading the winner's row.
 
     A unique-key clash (the same submit twice, the same person twice that day) is only known at the
     database: the booking's rows are written in a SAVEPOINT, so a clash undoes this try alone and the
     request's transaction stays usable. `count` is called once a new booking holds its place (never for
-    the same form sent again): a public limit's count, which raises to refuse it (the caller rolls back).
-    `count_own` is called before the places are taken, with the booking written: counts whose rows are
-    this person's alone (their mobile's), undone with the rest when the day turns out full.
-    Counted last, its row (one per address: a hall's kiosk, a rush from one network) is held only from
-    here to the commit, as the day's places are, not while the booking is written.
+    the same form sent again): the public limits' counts, which raise to refuse it (the caller rolls
+    back). Counted last, their rows (one per address: a hall's kiosk, a rush from one network) are held
+    only from here to the commit, as the day's places are, not while the booking is written.
     """
     check_request(req)
     now = now or now_utc()
@@ -384,7 +377,7 @@ def place_booking(
     # clash is settled below by reading that booking (a statement less on every new booking's way).
     for _attempt in range(3):
         try:
-            booking = _book(req, now, actor_id, count_own)
+            booking = _book(req, now, actor_id)
             if count is not None:
                 count()
             return booking

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -71,48 +72,76 @@ def _seconds_left(period: str, now: datetime, tz: str | None) -> int:
 
 
 def take(scope: str, value: str, allowed: int, *, period: str, now: datetime, tz: str | None) -> bool:
-    """Use one of a client's `allowed` uses of `scope` in this period; False when none is left.
-
-    One statement: the row is made with a count of one, or, if it is there (another request may have
-    made it a moment ago), raised only while below the limit (INSERT … ON CONFLICT DO UPDATE … WHERE,
-    on either engine): the database decides, not a count read earlier.
-    """
-    if allowed <= 0:
-        return False
-    values = {
-        "scope": scope,
-        "key": hashed(value),
-        "period_on": period_start(period, now, tz),
-        "now": now,
-        "allowed": allowed,
-    }
-    return db.session.execute(_take_statement(db.session.get_bind().dialect.name), values).first() is not None
+    """Use one of a client's `allowed` uses of `scope` in this period; False when none is left."""
+    return not _take_all([_Use(scope, value, allowed, period, "")], now, tz)
 
 
-@functools.lru_cache(maxsize=4)
-def _take_statement(dialect_name: str) -> sa.Executable:
-    """`take`'s statement, built once per dialect (building it cost as much as running it, on the way
-    to every public booking's commit)."""
+class _Use(NamedTuple):
+    scope: str
+    value: str
+    allowed: int
+    period: str
+    refusal: str  # the REFUSALS entry said when none is left
+
+
+def _use(scope: str, value: str, setting: str, period: str, refusal: str) -> _Use:
+    return _Use(scope, value, limit(setting), period, refusal)
+
+
+def _take_all(uses: list[_Use], now: datetime, tz: str | None) -> set[str]:
+    """Use one of each allowance, all in one statement; returns the scopes with none left (the caller
+    then refuses, and rolls back the others' counts with the rest).
+
+    Each row is made with a count of one, or, if it is there (another request may have made it a
+    moment ago), raised only while below its limit (INSERT … ON CONFLICT DO UPDATE … WHERE, on either
+    engine): the database decides, not a count read earlier."""
+    refused = {use.scope for use in uses if use.allowed <= 0}
+    counted = [use for use in uses if use.scope not in refused]
+    if counted:
+        params: dict[str, object] = {"now": now}
+        for i, use in enumerate(counted):
+            params[f"scope{i}"], params[f"key{i}"] = use.scope, hashed(use.value)
+            params[f"period{i}"] = period_start(use.period, now, tz)
+            params[f"allowed{i}"] = use.allowed
+        statement = _take_statement(db.session.get_bind().dialect.name, len(counted))
+        refused |= {use.scope for use in counted} - set(db.session.scalars(statement, params))
+    return refused
+
+
+@functools.lru_cache(maxsize=8)
+def _take_statement(dialect_name: str, rows: int) -> sa.Executable:
+    """`_take_all`'s statement for this many allowances, built once per dialect (building it cost as
+    much as running it, on the way to every public booking's commit)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     now = sa.bindparam("now", type_=PublicCounter.updated_at.type)
-    insert = dialect.insert(PublicCounter).values(
-        scope=sa.bindparam("scope"), key=sa.bindparam("key"), period_on=sa.bindparam("period_on"),
-        count=1, updated_at=now,
+    # The table, not the mapped class: an ORM insert would read the parameters as one row's attributes.
+    insert = dialect.insert(PublicCounter.__table__).values([
+        {
+            "scope": sa.bindparam(f"scope{i}"), "key": sa.bindparam(f"key{i}"),
+            "period_on": sa.bindparam(f"period{i}", type_=sa.Date), "count": 1, "updated_at": now,
+        }
+        for i in range(rows)
+    ])  # fmt: skip
+    # Each row's own limit, told apart by its scope (the scopes of one statement differ).
+    allowed = sa.case(
+        *((PublicCounter.scope == sa.bindparam(f"scope{i}"), sa.bindparam(f"allowed{i}", type_=sa.Integer))
+          for i in range(rows))
     )  # fmt: skip
     return insert.on_conflict_do_update(
         index_elements=[PublicCounter.scope, PublicCounter.key, PublicCounter.period_on],
         set_={"count": PublicCounter.count + 1, "updated_at": now},
-        where=PublicCounter.count < sa.bindparam("allowed", type_=sa.Integer),
-    ).returning(sa.literal_column("1"))
+        where=PublicCounter.count < allowed,
+    ).returning(PublicCounter.__table__.c.scope)
 
 
-def _require(
-    scope: str, value: str, setting: str, period: str, refusal: str, now: datetime, tz: str | None
-) -> None:
-    if not take(scope, value, limit(setting), period=period, now=now, tz=tz):
-        raise OverLimit(str(REFUSALS[refusal]), retry_after=_seconds_left(period, now, tz))
+def _require(uses: list[_Use], now: datetime, tz: str | None) -> None:
+    """Take each allowance, or raise OverLimit with the first refused one's words."""
+    refused = _take_all(uses, now, tz)
+    for use in uses:
+        if use.scope in refused:
+            raise OverLimit(str(REFUSALS[use.refusal]), retry_after=_seconds_left(use.period, now, tz))
 
 
 # What a refused visitor reads, in their language (lazy: said when refused).
@@ -133,56 +162,32 @@ REFUSALS = {
 
 
 def allow_booking(mobile: str, tz: str | None, *, enrolled: bool, now: datetime | None = None) -> None:
-    """Count a booking from the public pages, or raise OverLimit (the caller rolls back)."""
-    allow_booking_from(tz, enrolled=enrolled, now=now)
-    allow_booking_by(mobile, tz, now=now)
-
-
-def allow_booking_from(tz: str | None, *, enrolled: bool, now: datetime | None = None) -> None:
-    """Count a public booking from this address (none from the hall's enrolled kiosk), or raise OverLimit.
-    One row for everybody behind one address: counted last, just before the commit."""
+    """Count a booking from the public pages for this mobile number this week and from this address
+    today (not from the hall's enrolled kiosk), or raise OverLimit (the caller rolls back). Counted
+    last, just before the commit: the address's row is shared by everybody behind it, and held only
+    from here on, as the day's places are."""
+    uses = [_use("booking:mobile", mobile, "PUBLIC_BOOKINGS_PER_MOBILE_WEEK", WEEK, "mobile")]
     if not enrolled:
-        _require(
-            "booking:address",
-            client_address(),
-            "PUBLIC_BOOKINGS_PER_ADDRESS_DAY",
-            DAY,
-            "address",
-            now or now_utc(),
-            tz,
-        )
-
-
-def allow_booking_by(mobile: str, tz: str | None, *, now: datetime | None = None) -> None:
-    """Count a public booking for this mobile number this week, or raise OverLimit (its row is the
-    person's own: counted before the day's places are taken)."""
-    now = now or now_utc()
-    _require("booking:mobile", mobile, "PUBLIC_BOOKINGS_PER_MOBILE_WEEK", WEEK, "mobile", now, tz)
+        address = client_address()
+        uses.append(_use("booking:address", address, "PUBLIC_BOOKINGS_PER_ADDRESS_DAY", DAY, "address"))
+    _require(uses, now or now_utc(), tz)
 
 
 def allow_change(mobile: str, tz: str | None, *, enrolled: bool, now: datetime | None = None) -> None:
     """Count a cancellation or move of a booking from the public pages, or raise OverLimit."""
-    now = now or now_utc()
+    uses = [_use("change:mobile", mobile, "PUBLIC_CHANGES_PER_MOBILE_DAY", DAY, "change")]
     if not enrolled:
-        _require(
-            "change:address", client_address(), "PUBLIC_CHANGES_PER_ADDRESS_DAY", DAY, "address", now, tz
-        )
-    _require("change:mobile", mobile, "PUBLIC_CHANGES_PER_MOBILE_DAY", DAY, "change", now, tz)
+        address = client_address()
+        uses.insert(0, _use("change:address", address, "PUBLIC_CHANGES_PER_ADDRESS_DAY", DAY, "address"))
+    _require(uses, now or now_utc(), tz)
 
 
 def allow_walkin(tz: str | None, *, enrolled: bool, now: datetime | None = None) -> None:
     """Count a walk-in number taken from the public pages, or raise OverLimit; the enrolled kiosk is
     the hall's own screen and is not counted."""
     if not enrolled:
-        _require(
-            "walkin:address",
-            client_address(),
-            "PUBLIC_WALKINS_PER_ADDRESS_DAY",
-            DAY,
-            "address",
-            now or now_utc(),
-            tz,
-        )
+        uses = [_use("walkin:address", client_address(), "PUBLIC_WALKINS_PER_ADDRESS_DAY", DAY, "address")]
+        _require(uses, now or now_utc(), tz)
 
 
 def allow_message(address: str, tz: str | None, now: datetime) -> bool:

@@ -340,8 +340,7 @@ def visit() -> Response | str | tuple[str, int]:
         tz = slot.shift.station.timezone
         booking = bookings.place_booking(
             req,
-            count=lambda: limits.allow_booking_from(tz, enrolled=_enrolled()),
-            count_own=lambda: limits.allow_booking_by(mobile, tz),
+            count=lambda: limits.allow_booking(mobile, tz, enrolled=_enrolled()),
         )
     except limits.OverLimit as error:
         db.session.rollback()  # nothing of this try is kept, its count included
