@@ -298,7 +298,12 @@ def rush(args: dict[str, Any]) -> dict[str, Any]:
         if ready is None:
             all_armed.release()
             return
-        sock, data = armed_post(client, "/book/visit", ready[0])
+        try:
+            sock, data = armed_post(client, "/book/visit", ready[0])
+        except OSError:
+            failures.append("connect")
+            all_armed.release()
+            return
         with LOCK:
             armed.append((i, sock, data))
         all_armed.release()
